@@ -1,0 +1,24 @@
+//! The domain of colloq: the types and rules both API dialects share.
+//!
+//! This crate does no I/O and depends on no web framework, database driver or
+//! password hasher (CI checks that with `cargo tree -i`), so other services can
+//! reuse it. Everything that reaches it from outside is validated here once:
+//! [`user::Username`], [`message::MessageBody`], [`page::PageRequest`], the
+//! [`order::OrderStatus`] state machine, and so on. Failures are
+//! [`DomainError`]s in the caller's vocabulary; the dialects decide how to show them.
+//!
+//! Layout:
+//! - [`ids`]: typed 64-bit identifiers.
+//! - [`user`]: people (account + profile) and their credentials' shapes.
+//! - [`order`]: AnQiCMS communication orders and their lifecycle.
+//! - [`message`]: messages of every kind of thread.
+//! - [`page`]: page requests, pages, and the per-thread sequence window.
+
+pub mod error;
+pub mod ids;
+pub mod message;
+pub mod order;
+pub mod page;
+pub mod user;
+
+pub use error::DomainError;

@@ -1,0 +1,233 @@
+//! Messages of every kind of thread, kept in one store (contract §2).
+
+use chrono::{DateTime, Utc};
+
+use crate::DomainError;
+use crate::ids::{MessageId, ThreadId, UserId};
+
+/// The kind of a message (AnQiCMS `message_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageType {
+    /// Plain text.
+    Text,
+    /// An image URL.
+    Image,
+    /// A staff quote (staff only).
+    Quote,
+    /// A video URL.
+    Video,
+    /// A file URL.
+    File,
+    /// An audio URL.
+    Audio,
+    /// A location.
+    Location,
+    /// A contact card.
+    Contact,
+    /// A sticker.
+    Sticker,
+    /// Anything else.
+    Unknown,
+}
+
+impl MessageType {
+    /// Every type, in the documented order.
+    pub const ALL: [Self; 10] = [
+        Self::Text,
+        Self::Image,
+        Self::Quote,
+        Self::Video,
+        Self::File,
+        Self::Audio,
+        Self::Location,
+        Self::Contact,
+        Self::Sticker,
+        Self::Unknown,
+    ];
+
+    /// The wire and storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Image => "image",
+            Self::Quote => "quote",
+            Self::Video => "video",
+            Self::File => "file",
+            Self::Audio => "audio",
+            Self::Location => "location",
+            Self::Contact => "contact",
+            Self::Sticker => "sticker",
+            Self::Unknown => "unknown",
+        }
+    }
+
+    /// Parses a wire name.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `message_type` and listing the valid names.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.as_str() == raw)
+            .ok_or_else(|| {
+                DomainError::invalid(
+                    "message_type",
+                    "must be one of text, image, quote, video, file, audio, location, contact, sticker, unknown",
+                )
+            })
+    }
+}
+
+/// Who sent a message, in the thread's terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SenderRole {
+    /// A customer or a community user.
+    User,
+    /// Site staff (AnQiCMS `admin`).
+    Staff,
+    /// colloq itself, recording an event (AnQiCMS `system`).
+    System,
+}
+
+impl SenderRole {
+    /// The storage code.
+    pub fn code(self) -> i32 {
+        match self {
+            Self::User => 0,
+            Self::Staff => 1,
+            Self::System => 2,
+        }
+    }
+
+    /// The role for a storage code; unknown codes read as `System` so an old
+    /// binary never fails on rows written by a newer one.
+    pub fn from_code(code: i32) -> Self {
+        match code {
+            0 => Self::User,
+            1 => Self::Staff,
+            _ => Self::System,
+        }
+    }
+}
+
+/// A message body: non-empty after trimming, at most 10,000 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageBody(String);
+
+impl MessageBody {
+    /// The maximum length in characters (contract §3).
+    pub const MAX_CHARS: usize = 10_000;
+
+    /// Validates a body. Surrounding white space is kept: it may matter in code
+    /// snippets; only an all-blank body is refused.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `content`.
+    pub fn parse(raw: String) -> Result<Self, DomainError> {
+        if raw.trim().is_empty() {
+            return Err(DomainError::invalid("content", "is required"));
+        }
+        if raw.chars().count() > Self::MAX_CHARS {
+            return Err(DomainError::invalid(
+                "content",
+                "must be at most 10000 characters",
+            ));
+        }
+        Ok(Self(raw))
+    }
+
+    /// A body written by colloq itself (system notes), trusted as is.
+    pub fn system(text: String) -> Self {
+        Self(text)
+    }
+
+    /// The text.
+    pub fn into_inner(self) -> String {
+        self.0
+    }
+}
+
+impl AsRef<str> for MessageBody {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A message about to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    /// The sender; `None` for system messages.
+    pub sender: Option<UserId>,
+    /// The sender's role.
+    pub role: SenderRole,
+    /// The sender's display name at send time.
+    pub sender_name: String,
+    /// The kind.
+    pub kind: MessageType,
+    /// The content.
+    pub body: MessageBody,
+}
+
+impl NewMessage {
+    /// A system note on a thread.
+    pub fn system(text: String) -> Self {
+        Self {
+            sender: None,
+            role: SenderRole::System,
+            sender_name: "system".to_owned(),
+            kind: MessageType::Text,
+            body: MessageBody::system(text),
+        }
+    }
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Its id.
+    pub id: MessageId,
+    /// Its thread.
+    pub thread: ThreadId,
+    /// Its position in the thread, 1-based and gap-free.
+    pub seq: i64,
+    /// The sender; `None` for system messages.
+    pub sender: Option<UserId>,
+    /// The sender's role.
+    pub role: SenderRole,
+    /// The sender's display name at send time.
+    pub sender_name: String,
+    /// The kind.
+    pub kind: MessageType,
+    /// The content.
+    pub body: String,
+    /// When it was stored.
+    pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_round_trip_and_unknown_names_fail() {
+        for t in MessageType::ALL {
+            assert_eq!(MessageType::parse(t.as_str()), Ok(t));
+        }
+        assert!(MessageType::parse("ttext").is_err());
+        assert!(MessageType::parse("TEXT").is_err());
+    }
+
+    #[test]
+    fn bodies_are_bounded() {
+        assert!(MessageBody::parse("  ".to_owned()).is_err());
+        assert!(MessageBody::parse("é".repeat(10_000)).is_ok());
+        assert!(MessageBody::parse("é".repeat(10_001)).is_err());
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for r in [SenderRole::User, SenderRole::Staff, SenderRole::System] {
+            assert_eq!(SenderRole::from_code(r.code()), r);
+        }
+    }
+}

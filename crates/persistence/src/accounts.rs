@@ -1,0 +1,227 @@
+//! Accounts and their user profiles.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use colloq_domain::ids::{AccountId, UserId};
+use colloq_domain::user::{LoginName, User};
+use diesel::prelude::*;
+
+use crate::schema::{accounts, users};
+use crate::{DbConn, StoreError, from_db_time, to_db_time};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+struct AccountRow {
+    id: i64,
+    aid: String,
+    email: Option<String>,
+    phone: Option<String>,
+    is_staff: bool,
+    created_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = users)]
+struct UserRow {
+    id: i64,
+    uid: i64,
+    username: String,
+    nickname: String,
+    avatar_url: String,
+    updated_at: NaiveDateTime,
+}
+
+fn to_user((user, account): (UserRow, AccountRow)) -> User {
+    User {
+        id: UserId(user.id),
+        uid: user.uid,
+        account_id: AccountId(account.id),
+        aid: account.aid,
+        username: user.username,
+        nickname: user.nickname,
+        avatar_url: user.avatar_url,
+        email: account.email,
+        phone: account.phone,
+        is_staff: account.is_staff,
+        created_at: from_db_time(account.created_at),
+        updated_at: from_db_time(user.updated_at),
+    }
+}
+
+/// The stored parts of a new account with its primary profile.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAccount<'a> {
+    /// Public account id (Fresns `aid`).
+    pub aid: &'a str,
+    /// Public profile id (Fresns `uid`).
+    pub uid: i64,
+    /// Login and profile name.
+    pub username: &'a str,
+    /// Display name.
+    pub nickname: &'a str,
+    /// E-mail, if any.
+    pub email: Option<&'a str>,
+    /// Phone, if any.
+    pub phone: Option<&'a str>,
+    /// The PHC string of the password hash.
+    pub password_hash: &'a str,
+    /// Staff account.
+    pub is_staff: bool,
+}
+
+/// Inserts an account and its primary profile. Call inside a transaction.
+///
+/// # Errors
+/// [`StoreError::Conflict`] when a unique value (username, e-mail, phone, aid,
+/// uid) is taken.
+pub fn create(conn: &mut DbConn, new: NewAccount<'_>, now: DateTime<Utc>) -> Result<User, StoreError> {
+    let now = to_db_time(now);
+    let account_id: i64 = diesel::insert_into(accounts::table)
+        .values((
+            accounts::aid.eq(new.aid),
+            accounts::email.eq(new.email),
+            accounts::phone.eq(new.phone),
+            accounts::password_hash.eq(new.password_hash),
+            accounts::is_staff.eq(new.is_staff),
+            accounts::created_at.eq(now),
+            accounts::updated_at.eq(now),
+        ))
+        .returning(accounts::id)
+        .get_result(conn)?;
+    let user_id: i64 = diesel::insert_into(users::table)
+        .values((
+            users::account_id.eq(account_id),
+            users::uid.eq(new.uid),
+            users::username.eq(new.username),
+            users::nickname.eq(new.nickname),
+            users::is_primary.eq(true),
+            users::created_at.eq(now),
+            users::updated_at.eq(now),
+        ))
+        .returning(users::id)
+        .get_result(conn)?;
+    find(conn, UserId(user_id))?.ok_or(StoreError::NotFound)
+}
+
+/// The user with this profile id.
+///
+/// # Errors
+/// Query failures.
+pub fn find(conn: &mut DbConn, id: UserId) -> Result<Option<User>, StoreError> {
+    users::table
+        .inner_join(accounts::table)
+        .filter(users::id.eq(id.get()))
+        .select((UserRow::as_select(), AccountRow::as_select()))
+        .first(conn)
+        .optional()
+        .map(|row| row.map(to_user))
+        .map_err(StoreError::from)
+}
+
+/// The primary profile of an account.
+///
+/// # Errors
+/// Query failures.
+pub fn find_by_account(conn: &mut DbConn, id: AccountId) -> Result<Option<User>, StoreError> {
+    users::table
+        .inner_join(accounts::table)
+        .filter(users::account_id.eq(id.get()))
+        .filter(users::is_primary.eq(true))
+        .select((UserRow::as_select(), AccountRow::as_select()))
+        .first(conn)
+        .optional()
+        .map(|row| row.map(to_user))
+        .map_err(StoreError::from)
+}
+
+/// A user with the stored password hash, for login.
+#[derive(Debug)]
+pub struct Credentials {
+    /// The person.
+    pub user: User,
+    /// The PHC string to verify against.
+    pub password_hash: String,
+}
+
+/// Finds the login record for a user name, e-mail or phone.
+///
+/// # Errors
+/// Query failures.
+pub fn find_credentials(
+    conn: &mut DbConn,
+    login: &LoginName,
+) -> Result<Option<Credentials>, StoreError> {
+    let query = users::table
+        .inner_join(accounts::table)
+        .filter(users::is_primary.eq(true))
+        .select((
+            UserRow::as_select(),
+            AccountRow::as_select(),
+            accounts::password_hash,
+        ))
+        .into_boxed();
+    let query = match login {
+        LoginName::Username(name) => query.filter(users::username.eq(name.as_str())),
+        LoginName::Email(email) => query.filter(accounts::email.eq(email.as_ref())),
+        LoginName::Phone(phone) => query.filter(accounts::phone.eq(phone.as_ref())),
+    };
+    query
+        .first::<(UserRow, AccountRow, String)>(conn)
+        .optional()
+        .map(|row| {
+            row.map(|(user, account, password_hash)| Credentials {
+                user: to_user((user, account)),
+                password_hash,
+            })
+        })
+        .map_err(StoreError::from)
+}
+
+/// Which unique value of a new account is already taken, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Taken {
+    /// The user name.
+    Username,
+    /// The e-mail address.
+    Email,
+    /// The phone number.
+    Phone,
+}
+
+/// Checks the unique values of a new account before inserting it, so the caller
+/// can say which one is taken (a constraint error alone cannot, portably).
+///
+/// # Errors
+/// Query failures.
+pub fn first_taken(
+    conn: &mut DbConn,
+    username: &str,
+    email: Option<&str>,
+    phone: Option<&str>,
+) -> Result<Option<Taken>, StoreError> {
+    let name_taken: bool = diesel::select(diesel::dsl::exists(
+        users::table.filter(users::username.eq(username)),
+    ))
+    .get_result(conn)?;
+    if name_taken {
+        return Ok(Some(Taken::Username));
+    }
+    if let Some(email) = email {
+        let taken: bool = diesel::select(diesel::dsl::exists(
+            accounts::table.filter(accounts::email.eq(email)),
+        ))
+        .get_result(conn)?;
+        if taken {
+            return Ok(Some(Taken::Email));
+        }
+    }
+    if let Some(phone) = phone {
+        let taken: bool = diesel::select(diesel::dsl::exists(
+            accounts::table.filter(accounts::phone.eq(phone)),
+        ))
+        .get_result(conn)?;
+        if taken {
+            return Ok(Some(Taken::Phone));
+        }
+    }
+    Ok(None)
+}

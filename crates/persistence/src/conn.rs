@@ -1,0 +1,239 @@
+//! Connections, the pool, engine selection and migrations.
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{ManageConnection, Pool, R2D2Connection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::StoreError;
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+
+/// A connection to either engine. Queries written once against this type run on
+/// both; the few engine-specific statements `match` on the variant.
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    /// PostgreSQL.
+    Postgres(diesel::PgConnection),
+    /// Embedded SQLite.
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// The storage engine, decided by the URL's scheme and never by trying to connect
+/// (SQLite would accept any string as a file name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// `sqlite://path`, `file:…`, or a plain path.
+    Sqlite,
+    /// `postgres://…` or `postgresql://…`.
+    Postgres,
+}
+
+impl Engine {
+    /// The engine a URL names.
+    pub fn from_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+}
+
+/// The SQLite file name for a URL: `sqlite://x.db` → `x.db`.
+fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+/// Opens pooled connections of the engine the URL names and prepares each one.
+pub struct DbManager {
+    url: String,
+    engine: Engine,
+    pg_schema: Option<String>,
+}
+
+impl std::fmt::Debug for DbManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL may carry a password.
+        f.debug_struct("DbManager")
+            .field("engine", &self.engine)
+            .field("pg_schema", &self.pg_schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DbManager {
+    /// A manager for `url`. `pg_schema` puts every PostgreSQL connection in that
+    /// schema (tests use one schema per test; operators may share a database).
+    ///
+    /// # Errors
+    /// [`StoreError::Config`] for a schema name that is not a plain identifier.
+    pub fn new(url: &str, pg_schema: Option<String>) -> Result<Self, StoreError> {
+        if let Some(schema) = &pg_schema {
+            let plain = !schema.is_empty()
+                && schema.len() <= 63
+                && schema
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !plain {
+                return Err(StoreError::Config(
+                    "the PostgreSQL schema must be lower-case letters, digits and '_'".to_owned(),
+                ));
+            }
+        }
+        Ok(Self {
+            url: url.to_owned(),
+            engine: Engine::from_url(url),
+            pg_schema,
+        })
+    }
+
+    /// The engine this manager connects to.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Opens and prepares one connection.
+    ///
+    /// # Errors
+    /// [`StoreError::Connect`] or [`StoreError::Query`].
+    pub fn open(&self) -> Result<DbConn, StoreError> {
+        match self.engine {
+            Engine::Sqlite => {
+                let mut conn = diesel::SqliteConnection::establish(sqlite_path(&self.url))
+                    .map_err(StoreError::Connect)?;
+                // Foreign keys are off unless asked for on every connection; the
+                // busy timeout lets writers queue instead of failing at once.
+                conn.batch_execute(
+                    "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+                )?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            Engine::Postgres => {
+                let mut conn =
+                    diesel::PgConnection::establish(&self.url).map_err(StoreError::Connect)?;
+                if let Some(schema) = &self.pg_schema {
+                    conn.batch_execute(&format!("SET search_path TO {schema}"))?;
+                }
+                Ok(DbConn::Postgres(conn))
+            }
+        }
+    }
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConn;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<DbConn, StoreError> {
+        self.open()
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), StoreError> {
+        conn.ping().map_err(StoreError::from)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// A pool of prepared connections.
+pub type DbPool = Pool<DbManager>;
+
+/// How big the pool is and how long a checkout may wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolOptions {
+    /// Most connections open at once.
+    pub max_size: u32,
+    /// How long a request waits for a free connection before failing.
+    pub checkout_timeout: Duration,
+}
+
+/// Builds the pool after migrating the database (so no request ever meets an
+/// old schema).
+///
+/// # Errors
+/// Connection, migration or pool errors.
+pub fn build_pool(manager: DbManager, options: PoolOptions) -> Result<DbPool, StoreError> {
+    let mut conn = manager.open()?;
+    migrate(&mut conn)?;
+    drop(conn);
+    Pool::builder()
+        .max_size(options.max_size)
+        .connection_timeout(options.checkout_timeout)
+        .build(manager)
+        .map_err(StoreError::Pool)
+}
+
+/// Runs the pending migrations of the connection's engine.
+///
+/// # Errors
+/// [`StoreError::Migration`] when a migration fails.
+pub fn migrate(conn: &mut DbConn) -> Result<(), StoreError> {
+    let migrations = match conn {
+        DbConn::Sqlite(inner) => {
+            // WAL lets readers go on while one writer writes; it is a property of
+            // the file, so setting it once here is enough.
+            inner.batch_execute("PRAGMA journal_mode = WAL;")?;
+            SQLITE_MIGRATIONS
+        }
+        DbConn::Postgres(_) => POSTGRES_MIGRATIONS,
+    };
+    conn.run_pending_migrations(migrations)
+        .map(|_| ())
+        .map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// Reverts every migration (for the reversibility test and `colloq migrate --revert`).
+///
+/// # Errors
+/// [`StoreError::Migration`] when a down migration fails.
+pub fn revert_all(conn: &mut DbConn) -> Result<(), StoreError> {
+    let migrations = match conn {
+        DbConn::Sqlite(_) => SQLITE_MIGRATIONS,
+        DbConn::Postgres(_) => POSTGRES_MIGRATIONS,
+    };
+    conn.revert_all_migrations(migrations)
+        .map(|_| ())
+        .map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// Runs `f` in a transaction that takes the write lock up front.
+///
+/// On SQLite a deferred transaction that reads first and writes later fails with
+/// `SQLITE_BUSY` (without waiting) when another writer committed meanwhile;
+/// `BEGIN IMMEDIATE` queues behind the busy timeout instead. PostgreSQL uses an
+/// ordinary transaction; row-level conflicts are handled by the statements.
+///
+/// # Errors
+/// Whatever `f` returns, or the failure to begin or commit.
+pub fn write_transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let DbConn::Sqlite(inner) = conn else {
+        return conn.transaction(f);
+    };
+    AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+    match f(conn) {
+        Ok(value) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(err) => {
+            if let Err(rollback) =
+                <DbConn as Connection>::TransactionManager::rollback_transaction(conn)
+            {
+                tracing::error!(error = %rollback, "rollback failed");
+            }
+            Err(err)
+        }
+    }
+}

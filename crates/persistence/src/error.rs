@@ -1,0 +1,63 @@
+//! Storage errors.
+//!
+//! Policy: callers never inspect diesel error kinds. Unique and foreign-key
+//! violations become [`StoreError::Conflict`] here, in [`From<diesel::result::Error>`],
+//! a missing row becomes [`StoreError::NotFound`], and everything else keeps its
+//! source so the log shows the whole chain. None of these messages is meant for
+//! clients: adapters show a generic text for every variant but the first two.
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row asked for does not exist.
+    #[error("row not found")]
+    NotFound,
+    /// A uniqueness or reference rule refused the write, or a concurrent change won.
+    #[error("conflict on {constraint}")]
+    Conflict {
+        /// The constraint's name or the engine's description of it.
+        constraint: String,
+    },
+    /// No connection could be had from the pool.
+    #[error("connection pool")]
+    Pool(#[source] diesel::r2d2::PoolError),
+    /// A connection could not be opened.
+    #[error("connecting to the database")]
+    Connect(#[source] diesel::ConnectionError),
+    /// A query failed.
+    #[error("database query")]
+    Query(#[source] diesel::result::Error),
+    /// Migrations failed.
+    #[error("running migrations: {0}")]
+    Migration(String),
+    /// A stored value could not be read back (e.g. malformed JSON in a text column).
+    #[error("corrupt stored value in {0}")]
+    Corrupt(&'static str),
+    /// The configuration names something unusable (e.g. a bad schema name).
+    #[error("invalid database configuration: {0}")]
+    Config(String),
+}
+
+impl From<diesel::result::Error> for StoreError {
+    fn from(err: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as Kind, Error as E};
+        match err {
+            E::NotFound => Self::NotFound,
+            E::DatabaseError(
+                Kind::UniqueViolation | Kind::ForeignKeyViolation | Kind::SerializationFailure,
+                info,
+            ) => Self::Conflict {
+                constraint: info
+                    .constraint_name()
+                    .map_or_else(|| info.message().to_owned(), str::to_owned),
+            },
+            other => Self::Query(other),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for StoreError {
+    fn from(err: diesel::r2d2::PoolError) -> Self {
+        Self::Pool(err)
+    }
+}

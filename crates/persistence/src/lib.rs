@@ -1,0 +1,35 @@
+//! Storage for colloq: diesel 2 over embedded SQLite or PostgreSQL, chosen by the
+//! database URL, through one code path ([`DbConn`], a `diesel::MultiConnection`).
+//!
+//! May depend on `colloq-domain` and diesel; never on a web framework (CI checks).
+//! Functions take `&mut DbConn` and return domain types; the caller owns the
+//! transaction (wrap several calls in [`write_transaction`]). Row structs are
+//! private: nothing above this crate sees a diesel type but [`DbConn`] and
+//! [`DbPool`].
+//!
+//! Layout:
+//! - [`conn`]: the connection enum, the pool, engine selection, migrations.
+//! - [`accounts`], [`tokens`], [`orders`], [`messages`]: one module per table family.
+//! - [`error`]: [`StoreError`].
+
+pub mod accounts;
+pub mod conn;
+pub mod error;
+pub mod messages;
+pub mod orders;
+mod schema;
+pub mod tokens;
+
+pub use conn::{DbConn, DbManager, DbPool, Engine, PoolOptions, build_pool, migrate, write_transaction};
+pub use error::StoreError;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+/// Timestamps are stored as UTC without zone (contract §2: time is stored in UTC).
+fn to_db_time(t: DateTime<Utc>) -> NaiveDateTime {
+    t.naive_utc()
+}
+
+fn from_db_time(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}

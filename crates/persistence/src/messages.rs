@@ -1,0 +1,141 @@
+//! The message store shared by every kind of thread.
+//!
+//! Appending takes the next `seq` from the thread row in the same transaction, so
+//! sequence numbers are gap-free per thread and `threads.message_count` is exact.
+//! Reading a page is one range scan of the `(thread_id, seq)` index.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use colloq_domain::ids::{MessageId, ThreadId, UserId};
+use colloq_domain::message::{Message, MessageType, NewMessage, SenderRole};
+use diesel::prelude::*;
+
+use crate::schema::{messages, threads};
+use crate::{DbConn, StoreError, from_db_time, to_db_time};
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = messages)]
+struct MessageRow {
+    id: i64,
+    thread_id: i64,
+    seq: i64,
+    sender_id: Option<i64>,
+    sender_role: i32,
+    sender_name: String,
+    kind: String,
+    body: String,
+    created_at: NaiveDateTime,
+}
+
+impl From<MessageRow> for Message {
+    fn from(row: MessageRow) -> Self {
+        Self {
+            id: MessageId(row.id),
+            thread: ThreadId(row.thread_id),
+            seq: row.seq,
+            sender: row.sender_id.map(UserId),
+            role: SenderRole::from_code(row.sender_role),
+            sender_name: row.sender_name,
+            // A kind this binary does not know (written by a newer one) reads as
+            // `unknown` rather than failing the whole page.
+            kind: MessageType::parse(&row.kind).unwrap_or(MessageType::Unknown),
+            body: row.body,
+            created_at: from_db_time(row.created_at),
+        }
+    }
+}
+
+/// Appends a message to a thread. Call inside a write transaction.
+///
+/// # Errors
+/// [`StoreError::NotFound`] when the thread does not exist.
+pub fn append(
+    conn: &mut DbConn,
+    thread: ThreadId,
+    message: &NewMessage,
+    now: DateTime<Utc>,
+) -> Result<Message, StoreError> {
+    let now = to_db_time(now);
+    let seq: i64 = diesel::update(threads::table.find(thread.get()))
+        .set((
+            threads::last_seq.eq(threads::last_seq + 1),
+            threads::message_count.eq(threads::message_count + 1),
+            threads::last_message_at.eq(now),
+        ))
+        .returning(threads::last_seq)
+        .get_result(conn)?;
+    let id: i64 = diesel::insert_into(messages::table)
+        .values((
+            messages::thread_id.eq(thread.get()),
+            messages::seq.eq(seq),
+            messages::sender_id.eq(message.sender.map(UserId::get)),
+            messages::sender_role.eq(message.role.code()),
+            messages::sender_name.eq(&message.sender_name),
+            messages::kind.eq(message.kind.as_str()),
+            messages::body.eq(message.body.as_ref()),
+            messages::created_at.eq(now),
+        ))
+        .returning(messages::id)
+        .get_result(conn)?;
+    Ok(Message {
+        id: MessageId(id),
+        thread,
+        seq,
+        sender: message.sender,
+        role: message.role,
+        sender_name: message.sender_name.clone(),
+        kind: message.kind,
+        body: message.body.as_ref().to_owned(),
+        created_at: from_db_time(now),
+    })
+}
+
+/// Up to `limit` messages with `seq > after`, oldest first.
+///
+/// # Errors
+/// Query failures.
+pub fn after_seq(
+    conn: &mut DbConn,
+    thread: ThreadId,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Message>, StoreError> {
+    messages::table
+        .filter(messages::thread_id.eq(thread.get()))
+        .filter(messages::seq.gt(after))
+        .order(messages::seq.asc())
+        .limit(limit)
+        .select(MessageRow::as_select())
+        .load(conn)
+        .map(|rows| rows.into_iter().map(Message::from).collect())
+        .map_err(StoreError::from)
+}
+
+/// The latest `limit` messages of a thread, oldest first.
+///
+/// # Errors
+/// Query failures.
+pub fn latest(conn: &mut DbConn, thread: ThreadId, limit: i64) -> Result<Vec<Message>, StoreError> {
+    let mut rows: Vec<Message> = messages::table
+        .filter(messages::thread_id.eq(thread.get()))
+        .order(messages::seq.desc())
+        .limit(limit)
+        .select(MessageRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Message::from)
+        .collect();
+    rows.reverse();
+    Ok(rows)
+}
+
+/// How many messages a thread holds (a maintained counter, not a COUNT).
+///
+/// # Errors
+/// [`StoreError::NotFound`] when the thread does not exist.
+pub fn count(conn: &mut DbConn, thread: ThreadId) -> Result<i64, StoreError> {
+    threads::table
+        .find(thread.get())
+        .select(threads::message_count)
+        .first(conn)
+        .map_err(StoreError::from)
+}

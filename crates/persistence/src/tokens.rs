@@ -1,0 +1,105 @@
+//! Session tokens. Only the SHA-256 of a token is stored: a leaked table does not
+//! let anyone log in.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use colloq_domain::ids::{AccountId, UserId};
+use diesel::prelude::*;
+
+use crate::schema::auth_tokens;
+use crate::{DbConn, StoreError, from_db_time, to_db_time};
+
+/// A token to store.
+#[derive(Debug, Clone, Copy)]
+pub struct NewToken<'a> {
+    /// Hex SHA-256 of the token.
+    pub hash: &'a str,
+    /// Whose it is.
+    pub account: AccountId,
+    /// The profile it acts as, when bound to one.
+    pub user: Option<UserId>,
+    /// What it may be used for (e.g. `anqicms:user`).
+    pub scope: &'a str,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A stored token, found by its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// Whose it is.
+    pub account: AccountId,
+    /// The profile it acts as, when bound to one.
+    pub user: Option<UserId>,
+    /// What it may be used for.
+    pub scope: String,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = auth_tokens)]
+struct TokenRow {
+    account_id: i64,
+    user_id: Option<i64>,
+    scope: String,
+    expires_at: NaiveDateTime,
+}
+
+/// Stores a token.
+///
+/// # Errors
+/// Query failures.
+pub fn insert(conn: &mut DbConn, token: NewToken<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
+    diesel::insert_into(auth_tokens::table)
+        .values((
+            auth_tokens::token_hash.eq(token.hash),
+            auth_tokens::account_id.eq(token.account.get()),
+            auth_tokens::user_id.eq(token.user.map(UserId::get)),
+            auth_tokens::scope.eq(token.scope),
+            auth_tokens::expires_at.eq(to_db_time(token.expires_at)),
+            auth_tokens::created_at.eq(to_db_time(now)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The token with this hash, expired or not (the caller decides).
+///
+/// # Errors
+/// Query failures.
+pub fn find(conn: &mut DbConn, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
+    auth_tokens::table
+        .filter(auth_tokens::token_hash.eq(hash))
+        .select(TokenRow::as_select())
+        .first(conn)
+        .optional()
+        .map(|row| {
+            row.map(|r| TokenRecord {
+                account: AccountId(r.account_id),
+                user: r.user_id.map(UserId),
+                scope: r.scope,
+                expires_at: from_db_time(r.expires_at),
+            })
+        })
+        .map_err(StoreError::from)
+}
+
+/// Revokes a token. Returns whether one was there.
+///
+/// # Errors
+/// Query failures.
+pub fn delete(conn: &mut DbConn, hash: &str) -> Result<bool, StoreError> {
+    let n = diesel::delete(auth_tokens::table.filter(auth_tokens::token_hash.eq(hash)))
+        .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Removes tokens that expired before `now`. Returns how many.
+///
+/// # Errors
+/// Query failures.
+pub fn purge_expired(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, StoreError> {
+    diesel::delete(auth_tokens::table.filter(auth_tokens::expires_at.lt(to_db_time(now))))
+        .execute(conn)
+        .map_err(StoreError::from)
+}
