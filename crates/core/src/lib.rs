@@ -1,1 +1,25 @@
+//! The use cases of colloq, shared by both API dialects.
+//!
+//! Each use case is a synchronous function that takes a `&mut DbConn`, domain
+//! inputs and the current time, and returns domain values or a [`CoreError`]. They
+//! know nothing of HTTP, envelopes or serde names: the dialect adapters translate
+//! their wire formats into these calls and back. Callers run them off the async
+//! workers (they do database I/O and password hashing).
+//!
+//! Depends on `colloq-domain`, `colloq-persistence` and `colloq-auth`; never on a
+//! web framework.
+//!
+//! - [`accounts`]: register, log in, look up.
+//! - [`sessions`]: issue, check and revoke tokens.
+//! - [`orders`]: communication orders and their lifecycle.
+//! - [`messages`]: list and send messages on a thread.
 
+pub mod accounts;
+mod clock;
+mod error;
+pub mod messages;
+pub mod orders;
+pub mod sessions;
+
+pub use clock::Clock;
+pub use error::CoreError;

@@ -22,6 +22,8 @@ pub mod tokens;
 
 pub use conn::{DbConn, DbManager, DbPool, Engine, PoolOptions, build_pool, migrate, write_transaction};
 pub use error::StoreError;
+/// diesel's query error, for callers that implement `From` for [`write_transaction`].
+pub use diesel::result::Error as QueryError;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 

@@ -1,0 +1,66 @@
+use chrono::{DateTime, Utc};
+use colloq_domain::DomainError;
+use colloq_domain::ids::OrderId;
+use colloq_domain::message::{Message, MessageBody, MessageType, NewMessage, SenderRole};
+use colloq_domain::order::OrderAction;
+use colloq_domain::user::Viewer;
+use colloq_persistence::{DbConn, messages, orders, write_transaction};
+
+use crate::CoreError;
+
+/// A message as the sender wrote it; who sent it comes from the token only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendMessage {
+    /// The kind.
+    pub kind: MessageType,
+    /// The content.
+    pub body: MessageBody,
+}
+
+/// Sends a message on an order as the viewer. A staff reply to a pending order
+/// opens it (status `communicating`, with a system note). The message is
+/// committed before this returns: an acknowledged message is never lost.
+///
+/// # Errors
+/// [`CoreError::NotVisible`]; [`CoreError::Forbidden`] for a customer's `quote`;
+/// an illegal transition for a cancelled order.
+pub fn send_order_message(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    id: OrderId,
+    input: SendMessage,
+    now: DateTime<Utc>,
+) -> Result<Message, CoreError> {
+    if input.kind == MessageType::Quote && !viewer.as_staff {
+        return Err(CoreError::Forbidden("only staff can send quotes"));
+    }
+    write_transaction(conn, |conn| {
+        let order = crate::orders::load_visible(conn, viewer, id)?;
+        if !order.status.accepts_messages() {
+            return Err(DomainError::IllegalTransition {
+                action: "send messages to",
+                current: order.status,
+            }
+            .into());
+        }
+        let message = NewMessage {
+            sender: Some(viewer.user.id),
+            role: if viewer.as_staff {
+                SenderRole::Staff
+            } else {
+                SenderRole::User
+            },
+            sender_name: viewer.user.username.clone(),
+            kind: input.kind,
+            body: input.body,
+        };
+        let stored = messages::append(conn, id.thread(), &message, now)?;
+        if viewer.as_staff {
+            if let Some(next) = order.status.apply(OrderAction::StaffReply)? {
+                crate::orders::transition(conn, &order, next, now)?;
+            }
+            orders::set_admin(conn, id, viewer.user.id)?;
+        }
+        Ok(stored)
+    })
+}

@@ -1,0 +1,23 @@
+use chrono::{DateTime, Utc};
+use colloq_domain::order::{NewOrder, Order};
+use colloq_domain::user::Viewer;
+use colloq_persistence::{DbConn, orders, write_transaction};
+
+use crate::CoreError;
+
+/// Opens a new order for the viewer, in status `pending`.
+///
+/// # Errors
+/// [`CoreError::Forbidden`] for a staff token (staff answer orders, customers
+/// open them); storage failures.
+pub fn create_order(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    order: &NewOrder,
+    now: DateTime<Utc>,
+) -> Result<Order, CoreError> {
+    if viewer.as_staff {
+        return Err(CoreError::Forbidden("staff cannot open orders"));
+    }
+    write_transaction(conn, |conn| Ok(orders::create(conn, viewer.user.id, order, now)?))
+}
