@@ -1,1 +1,132 @@
-fn main() {}
+//! `colloq`: the server binary. It parses the command line and configuration and
+//! wires the crates together; everything it runs lives in the libraries.
+
+mod cli;
+mod config;
+mod seed;
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow_free::Failure;
+use clap::Parser;
+use colloq_core::{Clock, accounts};
+use colloq_domain::user::{Email, NewUser, Phone, PlainPassword, Username};
+use colloq_http::{AppState, Settings};
+use colloq_persistence::{DbManager, DbPool, PoolOptions, build_pool};
+
+use cli::{Cli, Command, UserCommand};
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("COLLOQ_LOG")
+                .unwrap_or_else(|_unset| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let settings = config::load(&cli)?;
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Migrate => {
+            pool(&settings)?;
+            tracing::info!("database migrated");
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Create(args),
+        } => create_user(&settings, args),
+        Command::Seed(args) => seed::run(&pool(&settings)?, &args),
+    }
+}
+
+fn pool(settings: &Settings) -> Result<DbPool, Failure> {
+    let db = &settings.database;
+    let manager = DbManager::new(&db.url, db.pg_schema.clone())?;
+    let options = PoolOptions {
+        max_size: db.pool_size,
+        checkout_timeout: Duration::from_secs(db.checkout_timeout_secs),
+    };
+    Ok(build_pool(manager, options)?)
+}
+
+fn serve(settings: Settings) -> Result<(), Failure> {
+    let pool = pool(&settings)?;
+    let listener = std::net::TcpListener::bind(&settings.http.bind)
+        .map_err(|e| Failure::new(format!("cannot listen on {}: {e}", settings.http.bind)))?;
+    tracing::info!(address = %listener.local_addr()?, "colloq is listening");
+    let state = AppState::new(pool, settings, Clock::default());
+    actix_web::rt::System::new().block_on(colloq_http::serve(listener, state)?)?;
+    Ok(())
+}
+
+fn create_user(settings: &Settings, args: cli::CreateUser) -> Result<(), Failure> {
+    let new_user = NewUser {
+        username: Username::parse(&args.username)?,
+        password: PlainPassword::parse(args.password)?,
+        email: args.email.as_deref().map(Email::parse).transpose()?,
+        phone: args.phone.as_deref().map(Phone::parse).transpose()?,
+        nickname: args.nickname,
+        is_staff: args.admin,
+    };
+    let pool = pool(settings)?;
+    let mut conn = pool.get().map_err(colloq_persistence::StoreError::from)?;
+    let user = accounts::register(&mut conn, new_user, Clock::default().now())?;
+    print_json(&serde_json::json!({
+        "id": user.id.get(),
+        "uid": user.uid,
+        "aid": user.aid,
+        "username": user.username,
+        "admin": user.is_staff,
+    }))
+}
+
+/// Creating commands print one JSON object on stdout (contract §6).
+fn print_json(value: &serde_json::Value) -> Result<(), Failure> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{value}")?;
+    Ok(())
+}
+
+/// The binary's one error type: a message for the operator.
+mod anyhow_free {
+    /// A failure to report and exit on.
+    #[derive(Debug)]
+    pub(crate) struct Failure(String);
+
+    impl Failure {
+        pub(crate) fn new(msg: String) -> Self {
+            Self(msg)
+        }
+    }
+
+    impl std::fmt::Display for Failure {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(&self.0)
+        }
+    }
+
+    impl<E: std::error::Error> From<E> for Failure {
+        fn from(err: E) -> Self {
+            let mut msg = err.to_string();
+            let mut source = err.source();
+            while let Some(cause) = source {
+                msg.push_str(": ");
+                msg.push_str(&cause.to_string());
+                source = cause.source();
+            }
+            Self(msg)
+        }
+    }
+}

@@ -1,1 +1,71 @@
+//! The HTTP layer of colloq, on actix-web.
+//!
+//! Each API dialect is one adapter module with the same layout (`routes`, `dto`,
+//! `convert`, `error`, `extract`, `handlers`): it turns its wire format into calls
+//! of the shared use cases in `colloq-core` and renders the results in its own
+//! envelope. Dialect quirks stay inside their module.
+//!
+//! - [`app`]: the whole application, for the server and for tests.
+//! - [`settings`]: the typed configuration.
+//! - [`AppState`]: what handlers share, and the one place blocking work is sent
+//!   off the async workers.
+//! - `anqicms`: the AnQiCMS communication-order dialect.
 
+mod anqicms;
+mod params;
+pub mod settings;
+mod state;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{App, HttpResponse, web};
+
+pub use settings::Settings;
+pub use state::AppState;
+
+/// The application: every dialect's routes, shared limits, and a JSON answer for
+/// unknown paths (never an HTML page).
+pub fn app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let body_limit = state.settings().http.max_body_bytes;
+    App::new()
+        .app_data(web::Data::new(state))
+        .app_data(web::PayloadConfig::new(body_limit))
+        .wrap(actix_web::middleware::from_fn(anqicms::update_token_header))
+        .configure(anqicms::config)
+        .default_service(web::to(not_found))
+}
+
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().json(serde_json::json!({
+        "code": -1,
+        "msg": "no such endpoint",
+    }))
+}
+
+/// Starts serving `app` on an already bound listener (port 0 in tests).
+///
+/// # Errors
+/// When the listener cannot be used.
+pub fn serve(
+    listener: std::net::TcpListener,
+    state: AppState,
+) -> std::io::Result<actix_web::dev::Server> {
+    let workers = state.settings().http.workers;
+    let server = actix_web::HttpServer::new(move || app(state.clone())).listen(listener)?;
+    let server = if workers > 0 {
+        server.workers(workers)
+    } else {
+        server
+    };
+    Ok(server.run())
+}

@@ -221,6 +221,14 @@ where
     let DbConn::Sqlite(inner) = conn else {
         return conn.transaction(f);
     };
+    // Inside an outer transaction (a batch) the lock is already held: nest with a
+    // savepoint as usual.
+    if AnsiTransactionManager::transaction_manager_status_mut(inner)
+        .transaction_depth()?
+        .is_some()
+    {
+        return conn.transaction(f);
+    }
     AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
     match f(conn) {
         Ok(value) => {

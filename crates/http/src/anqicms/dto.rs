@@ -1,0 +1,198 @@
+//! The AnQiCMS wire shapes. Requests take every field as optional so the
+//! validation in `convert` can name what is missing; unknown fields are ignored
+//! (clients send extras such as `sender_id`, `captcha` or `remember`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// `{code, msg, data, total}`: `data` and `total` appear only when there is one.
+#[derive(Debug, Serialize)]
+pub(super) struct Envelope<T: Serialize> {
+    code: i32,
+    msg: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<T>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<i64>,
+}
+
+impl<T: Serialize> Envelope<T> {
+    pub(super) fn ok(msg: &str, data: T) -> Self {
+        Self {
+            code: super::error::OK,
+            msg: msg.to_owned(),
+            data: Some(data),
+            total: None,
+        }
+    }
+
+    pub(super) fn list(data: T, total: i64) -> Self {
+        Self {
+            code: super::error::OK,
+            msg: String::new(),
+            data: Some(data),
+            total: Some(total),
+        }
+    }
+
+    pub(super) fn error(code: i32, msg: String) -> Self {
+        Self {
+            code,
+            msg,
+            data: None,
+            total: None,
+        }
+    }
+}
+
+/// `POST /api/register`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct RegisterRequest {
+    pub(super) user_name: Option<String>,
+    pub(super) password: Option<String>,
+    pub(super) email: Option<String>,
+    pub(super) phone: Option<String>,
+    pub(super) real_name: Option<String>,
+}
+
+/// `POST /api/login` and `POST /system/api/login`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct LoginRequest {
+    pub(super) user_name: Option<String>,
+    pub(super) email: Option<String>,
+    pub(super) phone: Option<String>,
+    pub(super) password: Option<String>,
+}
+
+/// `POST /api/communication/order/create`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct CreateOrderRequest {
+    pub(super) archive_id: Option<i64>,
+    pub(super) title: Option<String>,
+    pub(super) content: Option<String>,
+    pub(super) phone: Option<String>,
+    pub(super) images: Option<Vec<String>>,
+    pub(super) order_extra: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+/// `POST /api/communication/order/update`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct UpdateOrderRequest {
+    pub(super) id: Option<i64>,
+    pub(super) title: Option<String>,
+    pub(super) content: Option<String>,
+    pub(super) order_extra: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+/// Bodies that name only an order: accept, reject, cancel.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct OrderIdRequest {
+    pub(super) id: Option<i64>,
+}
+
+/// `POST /api/communication/message/send`. `sender_id`, `sender_type` and
+/// `sender_name` are accepted and ignored: the sender is the token's owner.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct SendMessageRequest {
+    pub(super) comm_order_id: Option<i64>,
+    pub(super) message_type: Option<String>,
+    pub(super) content: Option<String>,
+}
+
+/// `POST /system/api/communication/order/quote`. The price may come as a string
+/// (AnQiCMS's type) or a number.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct QuoteRequest {
+    pub(super) id: Option<i64>,
+    pub(super) quote_price: Option<serde_json::Value>,
+    pub(super) quote_content: Option<String>,
+}
+
+/// `POST /system/api/communication/order/status`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct StatusRequest {
+    pub(super) id: Option<i64>,
+    pub(super) status: Option<i64>,
+}
+
+/// `POST /system/api/communication/order/images`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct ImagesRequest {
+    pub(super) id: Option<i64>,
+    pub(super) sketch_images: Option<Vec<String>>,
+    pub(super) finished_images: Option<Vec<String>>,
+}
+
+/// A user as AnQiCMS's `model.User` shows one (password never included).
+#[derive(Debug, Serialize)]
+pub(super) struct UserDto {
+    pub(super) id: i64,
+    pub(super) created_time: i64,
+    pub(super) updated_time: i64,
+    pub(super) parent_id: i64,
+    pub(super) user_name: String,
+    pub(super) real_name: String,
+    pub(super) avatar_url: String,
+    pub(super) full_avatar_url: String,
+    pub(super) introduce: String,
+    pub(super) email: String,
+    pub(super) phone: String,
+    pub(super) group_id: i64,
+    pub(super) status: i32,
+    pub(super) is_retailer: i32,
+    pub(super) balance: i64,
+    pub(super) expire_time: i64,
+    pub(super) token: String,
+}
+
+/// A communication order (research note §1.9), plus `message_count`.
+#[derive(Debug, Serialize)]
+pub(super) struct OrderDto {
+    pub(super) id: i64,
+    pub(super) order_id: i64,
+    pub(super) user_id: i64,
+    pub(super) created_time: i64,
+    pub(super) updated_time: i64,
+    pub(super) archive_id: i64,
+    pub(super) phone: String,
+    pub(super) images: Vec<String>,
+    pub(super) sketch_images: Vec<String>,
+    pub(super) finished_images: Vec<String>,
+    pub(super) title: String,
+    pub(super) content: String,
+    pub(super) event_date: String,
+    pub(super) status: i32,
+    pub(super) admin_id: i64,
+    pub(super) quote_price: String,
+    pub(super) quote_content: String,
+    pub(super) order_extra: BTreeMap<String, String>,
+    pub(super) thumb: String,
+    pub(super) message_count: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) user: Option<UserDto>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) messages: Option<Vec<MessageDto>>,
+}
+
+/// A message (seed 000), plus `created_time`.
+#[derive(Debug, Serialize)]
+pub(super) struct MessageDto {
+    pub(super) id: i64,
+    pub(super) comm_order_id: i64,
+    pub(super) sender_id: i64,
+    pub(super) sender_type: &'static str,
+    pub(super) sender_name: String,
+    pub(super) message_type: &'static str,
+    pub(super) content: String,
+    pub(super) created_time: i64,
+}

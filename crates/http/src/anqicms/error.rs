@@ -1,0 +1,134 @@
+//! The AnQiCMS error envelope. Every failure a client caused is HTTP 200 with a
+//! code (upstream behaviour): `-1` with the reason, `1001` not logged in, `1002`
+//! not authorised. Internal failures are HTTP 500 with a generic text; the cause
+//! goes to the log only.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use colloq_core::CoreError;
+
+use super::dto::Envelope;
+
+/// Code 0: success.
+pub(super) const OK: i32 = 0;
+/// Code -1: the request failed; `msg` says why.
+pub(super) const FAILED: i32 = -1;
+/// Code 1001: not logged in.
+pub(super) const NOT_LOGGED_IN: i32 = 1001;
+/// Code 1002: not authorised.
+pub(super) const NOT_AUTHORISED: i32 = 1002;
+
+/// Why an AnQiCMS request failed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ApiError {
+    /// No valid token.
+    #[error("this operation requires login, please log in and try again")]
+    NotLoggedIn,
+    /// The request is malformed; the text names the parameter.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A use case refused or failed.
+    #[error(transparent)]
+    Core(#[from] CoreError),
+}
+
+impl ApiError {
+    fn code_and_message(&self) -> (i32, String) {
+        match self {
+            Self::NotLoggedIn => (NOT_LOGGED_IN, self.to_string()),
+            Self::BadRequest(msg) => (FAILED, msg.clone()),
+            Self::Core(err) => match err {
+                CoreError::Domain(e) => (FAILED, e.to_string()),
+                CoreError::Taken(field) => (FAILED, format!("{field} is already taken")),
+                CoreError::InvalidCredentials => (
+                    FAILED,
+                    "login failed: the account or the password is wrong".to_owned(),
+                ),
+                CoreError::NotVisible => (
+                    NOT_AUTHORISED,
+                    "not authorised: the order does not exist or is not yours".to_owned(),
+                ),
+                CoreError::Forbidden(why) => (NOT_AUTHORISED, format!("not authorised: {why}")),
+                CoreError::Conflict => (FAILED, err.to_string()),
+                CoreError::Store(_) | CoreError::Auth(_) | CoreError::Unavailable(_) => {
+                    (FAILED, "internal server error".to_owned())
+                }
+            },
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::NotLoggedIn | Self::BadRequest(_) => StatusCode::OK,
+            Self::Core(err) => match err {
+                CoreError::Domain(_)
+                | CoreError::Taken(_)
+                | CoreError::InvalidCredentials
+                | CoreError::NotVisible
+                | CoreError::Forbidden(_)
+                | CoreError::Conflict => StatusCode::OK,
+                CoreError::Store(_) | CoreError::Auth(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                CoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            },
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            tracing::error!(error = ?ErrorChain(self), "request failed");
+        }
+        let (code, msg) = self.code_and_message();
+        HttpResponse::build(status).json(Envelope::<()>::error(code, msg))
+    }
+}
+
+/// Shows an error with all its sources, for the log.
+struct ErrorChain<'a>(&'a dyn std::error::Error);
+
+impl std::fmt::Debug for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use colloq_domain::DomainError;
+    use colloq_persistence::StoreError;
+
+    #[test]
+    fn client_errors_are_200_with_codes() {
+        let cases = [
+            (ApiError::NotLoggedIn, NOT_LOGGED_IN),
+            (ApiError::BadRequest("x".to_owned()), FAILED),
+            (CoreError::NotVisible.into(), NOT_AUTHORISED),
+            (CoreError::Forbidden("staff only").into(), NOT_AUTHORISED),
+            (
+                CoreError::Domain(DomainError::invalid("title", "is required")).into(),
+                FAILED,
+            ),
+        ];
+        for (err, code) in cases {
+            assert_eq!(err.status_code(), StatusCode::OK);
+            assert_eq!(err.code_and_message().0, code);
+        }
+    }
+
+    #[test]
+    fn internal_errors_hide_their_cause() {
+        let err: ApiError = CoreError::Store(StoreError::Corrupt("secret table")).into();
+        assert_eq!(err.status_code(), StatusCode::INTERNAL_SERVER_ERROR);
+        let (code, msg) = err.code_and_message();
+        assert_eq!((code, msg.as_str()), (FAILED, "internal server error"));
+    }
+}

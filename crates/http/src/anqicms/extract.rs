@@ -1,0 +1,210 @@
+//! Authentication and body extraction for the AnQiCMS dialect. Handlers state
+//! what they need in their signature ([`Customer`], [`Staff`], [`Anyone`]);
+//! nothing else reads the auth headers.
+
+use std::future::{Future, Ready, ready};
+use std::pin::Pin;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::http::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use colloq_core::sessions::{self, TokenScope};
+use colloq_domain::user::Viewer;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::AppState;
+
+/// The customer token: header `token` (any case), cookie `token`, or
+/// `Authorization: Bearer`.
+fn user_token(req: &HttpRequest) -> Option<String> {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned)
+    };
+    header("token")
+        .or_else(|| req.cookie("token").map(|c| c.value().to_owned()).filter(|v| !v.is_empty()))
+        .or_else(|| {
+            header(AUTHORIZATION.as_str()).and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .map(|t| t.trim().to_owned())
+                    .filter(|t| !t.is_empty())
+            })
+        })
+}
+
+/// The staff token: header `admin`.
+fn staff_token(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get("admin")
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// A fresh token issued because the presented one was about to expire; the
+/// [`update_token_header`] middleware sends it back as `Update-Token`.
+#[derive(Debug, Clone)]
+struct RenewedToken(String);
+
+fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
+    req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| {
+        ApiError::Core(colloq_core::CoreError::Unavailable("application state missing"))
+    })
+}
+
+async fn authenticate(req: HttpRequest, token: Option<String>, scope: TokenScope) -> Result<Viewer, ApiError> {
+    let token = token.ok_or(ApiError::NotLoggedIn)?;
+    let state = state(&req)?;
+    let ttl = state.settings().auth.token_ttl();
+    let renew_within = state.settings().auth.renew_within();
+    let found = state
+        .run(move |conn, now| {
+            let Some(auth) = sessions::authenticate(conn, &token, scope, now)? else {
+                return Ok(None);
+            };
+            let renewed = if auth.expires_at - now < renew_within {
+                let session = sessions::issue(conn, &auth.user, scope, ttl, now)?;
+                Some(session.token.secret().to_owned())
+            } else {
+                None
+            };
+            Ok(Some((auth.user, renewed)))
+        })
+        .await?;
+    let (user, renewed) = found.ok_or(ApiError::NotLoggedIn)?;
+    if let Some(token) = renewed {
+        req.extensions_mut().insert(RenewedToken(token));
+    }
+    Ok(match scope {
+        TokenScope::AnqiStaff => Viewer::staff(user),
+        TokenScope::AnqiUser => Viewer::customer(user),
+    })
+}
+
+type AuthFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+
+/// A logged-in customer (token header, cookie or bearer).
+pub(super) struct Customer(pub(super) Viewer);
+
+impl FromRequest for Customer {
+    type Error = ApiError;
+    type Future = AuthFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let token = user_token(req);
+        let req = req.clone();
+        Box::pin(async move { authenticate(req, token, TokenScope::AnqiUser).await.map(Self) })
+    }
+}
+
+/// A logged-in staff member (header `admin`).
+pub(super) struct Staff(pub(super) Viewer);
+
+impl FromRequest for Staff {
+    type Error = ApiError;
+    type Future = AuthFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let token = staff_token(req);
+        let req = req.clone();
+        Box::pin(async move { authenticate(req, token, TokenScope::AnqiStaff).await.map(Self) })
+    }
+}
+
+/// Staff when an `admin` header is present, else a customer: for the reads and
+/// sends both sides share.
+pub(super) struct Anyone(pub(super) Viewer);
+
+impl FromRequest for Anyone {
+    type Error = ApiError;
+    type Future = AuthFuture<Self>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let (token, scope) = match staff_token(req) {
+            Some(token) => (Some(token), TokenScope::AnqiStaff),
+            None => (user_token(req), TokenScope::AnqiUser),
+        };
+        let req = req.clone();
+        Box::pin(async move { authenticate(req, token, scope).await.map(Self) })
+    }
+}
+
+/// The raw customer or staff token of the request, for logout.
+pub(super) struct PresentedToken(pub(super) Option<String>);
+
+impl FromRequest for PresentedToken {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let token = if req.path().starts_with("/system/") {
+            staff_token(req)
+        } else {
+            user_token(req)
+        };
+        ready(Ok(Self(token)))
+    }
+}
+
+/// A JSON body, read within the configured size limit and parsed with the path
+/// of any bad field in the error (`comm_order_id: invalid type: …`). An empty
+/// body reads as `{}` so missing fields are reported by name.
+pub(super) struct Body<T>(pub(super) T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            let bytes = bytes.await.map_err(|err| {
+                let msg = match err.as_error::<PayloadError>() {
+                    Some(PayloadError::Overflow) => "request body is too large",
+                    _ => "could not read the request body",
+                };
+                ApiError::BadRequest(msg.to_owned())
+            })?;
+            let json: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+                b"{}"
+            } else {
+                &bytes
+            };
+            let de = &mut serde_json::Deserializer::from_slice(json);
+            serde_path_to_error::deserialize(de).map(Body).map_err(|err| {
+                let path = err.path().to_string();
+                let inner = err.into_inner();
+                ApiError::BadRequest(if path == "." || path == "?" {
+                    format!("invalid JSON body: {inner}")
+                } else {
+                    format!("{path}: {inner}")
+                })
+            })
+        })
+    }
+}
+
+/// Adds `Update-Token` to responses whose token was renewed.
+pub(crate) async fn update_token_header(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut res = next.call(req).await?;
+    let renewed = res.request().extensions().get::<RenewedToken>().cloned();
+    if let Some(RenewedToken(token)) = renewed {
+        if let Ok(value) = HeaderValue::from_str(&token) {
+            res.headers_mut()
+                .insert(HeaderName::from_static("update-token"), value);
+        }
+    }
+    Ok(res)
+}

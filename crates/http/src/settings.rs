@@ -1,0 +1,169 @@
+//! The typed configuration, loaded once by the binary (defaults, then an optional
+//! TOML file, then `COLLOQ_*` environment variables, then flags) and passed down.
+//! Tests build it in code. Every field documents its environment variable.
+
+use serde::{Deserialize, Serialize};
+
+/// All of colloq's settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Storage.
+    pub database: DatabaseSettings,
+    /// The HTTP server.
+    pub http: HttpSettings,
+    /// Sessions.
+    pub auth: AuthSettings,
+    /// The AnQiCMS dialect.
+    pub anqicms: AnqicmsSettings,
+}
+
+/// Storage settings.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `COLLOQ_DATABASE_URL`: a `postgres://` URL selects PostgreSQL; anything else
+    /// is an SQLite file (`sqlite://path` or a plain path). Default: `colloq.db` in
+    /// the working directory.
+    pub url: String,
+    /// `COLLOQ_DATABASE__POOL_SIZE`: connections in the pool. Default 16.
+    pub pool_size: u32,
+    /// `COLLOQ_DATABASE__CHECKOUT_TIMEOUT_SECS`: how long a request waits for a
+    /// connection before failing. Default 10.
+    pub checkout_timeout_secs: u64,
+    /// `COLLOQ_DATABASE__PG_SCHEMA`: a PostgreSQL schema to keep colloq's tables in
+    /// (it must exist). Default: none (the server's `search_path`).
+    pub pg_schema: Option<String>,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: "colloq.db".to_owned(),
+            pool_size: 16,
+            checkout_timeout_secs: 10,
+            pg_schema: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A database URL may carry a password: show only its scheme.
+        let scheme = self.url.split_once("://").map_or("file", |(s, _)| s);
+        f.debug_struct("DatabaseSettings")
+            .field("url", &format_args!("{scheme}://…"))
+            .field("pool_size", &self.pool_size)
+            .field("checkout_timeout_secs", &self.checkout_timeout_secs)
+            .field("pg_schema", &self.pg_schema)
+            .finish()
+    }
+}
+
+/// HTTP server settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// `COLLOQ_BIND`: the address to listen on. Default `127.0.0.1:8080`.
+    pub bind: String,
+    /// `COLLOQ_HTTP__WORKERS`: async worker threads; 0 means one per core.
+    pub workers: usize,
+    /// `COLLOQ_HTTP__MAX_BODY_BYTES`: the largest request body accepted. Default 256 KiB.
+    pub max_body_bytes: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".to_owned(),
+            workers: 0,
+            max_body_bytes: 256 * 1024,
+        }
+    }
+}
+
+/// Session settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// `COLLOQ_AUTH__TOKEN_TTL_SECS`: how long a token lives. Default 30 days.
+    pub token_ttl_secs: i64,
+    /// `COLLOQ_AUTH__RENEW_WITHIN_SECS`: when a used token has less than this left,
+    /// a fresh one comes back in `Update-Token`. Default 1 hour.
+    pub renew_within_secs: i64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            token_ttl_secs: 30 * 24 * 3600,
+            renew_within_secs: 3600,
+        }
+    }
+}
+
+impl AuthSettings {
+    /// The token lifetime.
+    pub fn token_ttl(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.token_ttl_secs)
+    }
+
+    /// The renewal window.
+    pub fn renew_within(&self) -> chrono::Duration {
+        chrono::Duration::seconds(self.renew_within_secs)
+    }
+}
+
+/// AnQiCMS dialect settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnqicmsSettings {
+    /// The form fields of a new order, served by `GET /api/communication/fields`
+    /// (set them in the TOML file as `[[anqicms.order_fields]]`).
+    pub order_fields: Vec<OrderField>,
+}
+
+impl Default for AnqicmsSettings {
+    fn default() -> Self {
+        let field = |name: &str, field_name: &str, kind: &str, required, content: &str| OrderField {
+            name: name.to_owned(),
+            field_name: field_name.to_owned(),
+            kind: kind.to_owned(),
+            required,
+            content: content.to_owned(),
+        };
+        // The example of the AnQiCMS documentation (research note §1.1).
+        Self {
+            order_fields: vec![
+                field("Delivery time", "delivery_time", "text", true, ""),
+                field("Special requirements", "special_requirement", "textarea", false, ""),
+                field(
+                    "Budget range",
+                    "budget_range",
+                    "select",
+                    true,
+                    "5000-10000\n10000-20000\n20000+",
+                ),
+            ],
+        }
+    }
+}
+
+/// One form field of a new order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OrderField {
+    /// Display label.
+    pub name: String,
+    /// Key in `order_extra`.
+    pub field_name: String,
+    /// text, number, textarea, radio, checkbox, select, image or file.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Whether the form requires it.
+    #[serde(default)]
+    pub required: bool,
+    /// Default value or options, one per line.
+    #[serde(default)]
+    pub content: String,
+}

@@ -1,0 +1,63 @@
+use std::sync::Arc;
+
+use actix_web::web;
+use chrono::{DateTime, Utc};
+use colloq_core::{Clock, CoreError};
+use colloq_persistence::{DbConn, DbPool, StoreError};
+
+use crate::Settings;
+
+/// What every handler shares: the pool, the settings and the clock.
+#[derive(Clone)]
+pub struct AppState {
+    pool: DbPool,
+    settings: Arc<Settings>,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// State over a migrated pool.
+    pub fn new(pool: DbPool, settings: Settings, clock: Clock) -> Self {
+        Self {
+            pool,
+            settings: Arc::new(settings),
+            clock,
+        }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Runs a use case on the blocking thread pool with a pooled connection.
+    ///
+    /// Checking a connection out of r2d2 blocks too, so it happens inside the
+    /// closure, never on an async worker. One call is one unit of work: a use case
+    /// that needs atomicity opens its transaction inside `f`.
+    pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, CoreError>
+    where
+        F: FnOnce(&mut DbConn, DateTime<Utc>) -> Result<T, CoreError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let now = self.clock.now();
+        web::block(move || {
+            let mut conn = pool.get().map_err(StoreError::from)?;
+            f(&mut conn, now)
+        })
+        .await
+        .map_err(|_canceled| CoreError::Unavailable("the blocking thread pool is gone"))?
+    }
+}
