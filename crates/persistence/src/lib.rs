@@ -18,9 +18,14 @@ pub mod error;
 pub mod messages;
 pub mod orders;
 mod schema;
+#[cfg(feature = "test-support")]
+pub mod testing;
 pub mod tokens;
 
-pub use conn::{DbConn, DbManager, DbPool, Engine, PoolOptions, build_pool, migrate, write_transaction};
+pub use conn::{
+    DbConn, DbManager, DbPool, Engine, PoolOptions, build_pool, migrate, revert_all,
+    write_transaction,
+};
 pub use error::StoreError;
 /// diesel's query error, for callers that implement `From` for [`write_transaction`].
 pub use diesel::result::Error as QueryError;

@@ -1,0 +1,248 @@
+//! Storage tests. Each test has its own database: a fresh SQLite file, or a fresh
+//! PostgreSQL schema when `COLLOQ_TEST_DATABASE_URL` is set (CI runs both).
+
+#![expect(clippy::unwrap_used, reason = "tests")]
+
+use chrono::{Duration, Utc};
+use colloq_domain::ids::{AccountId, OrderId, UserId};
+use colloq_domain::message::{MessageBody, MessageType, NewMessage, SenderRole};
+use colloq_domain::order::{NewOrder, OrderEdit, OrderExtra, OrderStatus};
+use colloq_domain::page::PageRequest;
+use colloq_domain::user::{Email, LoginName, User};
+use colloq_persistence::orders::OrderFilter;
+use colloq_persistence::testing::{TEST_DATABASE_URL, TestDatabase};
+use colloq_persistence::{
+    DbConn, Engine, StoreError, accounts, messages, migrate, orders, revert_all, tokens,
+    write_transaction,
+};
+
+fn db() -> (TestDatabase, DbConn) {
+    let db = TestDatabase::new().unwrap();
+    let mut conn = db.manager().unwrap().open().unwrap();
+    migrate(&mut conn).unwrap();
+    (db, conn)
+}
+
+fn user(conn: &mut DbConn, name: &str, uid: i64) -> User {
+    let email = format!("{name}@example.com");
+    accounts::create(
+        conn,
+        accounts::NewAccount {
+            aid: &format!("aid{uid}"),
+            uid,
+            username: name,
+            nickname: name,
+            email: Some(&email),
+            phone: None,
+            password_hash: "$argon2id$stub",
+            is_staff: false,
+        },
+        Utc::now(),
+    )
+    .unwrap()
+}
+
+fn order(conn: &mut DbConn, owner: UserId) -> OrderId {
+    let new = NewOrder::parse(7, "Title", "Content", "138", vec!["https://x/1.png".to_owned()], OrderExtra::from([("k".to_owned(), "v".to_owned())])).unwrap();
+    orders::create(conn, owner, &new, Utc::now()).unwrap().id
+}
+
+fn text(sender: UserId, body: &str) -> NewMessage {
+    NewMessage {
+        sender: Some(sender),
+        role: SenderRole::User,
+        sender_name: "alice".to_owned(),
+        kind: MessageType::Text,
+        body: MessageBody::parse(body.to_owned()).unwrap(),
+    }
+}
+
+#[test]
+fn postgres_is_tested_in_ci() {
+    let configured = std::env::var(TEST_DATABASE_URL).is_ok_and(|v| !v.is_empty());
+    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    if !configured {
+        assert!(!in_ci, "CI must run the suite against PostgreSQL: set {TEST_DATABASE_URL}");
+        eprintln!("NOTICE: {TEST_DATABASE_URL} is unset, so these tests ran on SQLite only");
+        return;
+    }
+    let (db, _conn) = db();
+    assert_eq!(db.engine(), Engine::Postgres);
+}
+
+#[test]
+fn migrations_go_down_and_up_again() {
+    let (_db, mut conn) = db();
+    revert_all(&mut conn).unwrap();
+    migrate(&mut conn).unwrap();
+    let alice = user(&mut conn, "alice", 1);
+    assert_eq!(accounts::find(&mut conn, alice.id).unwrap(), Some(alice));
+}
+
+#[test]
+fn accounts_are_found_by_every_login_name_and_unique_values_conflict() {
+    let (_db, mut conn) = db();
+    let alice = user(&mut conn, "alice", 11);
+    let by_name = accounts::find_credentials(&mut conn, &LoginName::Username("alice".to_owned())).unwrap();
+    assert_eq!(by_name.map(|c| c.user), Some(alice.clone()));
+    let email = Email::parse("alice@example.com").unwrap();
+    let by_email = accounts::find_credentials(&mut conn, &LoginName::Email(email)).unwrap();
+    assert_eq!(by_email.map(|c| c.password_hash), Some("$argon2id$stub".to_owned()));
+    assert!(accounts::find_credentials(&mut conn, &LoginName::Username("bob".to_owned())).unwrap().is_none());
+    assert_eq!(accounts::find_by_account(&mut conn, alice.account_id).unwrap(), Some(alice));
+
+    assert_eq!(
+        accounts::first_taken(&mut conn, "alice", None, None).unwrap(),
+        Some(accounts::Taken::Username)
+    );
+    assert_eq!(
+        accounts::first_taken(&mut conn, "bob", Some("alice@example.com"), None).unwrap(),
+        Some(accounts::Taken::Email)
+    );
+    assert_eq!(accounts::first_taken(&mut conn, "bob", None, Some("1")).unwrap(), None);
+    let dup = write_transaction(&mut conn, |conn| {
+        accounts::create(
+            conn,
+            accounts::NewAccount {
+                aid: "other",
+                uid: 12,
+                username: "alice",
+                nickname: "a",
+                email: None,
+                phone: None,
+                password_hash: "x",
+                is_staff: false,
+            },
+            Utc::now(),
+        )
+    });
+    assert!(matches!(dup, Err(StoreError::Conflict { .. })), "{dup:?}");
+}
+
+#[test]
+fn tokens_are_stored_by_hash_and_revocable() {
+    let (_db, mut conn) = db();
+    let alice = user(&mut conn, "alice", 21);
+    let now = Utc::now();
+    let token = tokens::NewToken {
+        hash: "abc",
+        account: alice.account_id,
+        user: Some(alice.id),
+        scope: "anqicms:user",
+        expires_at: now + Duration::days(1),
+    };
+    tokens::insert(&mut conn, token, now).unwrap();
+    let found = tokens::find(&mut conn, "abc").unwrap().unwrap();
+    assert_eq!((found.account, found.user, found.scope.as_str()), (alice.account_id, Some(alice.id), "anqicms:user"));
+    assert_eq!(found.expires_at.timestamp(), (now + Duration::days(1)).timestamp());
+    assert_eq!(tokens::purge_expired(&mut conn, now).unwrap(), 0);
+    assert_eq!(tokens::purge_expired(&mut conn, now + Duration::days(2)).unwrap(), 1);
+    tokens::insert(&mut conn, token, now).unwrap();
+    assert!(tokens::delete(&mut conn, "abc").unwrap());
+    assert!(!tokens::delete(&mut conn, "abc").unwrap());
+    assert!(tokens::find(&mut conn, "abc").unwrap().is_none());
+    assert_eq!(tokens::find(&mut conn, "zzz").unwrap(), None);
+    let _ = AccountId(0);
+}
+
+#[test]
+fn orders_round_trip_list_newest_first_and_change_status_optimistically() {
+    let (_db, mut conn) = db();
+    let alice = user(&mut conn, "alice", 31);
+    let bob = user(&mut conn, "bob", 32);
+    let first = order(&mut conn, alice.id);
+    let second = order(&mut conn, alice.id);
+    let _bobs = order(&mut conn, bob.id);
+
+    let stored = orders::find(&mut conn, first).unwrap().unwrap();
+    assert_eq!(stored.images, vec!["https://x/1.png".to_owned()]);
+    assert_eq!(stored.order_extra.get("k").map(String::as_str), Some("v"));
+    assert_eq!(stored.status, OrderStatus::Pending);
+
+    let page = orders::list(&mut conn, OrderFilter::Owner(alice.id), PageRequest::new(1, 10, 100).unwrap()).unwrap();
+    assert_eq!(page.total, 2);
+    assert_eq!(page.items.iter().map(|o| o.id).collect::<Vec<_>>(), vec![second, first]);
+    let all = orders::list(&mut conn, OrderFilter::All(None), PageRequest::new(2, 2, 100).unwrap()).unwrap();
+    assert_eq!((all.total, all.items.len()), (3, 1));
+
+    let edit = OrderEdit::parse(Some("New"), None, None).unwrap();
+    orders::edit(&mut conn, first, &edit, Utc::now()).unwrap();
+    assert_eq!(orders::find(&mut conn, first).unwrap().unwrap().title, "New");
+    assert_eq!(orders::find(&mut conn, first).unwrap().unwrap().content, "Content");
+
+    orders::set_status(&mut conn, first, OrderStatus::Pending, OrderStatus::Communicating, Utc::now()).unwrap();
+    let stale = orders::set_status(&mut conn, first, OrderStatus::Pending, OrderStatus::Cancelled, Utc::now());
+    assert!(matches!(stale, Err(StoreError::Conflict { .. })));
+    let pending = orders::list(&mut conn, OrderFilter::All(Some(OrderStatus::Pending)), PageRequest::new(1, 10, 100).unwrap()).unwrap();
+    assert_eq!(pending.total, 2);
+}
+
+#[test]
+fn messages_get_gap_free_sequences_and_exact_counts() {
+    let (_db, mut conn) = db();
+    let alice = user(&mut conn, "alice", 41);
+    let a = order(&mut conn, alice.id);
+    let b = order(&mut conn, alice.id);
+    for i in 0..25 {
+        let thread = if i % 5 == 0 { b } else { a };
+        write_transaction(&mut conn, |conn| messages::append(conn, thread.thread(), &text(alice.id, &format!("m{i}")), Utc::now())).unwrap();
+    }
+    assert_eq!(messages::count(&mut conn, a.thread()).unwrap(), 20);
+    assert_eq!(messages::count(&mut conn, b.thread()).unwrap(), 5);
+    let page2 = messages::after_seq(&mut conn, a.thread(), 10, 10).unwrap();
+    assert_eq!(page2.iter().map(|m| m.seq).collect::<Vec<_>>(), (11..=20).collect::<Vec<_>>());
+    assert!(page2.iter().all(|m| m.thread == a.thread()));
+    assert!(messages::after_seq(&mut conn, a.thread(), 20, 10).unwrap().is_empty());
+    let latest = messages::latest(&mut conn, a.thread(), 3).unwrap();
+    assert_eq!(latest.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![18, 19, 20]);
+    assert_eq!(latest[2].body, "m24");
+    assert!(matches!(messages::count(&mut conn, OrderId(999).thread()), Err(StoreError::NotFound)));
+}
+
+#[test]
+fn a_failed_write_transaction_leaves_nothing_behind() {
+    let (_db, mut conn) = db();
+    let alice = user(&mut conn, "alice", 51);
+    let a = order(&mut conn, alice.id);
+    let failed: Result<(), StoreError> = write_transaction(&mut conn, |conn| {
+        messages::append(conn, a.thread(), &text(alice.id, "lost"), Utc::now())?;
+        Err(StoreError::NotFound)
+    });
+    assert!(failed.is_err());
+    assert_eq!(messages::count(&mut conn, a.thread()).unwrap(), 0);
+    // Nested write transactions (a batch around use cases) use savepoints.
+    write_transaction(&mut conn, |conn| {
+        write_transaction(conn, |conn| messages::append(conn, a.thread(), &text(alice.id, "kept"), Utc::now()))
+    })
+    .unwrap();
+    assert_eq!(messages::count(&mut conn, a.thread()).unwrap(), 1);
+}
+
+#[test]
+fn concurrent_appends_through_the_pool_keep_sequences_unique() {
+    let db = TestDatabase::new().unwrap();
+    let pool = db.pool(4).unwrap();
+    let mut conn = pool.get().unwrap();
+    let alice = user(&mut conn, "alice", 61);
+    let a = order(&mut conn, alice.id);
+    drop(conn);
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let pool = &pool;
+            let alice = &alice;
+            s.spawn(move || {
+                let mut conn = pool.get().unwrap();
+                for i in 0..25 {
+                    write_transaction(&mut conn, |conn| {
+                        messages::append(conn, a.thread(), &text(alice.id, &format!("{t}-{i}")), Utc::now())
+                    })
+                    .unwrap();
+                }
+            });
+        }
+    });
+    let mut conn = pool.get().unwrap();
+    assert_eq!(messages::count(&mut conn, a.thread()).unwrap(), 100);
+    let all = messages::after_seq(&mut conn, a.thread(), 0, 1000).unwrap();
+    assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), (1..=100).collect::<Vec<_>>());
+}
