@@ -34,7 +34,7 @@ pub fn quote_order(
             role: SenderRole::Staff,
             sender_name: viewer.user.username.clone(),
             kind: MessageType::Quote,
-            body: MessageBody::system(format!("{} — {}", quote.price, quote.content)),
+            body: MessageBody::system(quote.content.clone()),
         };
         messages::append(conn, id.thread(), &message, now)?;
         if next != order.status {

@@ -174,10 +174,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
                 };
                 ApiError::BadRequest(msg.to_owned())
             })?;
-            let json: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-                b"{}"
-            } else {
-                &bytes
+            let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+            let json: &[u8] = match first {
+                None => b"{}",
+                // serde would read an array positionally into a struct; a request
+                // body is an object, and anything else is refused plainly.
+                Some(b'{') => &bytes,
+                Some(_) => {
+                    return Err(ApiError::BadRequest(
+                        "invalid JSON body: expected a JSON object".to_owned(),
+                    ));
+                }
             };
             let de = &mut serde_json::Deserializer::from_slice(json);
             serde_path_to_error::deserialize(de).map(Body).map_err(|err| {

@@ -1,0 +1,11 @@
+//! HTTP tests through the real `App`, in-process. Each test has its own
+//! database: SQLite by default, PostgreSQL when `COLLOQ_TEST_DATABASE_URL` is set.
+
+#![expect(clippy::unwrap_used, clippy::panic, reason = "tests")]
+
+mod bad_input;
+mod helpers;
+mod lifecycle;
+mod messages;
+mod orders;
+mod sessions;
