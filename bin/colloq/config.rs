@@ -1,13 +1,13 @@
 //! Configuration layers: built-in defaults, then an optional TOML file, then
 //! `COLLOQ_*` environment variables, then command-line flags.
 
+use colloq_http::Settings;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::Uncased;
-use colloq_http::Settings;
 
-use crate::cli::Cli;
 use crate::anyhow_free::Failure;
+use crate::cli::Cli;
 
 /// `COLLOQ_DATABASE_URL` and `COLLOQ_BIND` are the contract's short names;
 /// everything else is `COLLOQ_SECTION__KEY`. Other `COLLOQ_` variables (the log

@@ -20,9 +20,23 @@ pub(crate) fn run(pool: &DbPool, args: &SeedArgs) -> Result<(), Failure> {
     let clock = Clock::default();
     let mut conn = pool.get().map_err(StoreError::from)?;
     let suffix = clock.now().timestamp();
-    let staff = person(&mut conn, &format!("staff{suffix}"), &args.password, true, &clock)?;
+    let staff = person(
+        &mut conn,
+        &format!("staff{suffix}"),
+        &args.password,
+        true,
+        &clock,
+    )?;
     let customers = (0..args.customers.max(1))
-        .map(|i| person(&mut conn, &format!("customer{suffix}x{i}"), &args.password, false, &clock))
+        .map(|i| {
+            person(
+                &mut conn,
+                &format!("customer{suffix}x{i}"),
+                &args.password,
+                false,
+                &clock,
+            )
+        })
         .collect::<Result<Vec<_>, _>>()?;
 
     let total = u64::from(args.orders) * u64::from(args.messages_per_order + 1);
@@ -53,7 +67,13 @@ pub(crate) fn run(pool: &DbPool, args: &SeedArgs) -> Result<(), Failure> {
     }))
 }
 
-fn person(conn: &mut DbConn, name: &str, password: &str, staff: bool, clock: &Clock) -> Result<User, Failure> {
+fn person(
+    conn: &mut DbConn,
+    name: &str,
+    password: &str,
+    staff: bool,
+    clock: &Clock,
+) -> Result<User, Failure> {
     let user = NewUser {
         username: Username::parse(name)?,
         password: PlainPassword::parse(password.to_owned())?,
@@ -86,7 +106,10 @@ fn seed_order(
     let order = create_order(conn, &customer, &order, clock.now())?;
     for m in 0..messages {
         let (who, text) = if m % 2 == 0 {
-            (&customer, format!("Question {m} about order {n}: can the header be sticky?"))
+            (
+                &customer,
+                format!("Question {m} about order {n}: can the header be sticky?"),
+            )
         } else {
             (&staff, format!("Answer {m}: yes, that is included."))
         };

@@ -2,8 +2,10 @@
 //! random salt per hash, stored as a PHC string so parameters can change later
 //! without breaking old hashes.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 
 use crate::AuthError;
 
@@ -63,7 +65,10 @@ mod tests {
 
     #[test]
     fn unknown_users_fail_like_wrong_passwords() {
-        assert!(PasswordHash::new(DUMMY_HASH).is_ok(), "the dummy hash parses");
+        assert!(
+            PasswordHash::new(DUMMY_HASH).is_ok(),
+            "the dummy hash parses"
+        );
         assert!(matches!(
             verify_password(None, "anything"),
             Err(AuthError::InvalidCredentials)

@@ -489,7 +489,10 @@ mod tests {
 
     #[test]
     fn staff_can_set_only_two_statuses() {
-        assert_eq!(OrderAction::from_staff_status(S::Communicating), Ok(A::Reopen));
+        assert_eq!(
+            OrderAction::from_staff_status(S::Communicating),
+            Ok(A::Reopen)
+        );
         assert_eq!(
             OrderAction::from_staff_status(S::Cancelled),
             Ok(A::StaffCancel)

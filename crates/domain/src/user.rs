@@ -70,7 +70,10 @@ impl Email {
         if valid {
             Ok(Self(email))
         } else {
-            Err(DomainError::invalid("email", "is not a valid e-mail address"))
+            Err(DomainError::invalid(
+                "email",
+                "is not a valid e-mail address",
+            ))
         }
     }
 }

@@ -125,18 +125,25 @@ pub struct AnqicmsSettings {
 
 impl Default for AnqicmsSettings {
     fn default() -> Self {
-        let field = |name: &str, field_name: &str, kind: &str, required, content: &str| OrderField {
-            name: name.to_owned(),
-            field_name: field_name.to_owned(),
-            kind: kind.to_owned(),
-            required,
-            content: content.to_owned(),
-        };
+        let field =
+            |name: &str, field_name: &str, kind: &str, required, content: &str| OrderField {
+                name: name.to_owned(),
+                field_name: field_name.to_owned(),
+                kind: kind.to_owned(),
+                required,
+                content: content.to_owned(),
+            };
         // The example of the AnQiCMS documentation (research note §1.1).
         Self {
             order_fields: vec![
                 field("Delivery time", "delivery_time", "text", true, ""),
-                field("Special requirements", "special_requirement", "textarea", false, ""),
+                field(
+                    "Special requirements",
+                    "special_requirement",
+                    "textarea",
+                    false,
+                    "",
+                ),
                 field(
                     "Budget range",
                     "budget_range",

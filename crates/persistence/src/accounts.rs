@@ -73,7 +73,11 @@ pub struct NewAccount<'a> {
 /// # Errors
 /// [`StoreError::Conflict`] when a unique value (username, e-mail, phone, aid,
 /// uid) is taken.
-pub fn create(conn: &mut DbConn, new: NewAccount<'_>, now: DateTime<Utc>) -> Result<User, StoreError> {
+pub fn create(
+    conn: &mut DbConn,
+    new: NewAccount<'_>,
+    now: DateTime<Utc>,
+) -> Result<User, StoreError> {
     let now = to_db_time(now);
     let account_id: i64 = diesel::insert_into(accounts::table)
         .values((

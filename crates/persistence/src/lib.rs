@@ -10,7 +10,7 @@
 //! Layout:
 //! - [`conn`]: the connection enum, the pool, engine selection, migrations.
 //! - [`accounts`], [`tokens`], [`orders`], [`messages`]: one module per table family.
-//! - [`error`]: [`StoreError`].
+//! - `error`: [`StoreError`].
 
 pub mod accounts;
 pub mod conn;
@@ -26,9 +26,9 @@ pub use conn::{
     DbConn, DbManager, DbPool, Engine, PoolOptions, build_pool, migrate, revert_all,
     write_transaction,
 };
-pub use error::StoreError;
 /// diesel's query error, for callers that implement `From` for [`write_transaction`].
 pub use diesel::result::Error as QueryError;
+pub use error::StoreError;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 

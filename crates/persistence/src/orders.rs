@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use colloq_domain::ids::{OrderId, UserId};
-use colloq_domain::order::{NewOrder, Order, OrderEdit, OrderExtra, OrderImages, OrderStatus, Quote};
+use colloq_domain::order::{
+    NewOrder, Order, OrderEdit, OrderExtra, OrderImages, OrderStatus, Quote,
+};
 use colloq_domain::page::{PageRequest, Paged};
 use diesel::prelude::*;
 
@@ -83,7 +85,10 @@ pub fn create(
 ) -> Result<Order, StoreError> {
     let now = to_db_time(now);
     let id: i64 = diesel::insert_into(threads::table)
-        .values((threads::kind.eq(THREAD_KIND_ORDER), threads::created_at.eq(now)))
+        .values((
+            threads::kind.eq(THREAD_KIND_ORDER),
+            threads::created_at.eq(now),
+        ))
         .returning(threads::id)
         .get_result(conn)?;
     diesel::insert_into(comm_orders::table)
@@ -132,7 +137,11 @@ pub enum OrderFilter {
 ///
 /// # Errors
 /// Query failures.
-pub fn list(conn: &mut DbConn, filter: OrderFilter, page: PageRequest) -> Result<Paged<Order>, StoreError> {
+pub fn list(
+    conn: &mut DbConn,
+    filter: OrderFilter,
+    page: PageRequest,
+) -> Result<Paged<Order>, StoreError> {
     let base = || {
         let q = comm_orders::table.into_boxed();
         match filter {
@@ -171,7 +180,12 @@ struct EditChanges<'a> {
 ///
 /// # Errors
 /// [`StoreError::NotFound`] when the order is gone.
-pub fn edit(conn: &mut DbConn, id: OrderId, edit: &OrderEdit, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub fn edit(
+    conn: &mut DbConn,
+    id: OrderId,
+    edit: &OrderEdit,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let changes = EditChanges {
         title: edit.title.as_deref(),
         content: edit.content.as_deref(),
@@ -181,7 +195,11 @@ pub fn edit(conn: &mut DbConn, id: OrderId, edit: &OrderEdit, now: DateTime<Utc>
     let n = diesel::update(comm_orders::table.find(id.get()))
         .set(&changes)
         .execute(conn)?;
-    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 /// Moves an order from `from` to `to`, only if it is still at `from` (an
@@ -230,7 +248,12 @@ pub fn set_admin(conn: &mut DbConn, id: OrderId, admin: UserId) -> Result<(), St
 ///
 /// # Errors
 /// Query failures.
-pub fn set_quote(conn: &mut DbConn, id: OrderId, quote: &Quote, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub fn set_quote(
+    conn: &mut DbConn,
+    id: OrderId,
+    quote: &Quote,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     diesel::update(comm_orders::table.find(id.get()))
         .set((
             comm_orders::quote_price.eq(&quote.price),
@@ -253,7 +276,12 @@ struct ImageChanges {
 ///
 /// # Errors
 /// Query failures.
-pub fn set_images(conn: &mut DbConn, id: OrderId, images: &OrderImages, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub fn set_images(
+    conn: &mut DbConn,
+    id: OrderId,
+    images: &OrderImages,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let changes = ImageChanges {
         sketch_images: images.sketch_images.as_deref().map(to_json),
         finished_images: images.finished_images.as_deref().map(to_json),

@@ -49,7 +49,11 @@ struct TokenRow {
 ///
 /// # Errors
 /// Query failures.
-pub fn insert(conn: &mut DbConn, token: NewToken<'_>, now: DateTime<Utc>) -> Result<(), StoreError> {
+pub fn insert(
+    conn: &mut DbConn,
+    token: NewToken<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     diesel::insert_into(auth_tokens::table)
         .values((
             auth_tokens::token_hash.eq(token.hash),

@@ -1,7 +1,11 @@
 //! Storage tests. Each test has its own database: a fresh SQLite file, or a fresh
 //! PostgreSQL schema when `COLLOQ_TEST_DATABASE_URL` is set (CI runs both).
 
-#![expect(clippy::unwrap_used, reason = "tests")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::tests_outside_test_module,
+    reason = "an integration-test crate is all tests; failing loudly is the point"
+)]
 
 use chrono::{Duration, Utc};
 use colloq_domain::ids::{AccountId, OrderId, UserId};
@@ -43,7 +47,15 @@ fn user(conn: &mut DbConn, name: &str, uid: i64) -> User {
 }
 
 fn order(conn: &mut DbConn, owner: UserId) -> OrderId {
-    let new = NewOrder::parse(7, "Title", "Content", "138", vec!["https://x/1.png".to_owned()], OrderExtra::from([("k".to_owned(), "v".to_owned())])).unwrap();
+    let new = NewOrder::parse(
+        7,
+        "Title",
+        "Content",
+        "138",
+        vec!["https://x/1.png".to_owned()],
+        OrderExtra::from([("k".to_owned(), "v".to_owned())]),
+    )
+    .unwrap();
     orders::create(conn, owner, &new, Utc::now()).unwrap().id
 }
 
@@ -62,7 +74,10 @@ fn postgres_is_tested_in_ci() {
     let configured = std::env::var(TEST_DATABASE_URL).is_ok_and(|v| !v.is_empty());
     let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
     if !configured {
-        assert!(!in_ci, "CI must run the suite against PostgreSQL: set {TEST_DATABASE_URL}");
+        assert!(
+            !in_ci,
+            "CI must run the suite against PostgreSQL: set {TEST_DATABASE_URL}"
+        );
         eprintln!("NOTICE: {TEST_DATABASE_URL} is unset, so these tests ran on SQLite only");
         return;
     }
@@ -83,13 +98,24 @@ fn migrations_go_down_and_up_again() {
 fn accounts_are_found_by_every_login_name_and_unique_values_conflict() {
     let (_db, mut conn) = db();
     let alice = user(&mut conn, "alice", 11);
-    let by_name = accounts::find_credentials(&mut conn, &LoginName::Username("alice".to_owned())).unwrap();
+    let by_name =
+        accounts::find_credentials(&mut conn, &LoginName::Username("alice".to_owned())).unwrap();
     assert_eq!(by_name.map(|c| c.user), Some(alice.clone()));
     let email = Email::parse("alice@example.com").unwrap();
     let by_email = accounts::find_credentials(&mut conn, &LoginName::Email(email)).unwrap();
-    assert_eq!(by_email.map(|c| c.password_hash), Some("$argon2id$stub".to_owned()));
-    assert!(accounts::find_credentials(&mut conn, &LoginName::Username("bob".to_owned())).unwrap().is_none());
-    assert_eq!(accounts::find_by_account(&mut conn, alice.account_id).unwrap(), Some(alice));
+    assert_eq!(
+        by_email.map(|c| c.password_hash),
+        Some("$argon2id$stub".to_owned())
+    );
+    assert!(
+        accounts::find_credentials(&mut conn, &LoginName::Username("bob".to_owned()))
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        accounts::find_by_account(&mut conn, alice.account_id).unwrap(),
+        Some(alice)
+    );
 
     assert_eq!(
         accounts::first_taken(&mut conn, "alice", None, None).unwrap(),
@@ -99,7 +125,10 @@ fn accounts_are_found_by_every_login_name_and_unique_values_conflict() {
         accounts::first_taken(&mut conn, "bob", Some("alice@example.com"), None).unwrap(),
         Some(accounts::Taken::Email)
     );
-    assert_eq!(accounts::first_taken(&mut conn, "bob", None, Some("1")).unwrap(), None);
+    assert_eq!(
+        accounts::first_taken(&mut conn, "bob", None, Some("1")).unwrap(),
+        None
+    );
     let dup = write_transaction(&mut conn, |conn| {
         accounts::create(
             conn,
@@ -133,10 +162,19 @@ fn tokens_are_stored_by_hash_and_revocable() {
     };
     tokens::insert(&mut conn, token, now).unwrap();
     let found = tokens::find(&mut conn, "abc").unwrap().unwrap();
-    assert_eq!((found.account, found.user, found.scope.as_str()), (alice.account_id, Some(alice.id), "anqicms:user"));
-    assert_eq!(found.expires_at.timestamp(), (now + Duration::days(1)).timestamp());
+    assert_eq!(
+        (found.account, found.user, found.scope.as_str()),
+        (alice.account_id, Some(alice.id), "anqicms:user")
+    );
+    assert_eq!(
+        found.expires_at.timestamp(),
+        (now + Duration::days(1)).timestamp()
+    );
     assert_eq!(tokens::purge_expired(&mut conn, now).unwrap(), 0);
-    assert_eq!(tokens::purge_expired(&mut conn, now + Duration::days(2)).unwrap(), 1);
+    assert_eq!(
+        tokens::purge_expired(&mut conn, now + Duration::days(2)).unwrap(),
+        1
+    );
     tokens::insert(&mut conn, token, now).unwrap();
     assert!(tokens::delete(&mut conn, "abc").unwrap());
     assert!(!tokens::delete(&mut conn, "abc").unwrap());
@@ -159,21 +197,58 @@ fn orders_round_trip_list_newest_first_and_change_status_optimistically() {
     assert_eq!(stored.order_extra.get("k").map(String::as_str), Some("v"));
     assert_eq!(stored.status, OrderStatus::Pending);
 
-    let page = orders::list(&mut conn, OrderFilter::Owner(alice.id), PageRequest::new(1, 10, 100).unwrap()).unwrap();
+    let page = orders::list(
+        &mut conn,
+        OrderFilter::Owner(alice.id),
+        PageRequest::new(1, 10, 100).unwrap(),
+    )
+    .unwrap();
     assert_eq!(page.total, 2);
-    assert_eq!(page.items.iter().map(|o| o.id).collect::<Vec<_>>(), vec![second, first]);
-    let all = orders::list(&mut conn, OrderFilter::All(None), PageRequest::new(2, 2, 100).unwrap()).unwrap();
+    assert_eq!(
+        page.items.iter().map(|o| o.id).collect::<Vec<_>>(),
+        vec![second, first]
+    );
+    let all = orders::list(
+        &mut conn,
+        OrderFilter::All(None),
+        PageRequest::new(2, 2, 100).unwrap(),
+    )
+    .unwrap();
     assert_eq!((all.total, all.items.len()), (3, 1));
 
     let edit = OrderEdit::parse(Some("New"), None, None).unwrap();
     orders::edit(&mut conn, first, &edit, Utc::now()).unwrap();
-    assert_eq!(orders::find(&mut conn, first).unwrap().unwrap().title, "New");
-    assert_eq!(orders::find(&mut conn, first).unwrap().unwrap().content, "Content");
+    assert_eq!(
+        orders::find(&mut conn, first).unwrap().unwrap().title,
+        "New"
+    );
+    assert_eq!(
+        orders::find(&mut conn, first).unwrap().unwrap().content,
+        "Content"
+    );
 
-    orders::set_status(&mut conn, first, OrderStatus::Pending, OrderStatus::Communicating, Utc::now()).unwrap();
-    let stale = orders::set_status(&mut conn, first, OrderStatus::Pending, OrderStatus::Cancelled, Utc::now());
+    orders::set_status(
+        &mut conn,
+        first,
+        OrderStatus::Pending,
+        OrderStatus::Communicating,
+        Utc::now(),
+    )
+    .unwrap();
+    let stale = orders::set_status(
+        &mut conn,
+        first,
+        OrderStatus::Pending,
+        OrderStatus::Cancelled,
+        Utc::now(),
+    );
     assert!(matches!(stale, Err(StoreError::Conflict { .. })));
-    let pending = orders::list(&mut conn, OrderFilter::All(Some(OrderStatus::Pending)), PageRequest::new(1, 10, 100).unwrap()).unwrap();
+    let pending = orders::list(
+        &mut conn,
+        OrderFilter::All(Some(OrderStatus::Pending)),
+        PageRequest::new(1, 10, 100).unwrap(),
+    )
+    .unwrap();
     assert_eq!(pending.total, 2);
 }
 
@@ -185,18 +260,39 @@ fn messages_get_gap_free_sequences_and_exact_counts() {
     let b = order(&mut conn, alice.id);
     for i in 0..25 {
         let thread = if i % 5 == 0 { b } else { a };
-        write_transaction(&mut conn, |conn| messages::append(conn, thread.thread(), &text(alice.id, &format!("m{i}")), Utc::now())).unwrap();
+        write_transaction(&mut conn, |conn| {
+            messages::append(
+                conn,
+                thread.thread(),
+                &text(alice.id, &format!("m{i}")),
+                Utc::now(),
+            )
+        })
+        .unwrap();
     }
     assert_eq!(messages::count(&mut conn, a.thread()).unwrap(), 20);
     assert_eq!(messages::count(&mut conn, b.thread()).unwrap(), 5);
     let page2 = messages::after_seq(&mut conn, a.thread(), 10, 10).unwrap();
-    assert_eq!(page2.iter().map(|m| m.seq).collect::<Vec<_>>(), (11..=20).collect::<Vec<_>>());
+    assert_eq!(
+        page2.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (11..=20).collect::<Vec<_>>()
+    );
     assert!(page2.iter().all(|m| m.thread == a.thread()));
-    assert!(messages::after_seq(&mut conn, a.thread(), 20, 10).unwrap().is_empty());
+    assert!(
+        messages::after_seq(&mut conn, a.thread(), 20, 10)
+            .unwrap()
+            .is_empty()
+    );
     let latest = messages::latest(&mut conn, a.thread(), 3).unwrap();
-    assert_eq!(latest.iter().map(|m| m.seq).collect::<Vec<_>>(), vec![18, 19, 20]);
+    assert_eq!(
+        latest.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        vec![18, 19, 20]
+    );
     assert_eq!(latest[2].body, "m24");
-    assert!(matches!(messages::count(&mut conn, OrderId(999).thread()), Err(StoreError::NotFound)));
+    assert!(matches!(
+        messages::count(&mut conn, OrderId(999).thread()),
+        Err(StoreError::NotFound)
+    ));
 }
 
 #[test]
@@ -212,7 +308,9 @@ fn a_failed_write_transaction_leaves_nothing_behind() {
     assert_eq!(messages::count(&mut conn, a.thread()).unwrap(), 0);
     // Nested write transactions (a batch around use cases) use savepoints.
     write_transaction(&mut conn, |conn| {
-        write_transaction(conn, |conn| messages::append(conn, a.thread(), &text(alice.id, "kept"), Utc::now()))
+        write_transaction(conn, |conn| {
+            messages::append(conn, a.thread(), &text(alice.id, "kept"), Utc::now())
+        })
     })
     .unwrap();
     assert_eq!(messages::count(&mut conn, a.thread()).unwrap(), 1);
@@ -234,7 +332,12 @@ fn concurrent_appends_through_the_pool_keep_sequences_unique() {
                 let mut conn = pool.get().unwrap();
                 for i in 0..25 {
                     write_transaction(&mut conn, |conn| {
-                        messages::append(conn, a.thread(), &text(alice.id, &format!("{t}-{i}")), Utc::now())
+                        messages::append(
+                            conn,
+                            a.thread(),
+                            &text(alice.id, &format!("{t}-{i}")),
+                            Utc::now(),
+                        )
                     })
                     .unwrap();
                 }
@@ -244,5 +347,8 @@ fn concurrent_appends_through_the_pool_keep_sequences_unique() {
     let mut conn = pool.get().unwrap();
     assert_eq!(messages::count(&mut conn, a.thread()).unwrap(), 100);
     let all = messages::after_seq(&mut conn, a.thread(), 0, 1000).unwrap();
-    assert_eq!(all.iter().map(|m| m.seq).collect::<Vec<_>>(), (1..=100).collect::<Vec<_>>());
+    assert_eq!(
+        all.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=100).collect::<Vec<_>>()
+    );
 }

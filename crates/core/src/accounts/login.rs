@@ -9,7 +9,11 @@ use crate::CoreError;
 /// # Errors
 /// [`CoreError::InvalidCredentials`] for an unknown name or a wrong password,
 /// after the same amount of hashing work in both cases.
-pub fn login(conn: &mut DbConn, name: &LoginName, password: &PlainPassword) -> Result<User, CoreError> {
+pub fn login(
+    conn: &mut DbConn,
+    name: &LoginName,
+    password: &PlainPassword,
+) -> Result<User, CoreError> {
     let credentials = accounts::find_credentials(conn, name)?;
     let stored = credentials.as_ref().map(|c| c.password_hash.as_str());
     verify_password(stored, password.expose())?;

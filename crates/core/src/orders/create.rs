@@ -19,5 +19,7 @@ pub fn create_order(
     if viewer.as_staff {
         return Err(CoreError::Forbidden("staff cannot open orders"));
     }
-    write_transaction(conn, |conn| Ok(orders::create(conn, viewer.user.id, order, now)?))
+    write_transaction(conn, |conn| {
+        Ok(orders::create(conn, viewer.user.id, order, now)?)
+    })
 }

@@ -25,7 +25,11 @@ pub struct OrderDetail {
 ///
 /// # Errors
 /// [`CoreError::NotVisible`] for a missing order or someone else's.
-pub fn order_detail(conn: &mut DbConn, viewer: &Viewer, id: OrderId) -> Result<OrderDetail, CoreError> {
+pub fn order_detail(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    id: OrderId,
+) -> Result<OrderDetail, CoreError> {
     let order = super::load_visible(conn, viewer, id)?;
     let owner = accounts::find(conn, order.owner)?.ok_or(CoreError::NotVisible)?;
     let messages = messages::latest(conn, order.id.thread(), DETAIL_MESSAGES)?;

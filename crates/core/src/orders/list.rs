@@ -1,8 +1,8 @@
 use colloq_domain::order::{Order, OrderStatus};
 use colloq_domain::page::{PageRequest, Paged};
 use colloq_domain::user::Viewer;
-use colloq_persistence::orders::{self, OrderFilter};
 use colloq_persistence::DbConn;
+use colloq_persistence::orders::{self, OrderFilter};
 
 use crate::CoreError;
 

@@ -26,7 +26,11 @@ use colloq_persistence::{DbConn, messages, orders};
 use crate::CoreError;
 
 /// The order, if the viewer may see it; one error for "missing" and "not yours".
-pub(crate) fn load_visible(conn: &mut DbConn, viewer: &Viewer, id: OrderId) -> Result<Order, CoreError> {
+pub(crate) fn load_visible(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    id: OrderId,
+) -> Result<Order, CoreError> {
     orders::find(conn, id)?
         .filter(|order| order.visible_to(viewer.user.id, viewer.as_staff))
         .ok_or(CoreError::NotVisible)

@@ -3,13 +3,15 @@
 
 use std::collections::BTreeMap;
 
+use colloq_core::messages::SendMessage;
 use colloq_domain::DomainError;
 use colloq_domain::ids::OrderId;
 use colloq_domain::message::{Message, MessageBody, MessageType, SenderRole};
-use colloq_domain::order::{NewOrder, Order, OrderEdit, OrderExtra, OrderImages, OrderStatus, Quote};
+use colloq_domain::order::{
+    NewOrder, Order, OrderEdit, OrderExtra, OrderImages, OrderStatus, Quote,
+};
 use colloq_domain::page::PageRequest;
 use colloq_domain::user::{Email, LoginName, NewUser, Phone, PlainPassword, User, Username};
-use colloq_core::messages::SendMessage;
 
 use super::dto::{
     CreateOrderRequest, ImagesRequest, LoginRequest, MessageDto, OrderDto, QuoteRequest,
@@ -65,12 +67,19 @@ pub(super) fn page_params(params: &Params) -> Result<PageRequest, ApiError> {
     if current < 1 {
         return Err(bad("current must be a positive integer"));
     }
-    let size_name = if params.get("page_size").is_some_and(|v| !v.trim().is_empty()) {
+    let size_name = if params
+        .get("page_size")
+        .is_some_and(|v| !v.trim().is_empty())
+    {
         "page_size"
     } else {
         "pageSize"
     };
-    let size_range = || bad(format!("{size_name} must be an integer between 1 and {MAX_PAGE_SIZE}"));
+    let size_range = || {
+        bad(format!(
+            "{size_name} must be an integer between 1 and {MAX_PAGE_SIZE}"
+        ))
+    };
     let size = match params.get(size_name).map(str::trim) {
         None | Some("") => DEFAULT_PAGE_SIZE,
         Some(raw) => raw.parse::<i64>().map_err(|_not_int| size_range())?,
@@ -97,10 +106,17 @@ impl TryFrom<RegisterRequest> for NewUser {
     type Error = ApiError;
 
     fn try_from(req: RegisterRequest) -> Result<Self, ApiError> {
-        let username = Username::parse(required("user_name", req.user_name.as_ref())?).map_err(domain)?;
+        let username =
+            Username::parse(required("user_name", req.user_name.as_ref())?).map_err(domain)?;
         let password = PlainPassword::parse(req.password.unwrap_or_default()).map_err(domain)?;
-        let email = non_empty(req.email).map(|e| Email::parse(&e)).transpose().map_err(domain)?;
-        let phone = non_empty(req.phone).map(|p| Phone::parse(&p)).transpose().map_err(domain)?;
+        let email = non_empty(req.email)
+            .map(|e| Email::parse(&e))
+            .transpose()
+            .map_err(domain)?;
+        let phone = non_empty(req.phone)
+            .map(|p| Phone::parse(&p))
+            .transpose()
+            .map_err(domain)?;
         if email.is_none() && phone.is_none() {
             return Err(bad("email or phone is required"));
         }
@@ -127,7 +143,8 @@ pub(super) fn login_request(req: LoginRequest) -> Result<(LoginName, PlainPasswo
     } else if let Some(phone) = non_empty(req.phone) {
         LoginName::Phone(Phone::parse(&phone).map_err(domain)?)
     } else {
-        let raw = non_empty(req.user_name).ok_or_else(|| bad("user_name, email or phone is required"))?;
+        let raw =
+            non_empty(req.user_name).ok_or_else(|| bad("user_name, email or phone is required"))?;
         if let Some(email) = Email::parse(&raw).ok().filter(|_| raw.contains('@')) {
             LoginName::Email(email)
         } else if let Some(phone) = Phone::parse(&raw)
@@ -139,7 +156,10 @@ pub(super) fn login_request(req: LoginRequest) -> Result<(LoginName, PlainPasswo
             LoginName::Username(raw)
         }
     };
-    let password = req.password.filter(|p| !p.is_empty()).ok_or_else(|| bad("password is required"))?;
+    let password = req
+        .password
+        .filter(|p| !p.is_empty())
+        .ok_or_else(|| bad("password is required"))?;
     Ok((name, PlainPassword::offered(password)))
 }
 
@@ -161,7 +181,9 @@ impl TryFrom<CreateOrderRequest> for NewOrder {
     type Error = ApiError;
 
     fn try_from(req: CreateOrderRequest) -> Result<Self, ApiError> {
-        let archive_id = req.archive_id.ok_or_else(|| bad("archive_id is required"))?;
+        let archive_id = req
+            .archive_id
+            .ok_or_else(|| bad("archive_id is required"))?;
         Self::parse(
             archive_id,
             required("title", req.title.as_ref())?,
@@ -179,8 +201,12 @@ impl TryFrom<UpdateOrderRequest> for (OrderId, OrderEdit) {
 
     fn try_from(req: UpdateOrderRequest) -> Result<Self, ApiError> {
         let id = positive_id("id", req.id)?;
-        let edit = OrderEdit::parse(req.title.as_deref(), req.content.as_deref(), req.order_extra.map(extra))
-            .map_err(domain)?;
+        let edit = OrderEdit::parse(
+            req.title.as_deref(),
+            req.content.as_deref(),
+            req.order_extra.map(extra),
+        )
+        .map_err(domain)?;
         Ok((id, edit))
     }
 }
@@ -190,7 +216,8 @@ impl TryFrom<SendMessageRequest> for (OrderId, SendMessage) {
 
     fn try_from(req: SendMessageRequest) -> Result<Self, ApiError> {
         let id = positive_id("comm_order_id", req.comm_order_id)?;
-        let kind = MessageType::parse(required("message_type", req.message_type.as_ref())?).map_err(domain)?;
+        let kind = MessageType::parse(required("message_type", req.message_type.as_ref())?)
+            .map_err(domain)?;
         let body = MessageBody::parse(req.content.unwrap_or_default()).map_err(domain)?;
         Ok((id, SendMessage { kind, body }))
     }
@@ -207,7 +234,8 @@ impl TryFrom<QuoteRequest> for (OrderId, Quote) {
             None | Some(serde_json::Value::Null) => String::new(),
             Some(_) => return Err(bad("quote_price must be a string or a number")),
         };
-        let quote = Quote::parse(&price, req.quote_content.as_deref().unwrap_or_default()).map_err(domain)?;
+        let quote = Quote::parse(&price, req.quote_content.as_deref().unwrap_or_default())
+            .map_err(domain)?;
         Ok((id, quote))
     }
 }
@@ -314,8 +342,14 @@ mod tests {
 
     #[test]
     fn page_defaults_and_alias() {
-        assert_eq!(page_params(&params("")).ok(), PageRequest::new(1, 10, 100).ok());
-        assert_eq!(page_params(&params("pageSize=5")).ok(), PageRequest::new(1, 5, 100).ok());
+        assert_eq!(
+            page_params(&params("")).ok(),
+            PageRequest::new(1, 10, 100).ok()
+        );
+        assert_eq!(
+            page_params(&params("pageSize=5")).ok(),
+            PageRequest::new(1, 5, 100).ok()
+        );
         assert_eq!(
             page_params(&params("pageSize=5&page_size=7&current=2")).ok(),
             PageRequest::new(2, 7, 100).ok()
@@ -334,7 +368,10 @@ mod tests {
             ("pageSize=-1", "pageSize"),
         ] {
             let err = page_params(&params(query)).map(|_| ()).map_err(message);
-            assert!(err.as_ref().is_err_and(|m| m.starts_with(name)), "{query}: {err:?}");
+            assert!(
+                err.as_ref().is_err_and(|m| m.starts_with(name)),
+                "{query}: {err:?}"
+            );
         }
     }
 
@@ -345,8 +382,17 @@ mod tests {
             password: Some("pw".to_owned()),
             ..LoginRequest::default()
         };
-        assert!(matches!(login_request(req("a@b.io")), Ok((LoginName::Email(_), _))));
-        assert!(matches!(login_request(req("13800000000")), Ok((LoginName::Phone(_), _))));
-        assert!(matches!(login_request(req("alice")), Ok((LoginName::Username(_), _))));
+        assert!(matches!(
+            login_request(req("a@b.io")),
+            Ok((LoginName::Email(_), _))
+        ));
+        assert!(matches!(
+            login_request(req("13800000000")),
+            Ok((LoginName::Phone(_), _))
+        ));
+        assert!(matches!(
+            login_request(req("alice")),
+            Ok((LoginName::Username(_), _))
+        ));
     }
 }

@@ -30,7 +30,11 @@ fn user_token(req: &HttpRequest) -> Option<String> {
             .map(str::to_owned)
     };
     header("token")
-        .or_else(|| req.cookie("token").map(|c| c.value().to_owned()).filter(|v| !v.is_empty()))
+        .or_else(|| {
+            req.cookie("token")
+                .map(|c| c.value().to_owned())
+                .filter(|v| !v.is_empty())
+        })
         .or_else(|| {
             header(AUTHORIZATION.as_str()).and_then(|v| {
                 v.strip_prefix("Bearer ")
@@ -56,12 +60,20 @@ fn staff_token(req: &HttpRequest) -> Option<String> {
 struct RenewedToken(String);
 
 fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
-    req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| {
-        ApiError::Core(colloq_core::CoreError::Unavailable("application state missing"))
-    })
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::Core(colloq_core::CoreError::Unavailable(
+                "application state missing",
+            ))
+        })
 }
 
-async fn authenticate(req: HttpRequest, token: Option<String>, scope: TokenScope) -> Result<Viewer, ApiError> {
+async fn authenticate(
+    req: HttpRequest,
+    token: Option<String>,
+    scope: TokenScope,
+) -> Result<Viewer, ApiError> {
     let token = token.ok_or(ApiError::NotLoggedIn)?;
     let state = state(&req)?;
     let ttl = state.settings().auth.token_ttl();
@@ -102,7 +114,11 @@ impl FromRequest for Customer {
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let token = user_token(req);
         let req = req.clone();
-        Box::pin(async move { authenticate(req, token, TokenScope::AnqiUser).await.map(Self) })
+        Box::pin(async move {
+            authenticate(req, token, TokenScope::AnqiUser)
+                .await
+                .map(Self)
+        })
     }
 }
 
@@ -116,7 +132,11 @@ impl FromRequest for Staff {
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let token = staff_token(req);
         let req = req.clone();
-        Box::pin(async move { authenticate(req, token, TokenScope::AnqiStaff).await.map(Self) })
+        Box::pin(async move {
+            authenticate(req, token, TokenScope::AnqiStaff)
+                .await
+                .map(Self)
+        })
     }
 }
 
@@ -187,15 +207,17 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
                 }
             };
             let de = &mut serde_json::Deserializer::from_slice(json);
-            serde_path_to_error::deserialize(de).map(Body).map_err(|err| {
-                let path = err.path().to_string();
-                let inner = err.into_inner();
-                ApiError::BadRequest(if path == "." || path == "?" {
-                    format!("invalid JSON body: {inner}")
-                } else {
-                    format!("{path}: {inner}")
+            serde_path_to_error::deserialize(de)
+                .map(Body)
+                .map_err(|err| {
+                    let path = err.path().to_string();
+                    let inner = err.into_inner();
+                    ApiError::BadRequest(if path == "." || path == "?" {
+                        format!("invalid JSON body: {inner}")
+                    } else {
+                        format!("{path}: {inner}")
+                    })
                 })
-            })
         })
     }
 }
@@ -207,11 +229,9 @@ pub(crate) async fn update_token_header(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let mut res = next.call(req).await?;
     let renewed = res.request().extensions().get::<RenewedToken>().cloned();
-    if let Some(RenewedToken(token)) = renewed {
-        if let Ok(value) = HeaderValue::from_str(&token) {
-            res.headers_mut()
-                .insert(HeaderName::from_static("update-token"), value);
-        }
+    if let Some(value) = renewed.and_then(|RenewedToken(t)| HeaderValue::from_str(&t).ok()) {
+        res.headers_mut()
+            .insert(HeaderName::from_static("update-token"), value);
     }
     Ok(res)
 }

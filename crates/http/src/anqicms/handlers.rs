@@ -14,8 +14,9 @@ use serde::Serialize;
 
 use super::convert::{id_param, login_request, page_params, positive_id, status_param, user_dto};
 use super::dto::{
-    CreateOrderRequest, Envelope, ImagesRequest, LoginRequest, MessageDto, OrderDto, OrderIdRequest,
-    QuoteRequest, RegisterRequest, SendMessageRequest, StatusRequest, UpdateOrderRequest,
+    CreateOrderRequest, Envelope, ImagesRequest, LoginRequest, MessageDto, OrderDto,
+    OrderIdRequest, QuoteRequest, RegisterRequest, SendMessageRequest, StatusRequest,
+    UpdateOrderRequest,
 };
 use super::error::ApiError;
 use super::extract::{Anyone, Body, Customer, PresentedToken, Staff};
@@ -68,10 +69,16 @@ fn session_reply(user: User, session: &Session, scope: TokenScope, ttl_secs: i64
                 .finish(),
         );
     }
-    builder.json(Envelope::ok("", user_dto(user, Some(session.token.secret()))))
+    builder.json(Envelope::ok(
+        "",
+        user_dto(user, Some(session.token.secret())),
+    ))
 }
 
-pub(super) async fn register_user(state: Data<AppState>, Body(req): Body<RegisterRequest>) -> Reply {
+pub(super) async fn register_user(
+    state: Data<AppState>,
+    Body(req): Body<RegisterRequest>,
+) -> Reply {
     let new_user = NewUser::try_from(req)?;
     let ttl = state.settings().auth.token_ttl();
     let (user, session) = state
@@ -81,7 +88,12 @@ pub(super) async fn register_user(state: Data<AppState>, Body(req): Body<Registe
             Ok((user, session))
         })
         .await?;
-    Ok(session_reply(user, &session, TokenScope::AnqiUser, ttl.num_seconds()))
+    Ok(session_reply(
+        user,
+        &session,
+        TokenScope::AnqiUser,
+        ttl.num_seconds(),
+    ))
 }
 
 async fn login(state: Data<AppState>, req: LoginRequest, scope: TokenScope) -> Reply {
@@ -109,9 +121,15 @@ pub(super) async fn login_staff(state: Data<AppState>, Body(req): Body<LoginRequ
     login(state, req, TokenScope::AnqiStaff).await
 }
 
-pub(super) async fn logout<A: Authed>(state: Data<AppState>, _who: A, PresentedToken(token): PresentedToken) -> Reply {
+pub(super) async fn logout<A: Authed>(
+    state: Data<AppState>,
+    _who: A,
+    PresentedToken(token): PresentedToken,
+) -> Reply {
     if let Some(token) = token {
-        state.run(move |conn, _now| sessions::revoke(conn, &token)).await?;
+        state
+            .run(move |conn, _now| sessions::revoke(conn, &token))
+            .await?;
     }
     let mut expired = Cookie::build("token", "").path("/").finish();
     expired.make_removal();
@@ -136,10 +154,21 @@ pub(super) async fn list_orders<A: Authed>(state: Data<AppState>, who: A, params
         .run(move |conn, _now| orders::list_orders(conn, &viewer, status, page))
         .await?;
     let total = orders.total;
-    Ok(listed(orders.items.into_iter().map(OrderDto::from).collect::<Vec<_>>(), total))
+    Ok(listed(
+        orders
+            .items
+            .into_iter()
+            .map(OrderDto::from)
+            .collect::<Vec<_>>(),
+        total,
+    ))
 }
 
-pub(super) async fn create_order(state: Data<AppState>, who: Customer, Body(req): Body<CreateOrderRequest>) -> Reply {
+pub(super) async fn create_order(
+    state: Data<AppState>,
+    who: Customer,
+    Body(req): Body<CreateOrderRequest>,
+) -> Reply {
     let viewer = who.viewer();
     let new_order = NewOrder::try_from(req)?;
     let order = state
@@ -148,7 +177,11 @@ pub(super) async fn create_order(state: Data<AppState>, who: Customer, Body(req)
     Ok(ok("order created", OrderDto::from(order)))
 }
 
-pub(super) async fn order_detail<A: Authed>(state: Data<AppState>, who: A, params: Params) -> Reply {
+pub(super) async fn order_detail<A: Authed>(
+    state: Data<AppState>,
+    who: A,
+    params: Params,
+) -> Reply {
     let viewer = who.viewer();
     let id = id_param(&params, "id")?;
     let detail = state
@@ -160,7 +193,11 @@ pub(super) async fn order_detail<A: Authed>(state: Data<AppState>, who: A, param
     Ok(ok("", dto))
 }
 
-pub(super) async fn update_order(state: Data<AppState>, who: Customer, Body(req): Body<UpdateOrderRequest>) -> Reply {
+pub(super) async fn update_order(
+    state: Data<AppState>,
+    who: Customer,
+    Body(req): Body<UpdateOrderRequest>,
+) -> Reply {
     let viewer = who.viewer();
     let (id, edit): (OrderId, OrderEdit) = req.try_into()?;
     let order = state
@@ -176,19 +213,53 @@ async fn act(state: Data<AppState>, viewer: Viewer, id: OrderId, action: OrderAc
     Ok(ok("order updated", OrderDto::from(order)))
 }
 
-pub(super) async fn accept_order(state: Data<AppState>, who: Customer, Body(req): Body<OrderIdRequest>) -> Reply {
-    act(state, who.viewer(), positive_id("id", req.id)?, OrderAction::Accept).await
+pub(super) async fn accept_order(
+    state: Data<AppState>,
+    who: Customer,
+    Body(req): Body<OrderIdRequest>,
+) -> Reply {
+    act(
+        state,
+        who.viewer(),
+        positive_id("id", req.id)?,
+        OrderAction::Accept,
+    )
+    .await
 }
 
-pub(super) async fn reject_order(state: Data<AppState>, who: Customer, Body(req): Body<OrderIdRequest>) -> Reply {
-    act(state, who.viewer(), positive_id("id", req.id)?, OrderAction::Reject).await
+pub(super) async fn reject_order(
+    state: Data<AppState>,
+    who: Customer,
+    Body(req): Body<OrderIdRequest>,
+) -> Reply {
+    act(
+        state,
+        who.viewer(),
+        positive_id("id", req.id)?,
+        OrderAction::Reject,
+    )
+    .await
 }
 
-pub(super) async fn cancel_order(state: Data<AppState>, who: Customer, Body(req): Body<OrderIdRequest>) -> Reply {
-    act(state, who.viewer(), positive_id("id", req.id)?, OrderAction::CustomerCancel).await
+pub(super) async fn cancel_order(
+    state: Data<AppState>,
+    who: Customer,
+    Body(req): Body<OrderIdRequest>,
+) -> Reply {
+    act(
+        state,
+        who.viewer(),
+        positive_id("id", req.id)?,
+        OrderAction::CustomerCancel,
+    )
+    .await
 }
 
-pub(super) async fn set_order_status(state: Data<AppState>, who: Staff, Body(req): Body<StatusRequest>) -> Reply {
+pub(super) async fn set_order_status(
+    state: Data<AppState>,
+    who: Staff,
+    Body(req): Body<StatusRequest>,
+) -> Reply {
     let id = positive_id("id", req.id)?;
     let target = req
         .status
@@ -199,7 +270,11 @@ pub(super) async fn set_order_status(state: Data<AppState>, who: Staff, Body(req
     act(state, who.viewer(), id, action).await
 }
 
-pub(super) async fn quote_order(state: Data<AppState>, who: Staff, Body(req): Body<QuoteRequest>) -> Reply {
+pub(super) async fn quote_order(
+    state: Data<AppState>,
+    who: Staff,
+    Body(req): Body<QuoteRequest>,
+) -> Reply {
     let viewer = who.viewer();
     let (id, quote): (OrderId, Quote) = req.try_into()?;
     let order = state
@@ -208,7 +283,11 @@ pub(super) async fn quote_order(state: Data<AppState>, who: Staff, Body(req): Bo
     Ok(ok("quote sent", OrderDto::from(order)))
 }
 
-pub(super) async fn set_order_images(state: Data<AppState>, who: Staff, Body(req): Body<ImagesRequest>) -> Reply {
+pub(super) async fn set_order_images(
+    state: Data<AppState>,
+    who: Staff,
+    Body(req): Body<ImagesRequest>,
+) -> Reply {
     let viewer = who.viewer();
     let (id, images): (OrderId, OrderImages) = req.try_into()?;
     let order = state
@@ -217,7 +296,11 @@ pub(super) async fn set_order_images(state: Data<AppState>, who: Staff, Body(req
     Ok(ok("images saved", OrderDto::from(order)))
 }
 
-pub(super) async fn list_messages<A: Authed>(state: Data<AppState>, who: A, params: Params) -> Reply {
+pub(super) async fn list_messages<A: Authed>(
+    state: Data<AppState>,
+    who: A,
+    params: Params,
+) -> Reply {
     let viewer = who.viewer();
     let id = id_param(&params, "comm_order_id")?;
     let page = page_params(&params)?;
@@ -225,10 +308,21 @@ pub(super) async fn list_messages<A: Authed>(state: Data<AppState>, who: A, para
         .run(move |conn, _now| messages::list_order_messages(conn, &viewer, id, page))
         .await?;
     let total = messages.total;
-    Ok(listed(messages.items.into_iter().map(MessageDto::from).collect::<Vec<_>>(), total))
+    Ok(listed(
+        messages
+            .items
+            .into_iter()
+            .map(MessageDto::from)
+            .collect::<Vec<_>>(),
+        total,
+    ))
 }
 
-pub(super) async fn send_message<A: Authed>(state: Data<AppState>, who: A, Body(req): Body<SendMessageRequest>) -> Reply {
+pub(super) async fn send_message<A: Authed>(
+    state: Data<AppState>,
+    who: A,
+    Body(req): Body<SendMessageRequest>,
+) -> Reply {
     let viewer = who.viewer();
     let (id, input): (OrderId, SendMessage) = req.try_into()?;
     let message = state

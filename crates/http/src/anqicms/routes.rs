@@ -14,25 +14,76 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
         .service(at("/api/login", web::post().to(h::login_user)))
         .service(at("/api/logout", web::post().to(h::logout::<Customer>)))
         .service(at("/api/user/detail", web::get().to(h::user_detail)))
-        .service(at("/api/communication/fields", web::get().to(h::list_fields)))
-        .service(at("/api/communication/orders", web::get().to(h::list_orders::<Anyone>)))
-        .service(at("/api/communication/order/create", web::post().to(h::create_order)))
-        .service(at("/api/communication/order/detail", web::get().to(h::order_detail::<Anyone>)))
-        .service(at("/api/communication/order/update", web::post().to(h::update_order)))
-        .service(at("/api/communication/order/accept", web::post().to(h::accept_order)))
-        .service(at("/api/communication/order/reject", web::post().to(h::reject_order)))
-        .service(at("/api/communication/order/cancel", web::post().to(h::cancel_order)))
-        .service(at("/api/communication/messages", web::get().to(h::list_messages::<Anyone>)))
-        .service(at("/api/communication/message/send", web::post().to(h::send_message::<Anyone>)))
+        .service(at(
+            "/api/communication/fields",
+            web::get().to(h::list_fields),
+        ))
+        .service(at(
+            "/api/communication/orders",
+            web::get().to(h::list_orders::<Anyone>),
+        ))
+        .service(at(
+            "/api/communication/order/create",
+            web::post().to(h::create_order),
+        ))
+        .service(at(
+            "/api/communication/order/detail",
+            web::get().to(h::order_detail::<Anyone>),
+        ))
+        .service(at(
+            "/api/communication/order/update",
+            web::post().to(h::update_order),
+        ))
+        .service(at(
+            "/api/communication/order/accept",
+            web::post().to(h::accept_order),
+        ))
+        .service(at(
+            "/api/communication/order/reject",
+            web::post().to(h::reject_order),
+        ))
+        .service(at(
+            "/api/communication/order/cancel",
+            web::post().to(h::cancel_order),
+        ))
+        .service(at(
+            "/api/communication/messages",
+            web::get().to(h::list_messages::<Anyone>),
+        ))
+        .service(at(
+            "/api/communication/message/send",
+            web::post().to(h::send_message::<Anyone>),
+        ))
         .service(at("/system/api/login", web::post().to(h::login_staff)))
         .service(at("/system/api/logout", web::post().to(h::logout::<Staff>)))
-        .service(at("/system/api/communication/orders", web::get().to(h::list_orders::<Staff>)))
-        .service(at("/system/api/communication/order/detail", web::get().to(h::order_detail::<Staff>)))
-        .service(at("/system/api/communication/messages", web::get().to(h::list_messages::<Staff>)))
-        .service(at("/system/api/communication/message/send", web::post().to(h::send_message::<Staff>)))
-        .service(at("/system/api/communication/order/quote", web::post().to(h::quote_order)))
-        .service(at("/system/api/communication/order/status", web::post().to(h::set_order_status)))
-        .service(at("/system/api/communication/order/images", web::post().to(h::set_order_images)));
+        .service(at(
+            "/system/api/communication/orders",
+            web::get().to(h::list_orders::<Staff>),
+        ))
+        .service(at(
+            "/system/api/communication/order/detail",
+            web::get().to(h::order_detail::<Staff>),
+        ))
+        .service(at(
+            "/system/api/communication/messages",
+            web::get().to(h::list_messages::<Staff>),
+        ))
+        .service(at(
+            "/system/api/communication/message/send",
+            web::post().to(h::send_message::<Staff>),
+        ))
+        .service(at(
+            "/system/api/communication/order/quote",
+            web::post().to(h::quote_order),
+        ))
+        .service(at(
+            "/system/api/communication/order/status",
+            web::post().to(h::set_order_status),
+        ))
+        .service(at(
+            "/system/api/communication/order/images",
+            web::post().to(h::set_order_images),
+        ));
 }
 
 /// A resource whose wrong methods get the envelope instead of an empty 405.

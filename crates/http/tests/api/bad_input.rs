@@ -15,19 +15,54 @@ async fn malformed_bodies_get_the_envelope() {
     let send = "/api/communication/message/send";
     let cases: Vec<(Vec<u8>, &str)> = vec![
         (b"{bad".to_vec(), "invalid JSON body"),
-        (b"[1,\"text\",\"x\"]".to_vec(), "invalid JSON body: expected a JSON object"),
-        (b"null".to_vec(), "invalid JSON body: expected a JSON object"),
+        (
+            b"[1,\"text\",\"x\"]".to_vec(),
+            "invalid JSON body: expected a JSON object",
+        ),
+        (
+            b"null".to_vec(),
+            "invalid JSON body: expected a JSON object",
+        ),
         (b"\"text\"".to_vec(), "invalid JSON body"),
-        ([format!("{{\"comm_order_id\": {order}, \"message_type\": \"text\", \"content\": \"").into_bytes(), vec![0xff, 0xfe], b"\"}".to_vec()].concat(), "content: invalid unicode"),
-        (br#"{"comm_order_id": 9223372036854775808, "message_type": "text", "content": "x"}"#.to_vec(), "comm_order_id: "),
-        (br#"{"comm_order_id": "7", "message_type": "text", "content": "x"}"#.to_vec(), "comm_order_id: invalid type: string"),
-        (br#"{"comm_order_id": 1.5, "message_type": "text", "content": "x"}"#.to_vec(), "comm_order_id: invalid type: floating point"),
-        (br#"{"comm_order_id": 1, "message_type": 3, "content": "x"}"#.to_vec(), "message_type: invalid type"),
-        (br#"{"comm_order_id": 1, "message_type": "text", "content": ["x"]}"#.to_vec(), "content: invalid type"),
+        (
+            [
+                format!(
+                    "{{\"comm_order_id\": {order}, \"message_type\": \"text\", \"content\": \""
+                )
+                .into_bytes(),
+                vec![0xff, 0xfe],
+                b"\"}".to_vec(),
+            ]
+            .concat(),
+            "content: invalid unicode",
+        ),
+        (
+            br#"{"comm_order_id": 9223372036854775808, "message_type": "text", "content": "x"}"#
+                .to_vec(),
+            "comm_order_id: ",
+        ),
+        (
+            br#"{"comm_order_id": "7", "message_type": "text", "content": "x"}"#.to_vec(),
+            "comm_order_id: invalid type: string",
+        ),
+        (
+            br#"{"comm_order_id": 1.5, "message_type": "text", "content": "x"}"#.to_vec(),
+            "comm_order_id: invalid type: floating point",
+        ),
+        (
+            br#"{"comm_order_id": 1, "message_type": 3, "content": "x"}"#.to_vec(),
+            "message_type: invalid type",
+        ),
+        (
+            br#"{"comm_order_id": 1, "message_type": "text", "content": ["x"]}"#.to_vec(),
+            "content: invalid type",
+        ),
         (b"".to_vec(), "comm_order_id is required"),
     ];
     for (body, part) in cases {
-        app.post_raw(send, Auth::Token(&token), body).await.assert_error(-1, part);
+        app.post_raw(send, Auth::Token(&token), body)
+            .await
+            .assert_error(-1, part);
     }
 }
 
@@ -47,7 +82,9 @@ async fn unknown_paths_and_wrong_methods_answer_json() {
     let res = app.get("/api/nothing/here", Auth::None).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     assert_eq!(res.body, json!({"code": -1, "msg": "no such endpoint"}));
-    let res = app.send(TestRequest::delete().uri("/api/communication/messages")).await;
+    let res = app
+        .send(TestRequest::delete().uri("/api/communication/messages"))
+        .await;
     assert_eq!(res.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(res.code(), -1);
     let res = app.get("/api/communication/message/send", Auth::None).await;
@@ -60,19 +97,28 @@ async fn odd_query_strings_and_headers_are_handled() {
     let (_, token) = app.customer("alice").await;
     let order = app.order(&token).await;
     let res = app
-        .get(&format!("/api/communication/messages?comm_order_id={order}&current=%ZZ&x=%FF"), Auth::Token(&token))
+        .get(
+            &format!("/api/communication/messages?comm_order_id={order}&current=%ZZ&x=%FF"),
+            Auth::Token(&token),
+        )
         .await;
     res.assert_error(-1, "current must be an integer");
     let res = app
-        .get(&format!("/api/communication/messages?comm_order_id={order}&comm_order_id=abc"), Auth::Token(&token))
-        .await;
-    assert_eq!(res.code(), 0, "the first value of a repeated parameter counts");
-    let res = app
-        .send(
-            TestRequest::get()
-                .uri("/api/user/detail")
-                .insert_header(("token", actix_web::http::header::HeaderValue::from_bytes(b"\xff\xfe").unwrap())),
+        .get(
+            &format!("/api/communication/messages?comm_order_id={order}&comm_order_id=abc"),
+            Auth::Token(&token),
         )
+        .await;
+    assert_eq!(
+        res.code(),
+        0,
+        "the first value of a repeated parameter counts"
+    );
+    let res = app
+        .send(TestRequest::get().uri("/api/user/detail").insert_header((
+            "token",
+            actix_web::http::header::HeaderValue::from_bytes(b"\xff\xfe").unwrap(),
+        )))
         .await;
     res.assert_error(1001, "requires login");
     let res = app.get("/api/user/detail", Auth::Bearer("")).await;

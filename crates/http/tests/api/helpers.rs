@@ -42,7 +42,11 @@ impl Resp {
     pub(crate) fn assert_error(&self, code: i64, part: &str) {
         assert_eq!(self.status, StatusCode::OK, "{self:?}");
         assert_eq!(self.code(), code, "{self:?}");
-        assert!(self.msg().contains(part), "message {:?} lacks {part:?}", self.msg());
+        assert!(
+            self.msg().contains(part),
+            "message {:?} lacks {part:?}",
+            self.msg()
+        );
         assert!(self.body.get("data").is_none(), "{self:?}");
     }
 
@@ -69,7 +73,11 @@ impl TestApp {
         let db = TestDatabase::new().unwrap();
         let pool = db.pool(4).unwrap();
         let state = AppState::new(pool.clone(), settings, Clock::default());
-        Self { _db: db, pool, state }
+        Self {
+            _db: db,
+            pool,
+            state,
+        }
     }
 
     pub(crate) fn clock(&self) -> &Clock {
@@ -84,7 +92,11 @@ impl TestApp {
         let bytes = test::read_body(res).await;
         let body = serde_json::from_slice(&bytes)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)));
-        Resp { status, headers, body }
+        Resp {
+            status,
+            headers,
+            body,
+        }
     }
 
     fn authed(req: test::TestRequest, auth: Auth<'_>) -> test::TestRequest {
@@ -98,7 +110,8 @@ impl TestApp {
     }
 
     pub(crate) async fn get(&self, uri: &str, auth: Auth<'_>) -> Resp {
-        self.send(Self::authed(test::TestRequest::get().uri(uri), auth)).await
+        self.send(Self::authed(test::TestRequest::get().uri(uri), auth))
+            .await
     }
 
     pub(crate) async fn post(&self, uri: &str, auth: Auth<'_>, body: Value) -> Resp {
@@ -106,7 +119,12 @@ impl TestApp {
         self.send(Self::authed(req, auth)).await
     }
 
-    pub(crate) async fn post_raw(&self, uri: &str, auth: Auth<'_>, body: impl Into<actix_web::web::Bytes>) -> Resp {
+    pub(crate) async fn post_raw(
+        &self,
+        uri: &str,
+        auth: Auth<'_>,
+        body: impl Into<actix_web::web::Bytes>,
+    ) -> Resp {
         let req = test::TestRequest::post()
             .uri(uri)
             .insert_header(("Content-Type", "application/json"))
@@ -124,7 +142,10 @@ impl TestApp {
             )
             .await;
         let data = res.data();
-        (data["id"].as_i64().unwrap(), data["token"].as_str().unwrap().to_owned())
+        (
+            data["id"].as_i64().unwrap(),
+            data["token"].as_str().unwrap().to_owned(),
+        )
     }
 
     /// Creates a staff account as `colloq user create --admin` does and logs it in;
@@ -142,10 +163,17 @@ impl TestApp {
         colloq_core::accounts::register(&mut conn, new, self.clock().now()).unwrap();
         drop(conn);
         let res = self
-            .post("/system/api/login", Auth::None, json!({"user_name": name, "password": "staff-pw"}))
+            .post(
+                "/system/api/login",
+                Auth::None,
+                json!({"user_name": name, "password": "staff-pw"}),
+            )
             .await;
         let data = res.data();
-        (data["id"].as_i64().unwrap(), data["token"].as_str().unwrap().to_owned())
+        (
+            data["id"].as_i64().unwrap(),
+            data["token"].as_str().unwrap().to_owned(),
+        )
     }
 
     /// Opens an order; returns its id.
@@ -174,7 +202,10 @@ impl TestApp {
 
     pub(crate) async fn status_of(&self, token: &str, order: i64) -> i64 {
         let res = self
-            .get(&format!("/api/communication/order/detail?id={order}"), Auth::Token(token))
+            .get(
+                &format!("/api/communication/order/detail?id={order}"),
+                Auth::Token(token),
+            )
             .await;
         res.data()["status"].as_i64().unwrap()
     }

@@ -1,7 +1,12 @@
 //! HTTP tests through the real `App`, in-process. Each test has its own
 //! database: SQLite by default, PostgreSQL when `COLLOQ_TEST_DATABASE_URL` is set.
 
-#![expect(clippy::unwrap_used, clippy::panic, reason = "tests")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::tests_outside_test_module,
+    reason = "an integration-test crate is all tests; failing loudly is the point"
+)]
 
 mod bad_input;
 mod helpers;

@@ -31,27 +31,68 @@ fn range(from: usize, to: usize) -> Vec<String> {
 #[actix_web::test]
 async fn the_seed_defaults_are_page_1_of_10_oldest_first_with_total() {
     let (app, token, order) = thread(23).await;
-    let res = app.get(&format!("/api/communication/messages?comm_order_id={order}"), Auth::Token(&token)).await;
+    let res = app
+        .get(
+            &format!("/api/communication/messages?comm_order_id={order}"),
+            Auth::Token(&token),
+        )
+        .await;
     assert_eq!(contents(&res), range(1, 10));
     assert_eq!(res.body["total"], 23);
     assert_eq!(res.msg(), "");
     let page3 = app
-        .get(&format!("/api/communication/messages?comm_order_id={order}&current=3"), Auth::Token(&token))
+        .get(
+            &format!("/api/communication/messages?comm_order_id={order}&current=3"),
+            Auth::Token(&token),
+        )
         .await;
     assert_eq!(contents(&page3), range(21, 23));
-    let ids: Vec<i64> = page3.data().as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()).collect();
-    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ascending ids: {ids:?}");
+    let ids: Vec<i64> = page3
+        .data()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ascending ids: {ids:?}"
+    );
 }
 
 #[actix_web::test]
 async fn page_size_its_alias_and_the_cap() {
     let (app, token, order) = thread(12).await;
     let uri = |q: &str| format!("/api/communication/messages?comm_order_id={order}&{q}");
-    assert_eq!(contents(&app.get(&uri("current=1&page_size=5"), Auth::Token(&token)).await), range(1, 5));
-    assert_eq!(contents(&app.get(&uri("current=2&pageSize=5"), Auth::Token(&token)).await), range(6, 10));
-    assert_eq!(contents(&app.get(&uri("pageSize=3&page_size=4"), Auth::Token(&token)).await), range(1, 4), "page_size wins");
-    assert_eq!(contents(&app.get(&uri("page_size=100"), Auth::Token(&token)).await), range(1, 12));
-    app.get(&uri("page_size=101"), Auth::Token(&token)).await.assert_error(-1, "page_size must be an integer between 1 and 100");
+    assert_eq!(
+        contents(
+            &app.get(&uri("current=1&page_size=5"), Auth::Token(&token))
+                .await
+        ),
+        range(1, 5)
+    );
+    assert_eq!(
+        contents(
+            &app.get(&uri("current=2&pageSize=5"), Auth::Token(&token))
+                .await
+        ),
+        range(6, 10)
+    );
+    assert_eq!(
+        contents(
+            &app.get(&uri("pageSize=3&page_size=4"), Auth::Token(&token))
+                .await
+        ),
+        range(1, 4),
+        "page_size wins"
+    );
+    assert_eq!(
+        contents(&app.get(&uri("page_size=100"), Auth::Token(&token)).await),
+        range(1, 12)
+    );
+    app.get(&uri("page_size=101"), Auth::Token(&token))
+        .await
+        .assert_error(-1, "page_size must be an integer between 1 and 100");
 }
 
 #[actix_web::test]
@@ -59,9 +100,16 @@ async fn a_page_past_the_end_is_empty_with_the_right_total() {
     let (app, token, order) = thread(3).await;
     for current in ["2", "1000", "9223372036854775807"] {
         let res = app
-            .get(&format!("/api/communication/messages?comm_order_id={order}&current={current}"), Auth::Token(&token))
+            .get(
+                &format!("/api/communication/messages?comm_order_id={order}&current={current}"),
+                Auth::Token(&token),
+            )
             .await;
-        assert_eq!(res.body, json!({"code": 0, "msg": "", "data": [], "total": 3}), "current={current}");
+        assert_eq!(
+            res.body,
+            json!({"code": 0, "msg": "", "data": [], "total": 3}),
+            "current={current}"
+        );
     }
 }
 
@@ -69,33 +117,55 @@ async fn a_page_past_the_end_is_empty_with_the_right_total() {
 async fn every_bad_parameter_is_named() {
     let (app, token, order) = thread(1).await;
     let base = "/api/communication/messages?";
-    app.get(base, Auth::Token(&token)).await.assert_error(-1, "comm_order_id is required");
+    app.get(base, Auth::Token(&token))
+        .await
+        .assert_error(-1, "comm_order_id is required");
     let cases = [
         ("comm_order_id=abc", "comm_order_id must be an integer"),
         ("comm_order_id=1.5", "comm_order_id must be an integer"),
-        ("comm_order_id=0", "comm_order_id must be a positive integer"),
-        ("comm_order_id=-4", "comm_order_id must be a positive integer"),
-        ("comm_order_id=9223372036854775808", "comm_order_id must be an integer"),
+        (
+            "comm_order_id=0",
+            "comm_order_id must be a positive integer",
+        ),
+        (
+            "comm_order_id=-4",
+            "comm_order_id must be a positive integer",
+        ),
+        (
+            "comm_order_id=9223372036854775808",
+            "comm_order_id must be an integer",
+        ),
     ];
     for (query, msg) in cases {
-        app.get(&format!("{base}{query}"), Auth::Token(&token)).await.assert_error(-1, msg);
+        app.get(&format!("{base}{query}"), Auth::Token(&token))
+            .await
+            .assert_error(-1, msg);
     }
     for (param, expected) in [
         ("current", "current must be"),
-        ("page_size", "page_size must be an integer between 1 and 100"),
+        (
+            "page_size",
+            "page_size must be an integer between 1 and 100",
+        ),
         ("pageSize", "pageSize must be an integer between 1 and 100"),
     ] {
         for value in ["abc", "0", "-1", "9223372036854775808"] {
             let res = app
-                .get(&format!("{base}comm_order_id={order}&{param}={value}"), Auth::Token(&token))
+                .get(
+                    &format!("{base}comm_order_id={order}&{param}={value}"),
+                    Auth::Token(&token),
+                )
                 .await;
             res.assert_error(-1, expected);
         }
     }
     for value in ["101", "1000"] {
-        app.get(&format!("{base}comm_order_id={order}&page_size={value}"), Auth::Token(&token))
-            .await
-            .assert_error(-1, "page_size must be an integer between 1 and 100");
+        app.get(
+            &format!("{base}comm_order_id={order}&page_size={value}"),
+            Auth::Token(&token),
+        )
+        .await
+        .assert_error(-1, "page_size must be an integer between 1 and 100");
     }
 }
 
@@ -104,10 +174,17 @@ async fn login_and_ownership_are_checked() {
     let (app, _token, order) = thread(1).await;
     let (_, bob) = app.customer("bob").await;
     let uri = format!("/api/communication/messages?comm_order_id={order}");
-    app.get(&uri, Auth::None).await.assert_error(1001, "requires login");
+    app.get(&uri, Auth::None)
+        .await
+        .assert_error(1001, "requires login");
     let theirs = app.get(&uri, Auth::Token(&bob)).await;
     theirs.assert_error(1002, "not authorised");
-    let missing = app.get("/api/communication/messages?comm_order_id=424242", Auth::Token(&bob)).await;
+    let missing = app
+        .get(
+            "/api/communication/messages?comm_order_id=424242",
+            Auth::Token(&bob),
+        )
+        .await;
     assert_eq!(theirs.body, missing.body);
 }
 
@@ -115,8 +192,16 @@ async fn login_and_ownership_are_checked() {
 async fn staff_read_every_order() {
     let (app, _token, order) = thread(2).await;
     let (_, admin) = app.staff("staffer").await;
-    for path in ["/api/communication/messages", "/system/api/communication/messages"] {
-        let res = app.get(&format!("{path}?comm_order_id={order}"), Auth::Admin(&admin)).await;
+    for path in [
+        "/api/communication/messages",
+        "/system/api/communication/messages",
+    ] {
+        let res = app
+            .get(
+                &format!("{path}?comm_order_id={order}"),
+                Auth::Admin(&admin),
+            )
+            .await;
         assert_eq!(contents(&res), range(1, 2));
     }
 }
@@ -127,7 +212,8 @@ async fn the_list_shape_is_pinned() {
     let (_, token) = app.customer("testuser").await;
     let (_, admin) = app.staff("admin").await;
     let order = app.order(&token).await;
-    app.say(Auth::Token(&token), order, "您好,我想定制一个外贸网站主题").await;
+    app.say(Auth::Token(&token), order, "您好,我想定制一个外贸网站主题")
+        .await;
     app.post(
         "/system/api/communication/message/send",
         Auth::Admin(&admin),
@@ -142,7 +228,12 @@ async fn the_list_shape_is_pinned() {
     )
     .await
     .data();
-    let res = app.get(&format!("/api/communication/messages?comm_order_id={order}"), Auth::Token(&token)).await;
+    let res = app
+        .get(
+            &format!("/api/communication/messages?comm_order_id={order}"),
+            Auth::Token(&token),
+        )
+        .await;
     insta::assert_json_snapshot!("messages_list", res.body, {".data[].created_time" => "[time]"});
 }
 
@@ -163,7 +254,12 @@ async fn send_uses_the_tokens_user_whatever_the_body_claims() {
     assert_eq!(res.data()["sender_name"], "alice");
     insta::assert_json_snapshot!("message_send", res.body, {".data.created_time" => "[time]"});
     // Acknowledged means stored.
-    let list = app.get(&format!("/api/communication/messages?comm_order_id={order}"), Auth::Token(&token)).await;
+    let list = app
+        .get(
+            &format!("/api/communication/messages?comm_order_id={order}"),
+            Auth::Token(&token),
+        )
+        .await;
     assert_eq!(list.data()[0], res.data().clone());
 }
 
@@ -173,16 +269,38 @@ async fn send_validates_type_content_and_who_may_quote() {
     let (_, token) = app.customer("alice").await;
     let order = app.order(&token).await;
     let send = |body| app.post("/api/communication/message/send", Auth::Token(&token), body);
-    for kind in ["text", "image", "video", "file", "audio", "location", "contact", "sticker", "unknown"] {
-        send(json!({"comm_order_id": order, "message_type": kind, "content": "x"})).await.data();
+    for kind in [
+        "text", "image", "video", "file", "audio", "location", "contact", "sticker", "unknown",
+    ] {
+        send(json!({"comm_order_id": order, "message_type": kind, "content": "x"}))
+            .await
+            .data();
     }
-    send(json!({"comm_order_id": order, "message_type": "quote", "content": "x"})).await.assert_error(1002, "only staff can send quotes");
-    send(json!({"comm_order_id": order, "message_type": "ttext", "content": "x"})).await.assert_error(-1, "message_type: must be one of");
-    send(json!({"comm_order_id": order, "content": "x"})).await.assert_error(-1, "message_type is required");
-    send(json!({"comm_order_id": order, "message_type": "text", "content": "   "})).await.assert_error(-1, "content: is required");
-    send(json!({"comm_order_id": order, "message_type": "text"})).await.assert_error(-1, "content: is required");
-    send(json!({"comm_order_id": order, "message_type": "text", "content": "x".repeat(10_001)})).await.assert_error(-1, "content: must be at most 10000");
-    send(json!({"comm_order_id": order, "message_type": "text", "content": "é".repeat(10_000)})).await.data();
-    send(json!({"message_type": "text", "content": "x"})).await.assert_error(-1, "comm_order_id is required");
-    app.post("/api/communication/message/send", Auth::None, json!({})).await.assert_error(1001, "requires login");
+    send(json!({"comm_order_id": order, "message_type": "quote", "content": "x"}))
+        .await
+        .assert_error(1002, "only staff can send quotes");
+    send(json!({"comm_order_id": order, "message_type": "ttext", "content": "x"}))
+        .await
+        .assert_error(-1, "message_type: must be one of");
+    send(json!({"comm_order_id": order, "content": "x"}))
+        .await
+        .assert_error(-1, "message_type is required");
+    send(json!({"comm_order_id": order, "message_type": "text", "content": "   "}))
+        .await
+        .assert_error(-1, "content: is required");
+    send(json!({"comm_order_id": order, "message_type": "text"}))
+        .await
+        .assert_error(-1, "content: is required");
+    send(json!({"comm_order_id": order, "message_type": "text", "content": "x".repeat(10_001)}))
+        .await
+        .assert_error(-1, "content: must be at most 10000");
+    send(json!({"comm_order_id": order, "message_type": "text", "content": "é".repeat(10_000)}))
+        .await
+        .data();
+    send(json!({"message_type": "text", "content": "x"}))
+        .await
+        .assert_error(-1, "comm_order_id is required");
+    app.post("/api/communication/message/send", Auth::None, json!({}))
+        .await
+        .assert_error(1001, "requires login");
 }
