@@ -1,7 +1,7 @@
 //! Thin adapters: extract, convert to domain input, call one use case, render.
 
 use actix_web::cookie::{Cookie, SameSite, time};
-use actix_web::web::Data;
+use actix_web::web::{Data, Path};
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use colloq_core::messages::{self, SendMessage};
 use colloq_core::orders;
@@ -213,46 +213,19 @@ async fn act(state: Data<AppState>, viewer: Viewer, id: OrderId, action: OrderAc
     Ok(ok("order updated", OrderDto::from(order)))
 }
 
-pub(super) async fn accept_order(
+/// `accept`, `reject` and `cancel`: the route admits only these three verbs.
+pub(super) async fn customer_action(
     state: Data<AppState>,
     who: Customer,
+    verb: Path<String>,
     Body(req): Body<OrderIdRequest>,
 ) -> Reply {
-    act(
-        state,
-        who.viewer(),
-        positive_id("id", req.id)?,
-        OrderAction::Accept,
-    )
-    .await
-}
-
-pub(super) async fn reject_order(
-    state: Data<AppState>,
-    who: Customer,
-    Body(req): Body<OrderIdRequest>,
-) -> Reply {
-    act(
-        state,
-        who.viewer(),
-        positive_id("id", req.id)?,
-        OrderAction::Reject,
-    )
-    .await
-}
-
-pub(super) async fn cancel_order(
-    state: Data<AppState>,
-    who: Customer,
-    Body(req): Body<OrderIdRequest>,
-) -> Reply {
-    act(
-        state,
-        who.viewer(),
-        positive_id("id", req.id)?,
-        OrderAction::CustomerCancel,
-    )
-    .await
+    let action = match verb.as_str() {
+        "accept" => OrderAction::Accept,
+        "reject" => OrderAction::Reject,
+        _ => OrderAction::CustomerCancel,
+    };
+    act(state, who.viewer(), positive_id("id", req.id)?, action).await
 }
 
 pub(super) async fn set_order_status(

@@ -35,16 +35,8 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
             web::post().to(h::update_order),
         ))
         .service(at(
-            "/api/communication/order/accept",
-            web::post().to(h::accept_order),
-        ))
-        .service(at(
-            "/api/communication/order/reject",
-            web::post().to(h::reject_order),
-        ))
-        .service(at(
-            "/api/communication/order/cancel",
-            web::post().to(h::cancel_order),
+            "/api/communication/order/{verb:(accept|reject|cancel)}",
+            web::post().to(h::customer_action),
         ))
         .service(at(
             "/api/communication/messages",
