@@ -63,10 +63,15 @@ fn pool(settings: &Settings) -> Result<DbPool, Failure> {
 
 fn serve(settings: Settings) -> Result<(), Failure> {
     let pool = pool(&settings)?;
+    let clock = Clock::default();
+    let mut conn = pool.get().map_err(colloq_persistence::StoreError::from)?;
+    let purged = colloq_core::sessions::purge_expired(&mut conn, clock.now())?;
+    drop(conn);
+    tracing::info!(purged, "expired tokens removed");
     let listener = std::net::TcpListener::bind(&settings.http.bind)
         .map_err(|e| Failure::new(format!("cannot listen on {}: {e}", settings.http.bind)))?;
     tracing::info!(address = %listener.local_addr()?, "colloq is listening");
-    let state = AppState::new(pool, settings, Clock::default());
+    let state = AppState::new(pool, settings, clock);
     actix_web::rt::System::new().block_on(colloq_http::serve(listener, state)?)?;
     Ok(())
 }

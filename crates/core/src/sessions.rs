@@ -108,3 +108,12 @@ pub fn authenticate(
 pub fn revoke(conn: &mut DbConn, presented: &str) -> Result<bool, CoreError> {
     Ok(tokens::delete(conn, &hash_token(presented))?)
 }
+
+/// Removes expired tokens; returns how many. Expired tokens are already refused,
+/// so this only keeps the table small (the server runs it at start-up).
+///
+/// # Errors
+/// Storage failures.
+pub fn purge_expired(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, CoreError> {
+    Ok(tokens::purge_expired(conn, now)?)
+}

@@ -7,6 +7,8 @@
     reason = "an integration-test crate is all tests; failing loudly is the point"
 )]
 
+use std::io::Write;
+
 use chrono::{Duration, Utc};
 use colloq_domain::ids::{AccountId, OrderId, UserId};
 use colloq_domain::message::{MessageBody, MessageType, NewMessage, SenderRole};
@@ -69,20 +71,24 @@ fn text(sender: UserId, body: &str) -> NewMessage {
     }
 }
 
+/// The suite runs on SQLite unless `COLLOQ_TEST_DATABASE_URL` names a PostgreSQL
+/// server; `.ci/run` runs it both ways and fails under `CI=true` when PostgreSQL
+/// is unreachable. Here: say visibly when PostgreSQL was skipped, and when it was
+/// asked for, prove that is what the tests ran on.
 #[test]
-fn postgres_is_tested_in_ci() {
-    let configured = std::env::var(TEST_DATABASE_URL).is_ok_and(|v| !v.is_empty());
-    let in_ci = std::env::var("CI").is_ok_and(|v| v == "true");
-    if !configured {
-        assert!(
-            !in_ci,
-            "CI must run the suite against PostgreSQL: set {TEST_DATABASE_URL}"
+fn postgres_runs_when_configured_and_says_so_when_not() {
+    if !std::env::var(TEST_DATABASE_URL).is_ok_and(|v| !v.trim().is_empty()) {
+        // Straight to the file descriptor: libtest captures only the print macros,
+        // and this notice must show in a plain `cargo test`.
+        let _ = writeln!(
+            std::io::stderr(),
+            "NOTICE: {TEST_DATABASE_URL} is unset: PostgreSQL tests skipped, SQLite only"
         );
-        eprintln!("NOTICE: {TEST_DATABASE_URL} is unset, so these tests ran on SQLite only");
         return;
     }
     let (db, _conn) = db();
     assert_eq!(db.engine(), Engine::Postgres);
+    assert!(db.pg_schema().is_some());
 }
 
 #[test]
