@@ -31,8 +31,36 @@ pub(crate) enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage Fresns app keys.
+    AppKey {
+        #[command(subcommand)]
+        command: AppKeyCommand,
+    },
     /// Fill the database with demo data.
     Seed(SeedArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AppKeyCommand {
+    /// Create a key; prints `{"app_id", "app_secret", "platform_id", …}`.
+    Create(CreateAppKey),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CreateAppKey {
+    /// Fresns platform id (1 Other, 2 Desktop Web, 3 Mobile Web, 4 Responsive Web,
+    /// 5 iOS, 6 Android, 7 WeChat, 8 QQ, 9 Alipay, 10 ByteDance, 11 Quick App).
+    #[arg(long)]
+    pub(crate) platform_id: i32,
+    /// A label.
+    #[arg(long, default_value = "")]
+    pub(crate) name: String,
+    /// Refuse sending messages with this key.
+    #[arg(long)]
+    pub(crate) read_only: bool,
+    /// Lifetime of tokens issued through this key, in seconds (default: until logout).
+    #[arg(long)]
+    pub(crate) token_ttl_secs: Option<i64>,
 }
 
 #[derive(Debug, Subcommand)]

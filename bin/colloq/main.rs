@@ -15,7 +15,7 @@ use colloq_domain::user::{Email, NewUser, Phone, PlainPassword, Username};
 use colloq_http::{AppState, Settings};
 use colloq_persistence::{DbManager, DbPool, PoolOptions, build_pool};
 
-use cli::{Cli, Command, UserCommand};
+use cli::{AppKeyCommand, Cli, Command, UserCommand};
 
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
@@ -47,6 +47,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::User {
             command: UserCommand::Create(args),
         } => create_user(&settings, args),
+        Command::AppKey {
+            command: AppKeyCommand::Create(args),
+        } => create_app_key(&settings, args),
         Command::Seed(args) => seed::run(&pool(&settings)?, &args),
     }
 }
@@ -94,6 +97,25 @@ fn create_user(settings: &Settings, args: cli::CreateUser) -> Result<(), Failure
         "aid": user.aid,
         "username": user.username,
         "admin": user.is_staff,
+    }))
+}
+
+fn create_app_key(settings: &Settings, args: cli::CreateAppKey) -> Result<(), Failure> {
+    let pool = pool(settings)?;
+    let mut conn = pool.get().map_err(colloq_persistence::StoreError::from)?;
+    let new = colloq_core::app_keys::NewAppKey {
+        platform_id: args.platform_id,
+        name: args.name,
+        read_only: args.read_only,
+        token_ttl_secs: args.token_ttl_secs,
+    };
+    let key = colloq_core::app_keys::create_app_key(&mut conn, new, Clock::default().now())?;
+    print_json(&serde_json::json!({
+        "app_id": key.app_id,
+        "app_secret": key.app_secret,
+        "platform_id": key.platform_id,
+        "name": key.name,
+        "read_only": key.is_read_only,
     }))
 }
 

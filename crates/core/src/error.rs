@@ -10,6 +10,59 @@ use colloq_auth::AuthError;
 use colloq_domain::DomainError;
 use colloq_persistence::StoreError;
 
+/// Refusals that dialects distinguish (Fresns gives each its own code).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// No account has that e-mail or phone.
+    #[error("no such account")]
+    UnknownAccount,
+    /// Too many failed logins in the last hour.
+    #[error("too many failed attempts, try again in an hour")]
+    TooManyAttempts,
+    /// The password is wrong.
+    #[error("wrong password")]
+    WrongPassword,
+    /// No such user profile.
+    #[error("no such user")]
+    UnknownUser,
+    /// The profile belongs to another account.
+    #[error("the user does not belong to this account")]
+    UserNotOfAccount,
+    /// The profile has a password and none was given.
+    #[error("this user needs its password")]
+    PasswordRequired,
+    /// The profile's password is wrong.
+    #[error("wrong user password")]
+    WrongUserPassword,
+    /// The account token is unknown or not an account token.
+    #[error("account token is incorrect")]
+    AccountTokenInvalid,
+    /// The user token is unknown or not for this user.
+    #[error("user token is incorrect")]
+    UserTokenInvalid,
+    /// The token was issued to another platform.
+    #[error("token belongs to another platform")]
+    TokenPlatformMismatch,
+    /// The token expired.
+    #[error("token expired")]
+    TokenExpired,
+    /// No such conversation.
+    #[error("no such conversation")]
+    UnknownConversation,
+    /// The viewer does not take part in the conversation.
+    #[error("not your conversation")]
+    NotParticipant,
+    /// A conversation with oneself.
+    #[error("you cannot message yourself")]
+    SelfConversation,
+    /// The messaging permission refused.
+    #[error("messaging refused: {0:?}")]
+    Messaging(colloq_domain::conversation::MessagingRefusal),
+    /// The message contains a blocked word.
+    #[error("the message contains a blocked word")]
+    BlockedWords,
+}
+
 /// Why a use case did not happen.
 #[derive(Debug, thiserror::Error)]
 pub enum CoreError {
@@ -29,6 +82,9 @@ pub enum CoreError {
     /// The caller may see the object but not do this to it.
     #[error("{0}")]
     Forbidden(&'static str),
+    /// A specific refusal that dialects report with their own codes.
+    #[error("{0}")]
+    Refused(Refusal),
     /// A concurrent change won; the caller may retry.
     #[error("the object changed meanwhile, please try again")]
     Conflict,

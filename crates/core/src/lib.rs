@@ -11,15 +11,19 @@
 //!
 //! - [`accounts`]: register, log in, look up.
 //! - [`sessions`]: issue, check and revoke tokens.
+//! - [`app_keys`]: client app keys (Fresns).
+//! - [`conversations`]: direct messages between two users.
 //! - [`orders`]: communication orders and their lifecycle.
 //! - [`messages`]: list and send messages on a thread.
 
 pub mod accounts;
+pub mod app_keys;
 mod clock;
+pub mod conversations;
 mod error;
 pub mod messages;
 pub mod orders;
 pub mod sessions;
 
 pub use clock::Clock;
-pub use error::CoreError;
+pub use error::{CoreError, Refusal};

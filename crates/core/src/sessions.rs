@@ -6,6 +6,8 @@ use colloq_auth::token::{IssuedToken, hash_token};
 use colloq_domain::user::User;
 use colloq_persistence::{DbConn, accounts, tokens};
 
+use crate::Refusal;
+
 use crate::CoreError;
 
 /// What a token may be used for.
@@ -15,6 +17,10 @@ pub enum TokenScope {
     AnqiUser,
     /// An AnQiCMS staff token (`admin` header).
     AnqiStaff,
+    /// A Fresns account token (`X-Fresns-Aid-Token`).
+    FresnsAccount,
+    /// A Fresns user token (`X-Fresns-Uid-Token`).
+    FresnsUser,
 }
 
 impl TokenScope {
@@ -22,6 +28,8 @@ impl TokenScope {
         match self {
             Self::AnqiUser => "anqicms:user",
             Self::AnqiStaff => "anqicms:staff",
+            Self::FresnsAccount => "fresns:account",
+            Self::FresnsUser => "fresns:user",
         }
     }
 }
@@ -56,6 +64,9 @@ pub fn issue(
             user: Some(user.id),
             scope: scope.as_str(),
             expires_at,
+            platform_id: None,
+            app_id: None,
+            parent_hash: None,
         },
         now,
     )?;
@@ -116,4 +127,164 @@ pub fn revoke(conn: &mut DbConn, presented: &str) -> Result<bool, CoreError> {
 /// Storage failures.
 pub fn purge_expired(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, CoreError> {
     Ok(tokens::purge_expired(conn, now)?)
+}
+
+/// Which client a Fresns token is issued to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Issuer<'a> {
+    /// The client platform (`X-Fresns-Client-Platform-Id`).
+    pub platform_id: i32,
+    /// The app key's id.
+    pub app_id: &'a str,
+    /// The key's token lifetime; `None` = until logout.
+    pub ttl: Option<Duration>,
+}
+
+/// A Fresns session: the token and, when it expires at all, when.
+#[derive(Debug)]
+pub struct FresnsSession {
+    /// The token.
+    pub token: IssuedToken,
+    /// `None` when it lives until logout.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Tokens without a lifetime are stored with one far beyond any use.
+const FOREVER_DAYS: i64 = 365 * 100;
+
+fn issue_fresns(
+    conn: &mut DbConn,
+    user: &User,
+    scope: TokenScope,
+    parent: Option<&str>,
+    issuer: Issuer<'_>,
+    now: DateTime<Utc>,
+) -> Result<FresnsSession, CoreError> {
+    let token = IssuedToken::generate()?;
+    let expires_at = issuer.ttl.map(|ttl| now + ttl);
+    let parent_hash = parent.map(hash_token);
+    tokens::insert(
+        conn,
+        tokens::NewToken {
+            hash: token.hash(),
+            account: user.account_id,
+            user: (scope == TokenScope::FresnsUser).then_some(user.id),
+            scope: scope.as_str(),
+            expires_at: expires_at.unwrap_or(now + Duration::days(FOREVER_DAYS)),
+            platform_id: Some(issuer.platform_id),
+            app_id: Some(issuer.app_id),
+            parent_hash: parent_hash.as_deref(),
+        },
+        now,
+    )?;
+    Ok(FresnsSession { token, expires_at })
+}
+
+/// Issues a Fresns account token (after a login).
+///
+/// # Errors
+/// Storage or random-source failures.
+pub fn issue_account_token(
+    conn: &mut DbConn,
+    account: &User,
+    issuer: Issuer<'_>,
+    now: DateTime<Utc>,
+) -> Result<FresnsSession, CoreError> {
+    issue_fresns(conn, account, TokenScope::FresnsAccount, None, issuer, now)
+}
+
+/// Issues a Fresns user token under an account token (after `user/auth`); logout
+/// of the account token revokes it too.
+///
+/// # Errors
+/// Storage or random-source failures.
+pub fn issue_user_token(
+    conn: &mut DbConn,
+    account_token: &str,
+    user: &User,
+    issuer: Issuer<'_>,
+    now: DateTime<Utc>,
+) -> Result<FresnsSession, CoreError> {
+    issue_fresns(
+        conn,
+        user,
+        TokenScope::FresnsUser,
+        Some(account_token),
+        issuer,
+        now,
+    )
+}
+
+/// Checks a Fresns account (aid) and its token, in upstream's order.
+///
+/// # Errors
+/// [`Refusal::UnknownAccount`], [`Refusal::AccountTokenInvalid`],
+/// [`Refusal::TokenPlatformMismatch`] or [`Refusal::TokenExpired`].
+pub fn verify_account_token(
+    conn: &mut DbConn,
+    aid: &str,
+    token: &str,
+    platform_id: i32,
+    now: DateTime<Utc>,
+) -> Result<User, CoreError> {
+    let account =
+        accounts::find_by_aid(conn, aid)?.ok_or(CoreError::Refused(Refusal::UnknownAccount))?;
+    let record = tokens::find(conn, &hash_token(token))?
+        .filter(|r| {
+            r.scope == TokenScope::FresnsAccount.as_str() && r.account == account.account_id
+        })
+        .ok_or(CoreError::Refused(Refusal::AccountTokenInvalid))?;
+    check_platform_and_expiry(record.platform_id, platform_id, record.expires_at, now)?;
+    Ok(account)
+}
+
+/// Checks a Fresns user (uid) token, after the account token passed.
+///
+/// # Errors
+/// [`Refusal::UserTokenInvalid`], [`Refusal::TokenPlatformMismatch`] or
+/// [`Refusal::TokenExpired`].
+pub fn verify_user_token(
+    conn: &mut DbConn,
+    account: &User,
+    uid: i64,
+    token: &str,
+    platform_id: i32,
+    now: DateTime<Utc>,
+) -> Result<User, CoreError> {
+    let invalid = CoreError::Refused(Refusal::UserTokenInvalid);
+    let Some(user) = accounts::find_by_uid(conn, uid)? else {
+        return Err(invalid);
+    };
+    let record = tokens::find(conn, &hash_token(token))?
+        .filter(|r| {
+            r.scope == TokenScope::FresnsUser.as_str()
+                && r.account == account.account_id
+                && r.user == Some(user.id)
+        })
+        .ok_or(invalid)?;
+    check_platform_and_expiry(record.platform_id, platform_id, record.expires_at, now)?;
+    Ok(user)
+}
+
+fn check_platform_and_expiry(
+    stored: Option<i32>,
+    presented: i32,
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    if stored != Some(presented) {
+        return Err(CoreError::Refused(Refusal::TokenPlatformMismatch));
+    }
+    if expires_at <= now {
+        return Err(CoreError::Refused(Refusal::TokenExpired));
+    }
+    Ok(())
+}
+
+/// Revokes a Fresns account token and every user token issued under it.
+///
+/// # Errors
+/// Storage failures.
+pub fn revoke_account_token(conn: &mut DbConn, token: &str) -> Result<usize, CoreError> {
+    Ok(tokens::delete_family(conn, &hash_token(token))?)
 }

@@ -11,9 +11,11 @@
 //! - [`ids`]: typed 64-bit identifiers.
 //! - [`user`]: people (account + profile) and their credentials' shapes.
 //! - [`order`]: AnQiCMS communication orders and their lifecycle.
+//! - [`conversation`]: Fresns conversations and who may message whom.
 //! - [`message`]: messages of every kind of thread.
 //! - [`page`]: page requests, pages, and the per-thread sequence window.
 
+pub mod conversation;
 pub mod error;
 pub mod ids;
 pub mod message;

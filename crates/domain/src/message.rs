@@ -202,6 +202,10 @@ pub struct Message {
     pub body: String,
     /// When it was stored.
     pub created_at: DateTime<Utc>,
+    /// The recipient, for direct messages.
+    pub recipient: Option<UserId>,
+    /// Whether the recipient has read it (direct messages).
+    pub read: bool,
 }
 
 #[cfg(test)]

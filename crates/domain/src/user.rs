@@ -214,6 +214,16 @@ pub struct User {
     pub phone: Option<String>,
     /// Staff may use the staff API and read every order.
     pub is_staff: bool,
+    /// Who may start messaging this user.
+    pub conversation_limit: crate::conversation::ConversationLimit,
+    /// `false` when banned.
+    pub enabled: bool,
+    /// A verified profile.
+    pub verified: bool,
+    /// The profile was deleted; it only shows as a placeholder.
+    pub deleted: bool,
+    /// The profile has its own password (asked for when switching to it).
+    pub has_password: bool,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
     /// When the profile last changed.

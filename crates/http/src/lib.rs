@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! The HTTP layer of colloq, on actix-web.
 //!
 //! Each API dialect is one adapter module with the same layout (`routes`, `dto`,
@@ -10,8 +11,10 @@
 //! - [`AppState`]: what handlers share, and the one place blocking work is sent
 //!   off the async workers.
 //! - `anqicms`: the AnQiCMS communication-order dialect.
+//! - `fresns`: the Fresns v2 conversation dialect.
 
 mod anqicms;
+mod fresns;
 mod params;
 pub mod settings;
 mod state;
@@ -41,6 +44,7 @@ pub fn app(
         .app_data(web::Data::new(state))
         .app_data(web::PayloadConfig::new(body_limit))
         .wrap(actix_web::middleware::from_fn(anqicms::update_token_header))
+        .configure(fresns::config)
         .configure(anqicms::config)
         .default_service(web::to(not_found))
 }

@@ -16,6 +16,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// The AnQiCMS dialect.
     pub anqicms: AnqicmsSettings,
+    /// The Fresns dialect.
+    pub fresns: FresnsSettings,
 }
 
 /// Storage settings.
@@ -173,4 +175,34 @@ pub struct OrderField {
     /// Default value or options, one per line.
     #[serde(default)]
     pub content: String,
+}
+
+/// Fresns dialect settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FresnsSettings {
+    /// `COLLOQ_FRESNS__CONVERSATION_ENABLED`: when false, sending answers 36600.
+    /// Default true.
+    pub conversation_enabled: bool,
+    /// `COLLOQ_FRESNS__SITE_URL`: prefix of User Info `url` (`<site_url>/u/<uid>`).
+    pub site_url: String,
+    /// `COLLOQ_FRESNS__DEFAULT_AVATAR`: avatar of users without one.
+    pub default_avatar: String,
+    /// `COLLOQ_FRESNS__DEACTIVATE_AVATAR`: avatar of disabled and missing users.
+    pub deactivate_avatar: String,
+    /// Words that stop a message from being sent (36605), matched
+    /// case-insensitively anywhere in the text (TOML list `fresns.block_words`).
+    pub block_words: Vec<String>,
+}
+
+impl Default for FresnsSettings {
+    fn default() -> Self {
+        Self {
+            conversation_enabled: true,
+            site_url: String::new(),
+            default_avatar: String::new(),
+            deactivate_avatar: String::new(),
+            block_words: Vec::new(),
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! Accounts and their user profiles.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use colloq_domain::conversation::ConversationLimit;
 use colloq_domain::ids::{AccountId, UserId};
 use colloq_domain::user::{LoginName, User};
 use diesel::prelude::*;
@@ -28,6 +29,11 @@ struct UserRow {
     nickname: String,
     avatar_url: String,
     updated_at: NaiveDateTime,
+    password_hash: Option<String>,
+    conversation_limit: i32,
+    is_enabled: bool,
+    is_verified: bool,
+    deleted_at: Option<NaiveDateTime>,
 }
 
 fn to_user((user, account): (UserRow, AccountRow)) -> User {
@@ -42,6 +48,11 @@ fn to_user((user, account): (UserRow, AccountRow)) -> User {
         email: account.email,
         phone: account.phone,
         is_staff: account.is_staff,
+        conversation_limit: ConversationLimit::from_code(user.conversation_limit),
+        enabled: user.is_enabled,
+        verified: user.is_verified,
+        deleted: user.deleted_at.is_some(),
+        has_password: user.password_hash.is_some(),
         created_at: from_db_time(account.created_at),
         updated_at: from_db_time(user.updated_at),
     }
@@ -228,4 +239,110 @@ pub fn first_taken(
         }
     }
     Ok(None)
+}
+
+/// A profile by its public numeric id (Fresns `uid`), deleted or not.
+///
+/// # Errors
+/// Query failures.
+pub fn find_by_uid(conn: &mut DbConn, uid: i64) -> Result<Option<User>, StoreError> {
+    users::table
+        .inner_join(accounts::table)
+        .filter(users::uid.eq(uid))
+        .select((UserRow::as_select(), AccountRow::as_select()))
+        .first(conn)
+        .optional()
+        .map(|row| row.map(to_user))
+        .map_err(StoreError::from)
+}
+
+/// A profile by username, deleted or not.
+///
+/// # Errors
+/// Query failures.
+pub fn find_by_username(conn: &mut DbConn, username: &str) -> Result<Option<User>, StoreError> {
+    users::table
+        .inner_join(accounts::table)
+        .filter(users::username.eq(username))
+        .select((UserRow::as_select(), AccountRow::as_select()))
+        .first(conn)
+        .optional()
+        .map(|row| row.map(to_user))
+        .map_err(StoreError::from)
+}
+
+/// All profiles of an account, primary first.
+///
+/// # Errors
+/// Query failures.
+pub fn users_of(conn: &mut DbConn, account: AccountId) -> Result<Vec<User>, StoreError> {
+    users::table
+        .inner_join(accounts::table)
+        .filter(users::account_id.eq(account.get()))
+        .order((users::is_primary.desc(), users::id.asc()))
+        .select((UserRow::as_select(), AccountRow::as_select()))
+        .load(conn)
+        .map(|rows| rows.into_iter().map(to_user).collect())
+        .map_err(StoreError::from)
+}
+
+/// The PHC hash of a profile's own password, if it has one.
+///
+/// # Errors
+/// Query failures.
+pub fn profile_password_hash(conn: &mut DbConn, id: UserId) -> Result<Option<String>, StoreError> {
+    users::table
+        .find(id.get())
+        .select(users::password_hash)
+        .first::<Option<String>>(conn)
+        .optional()
+        .map(Option::flatten)
+        .map_err(StoreError::from)
+}
+
+/// Profile settings that have no API yet (operators and tests set them).
+#[derive(Debug, Clone, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct ProfileChanges {
+    /// Who may message the user (`ConversationLimit` code).
+    pub conversation_limit: Option<i32>,
+    /// Banned or not.
+    pub is_enabled: Option<bool>,
+    /// Verified or not.
+    pub is_verified: Option<bool>,
+    /// Deletion time (`Some(None)` restores).
+    pub deleted_at: Option<Option<NaiveDateTime>>,
+    /// The profile's own password hash.
+    pub password_hash: Option<Option<String>>,
+}
+
+/// Applies profile settings.
+///
+/// # Errors
+/// Query failures.
+pub fn update_profile(
+    conn: &mut DbConn,
+    id: UserId,
+    changes: &ProfileChanges,
+) -> Result<(), StoreError> {
+    diesel::update(users::table.find(id.get()))
+        .set(changes)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The primary profile of the account with this public id (Fresns `aid`).
+///
+/// # Errors
+/// Query failures.
+pub fn find_by_aid(conn: &mut DbConn, aid: &str) -> Result<Option<User>, StoreError> {
+    users::table
+        .inner_join(accounts::table)
+        .filter(accounts::aid.eq(aid))
+        .filter(users::is_primary.eq(true))
+        .select((UserRow::as_select(), AccountRow::as_select()))
+        .first(conn)
+        .optional()
+        .map(|row| row.map(to_user))
+        .map_err(StoreError::from)
 }

@@ -13,10 +13,13 @@
 //! - `error`: [`StoreError`].
 
 pub mod accounts;
+pub mod app_keys;
 pub mod conn;
+pub mod conversations;
 pub mod error;
 pub mod messages;
 pub mod orders;
+pub mod relations;
 mod schema;
 #[cfg(feature = "test-support")]
 pub mod testing;

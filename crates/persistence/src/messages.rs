@@ -14,7 +14,7 @@ use crate::{DbConn, StoreError, from_db_time, to_db_time};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = messages)]
-struct MessageRow {
+pub(crate) struct MessageRow {
     id: i64,
     thread_id: i64,
     seq: i64,
@@ -24,6 +24,8 @@ struct MessageRow {
     kind: String,
     body: String,
     created_at: NaiveDateTime,
+    recipient_id: Option<i64>,
+    recipient_read_at: Option<NaiveDateTime>,
 }
 
 impl From<MessageRow> for Message {
@@ -40,11 +42,18 @@ impl From<MessageRow> for Message {
             kind: MessageType::parse(&row.kind).unwrap_or(MessageType::Unknown),
             body: row.body,
             created_at: from_db_time(row.created_at),
+            recipient: row.recipient_id.map(UserId),
+            read: row.recipient_read_at.is_some(),
         }
     }
 }
 
 /// Appends a message to a thread. Call inside a write transaction.
+///
+/// The thread row is updated first, which locks it, so appends to one thread are
+/// serial: `seq` is gap-free, and `created_at` is made non-decreasing along `seq`
+/// (a node whose clock lags stamps its message with the thread's latest time), so
+/// ordering by `seq` is ordering by time, then id.
 ///
 /// # Errors
 /// [`StoreError::NotFound`] when the thread does not exist.
@@ -54,15 +63,42 @@ pub fn append(
     message: &NewMessage,
     now: DateTime<Utc>,
 ) -> Result<Message, StoreError> {
-    let now = to_db_time(now);
-    let seq: i64 = diesel::update(threads::table.find(thread.get()))
-        .set((
-            threads::last_seq.eq(threads::last_seq + 1),
-            threads::message_count.eq(threads::message_count + 1),
-            threads::last_message_at.eq(now),
-        ))
-        .returning(threads::last_seq)
-        .get_result(conn)?;
+    append_to(conn, thread, message, None, now)
+}
+
+/// Appends a direct message with its recipient (conversations).
+///
+/// # Errors
+/// As [`append`].
+pub fn append_direct(
+    conn: &mut DbConn,
+    thread: ThreadId,
+    message: &NewMessage,
+    recipient: UserId,
+    now: DateTime<Utc>,
+) -> Result<Message, StoreError> {
+    append_to(conn, thread, message, Some(recipient), now)
+}
+
+fn append_to(
+    conn: &mut DbConn,
+    thread: ThreadId,
+    message: &NewMessage,
+    recipient: Option<UserId>,
+    now: DateTime<Utc>,
+) -> Result<Message, StoreError> {
+    let (seq, previous): (i64, Option<NaiveDateTime>) =
+        diesel::update(threads::table.find(thread.get()))
+            .set((
+                threads::last_seq.eq(threads::last_seq + 1),
+                threads::message_count.eq(threads::message_count + 1),
+            ))
+            .returning((threads::last_seq, threads::last_message_at))
+            .get_result(conn)?;
+    let at = previous.map_or(to_db_time(now), |p| p.max(to_db_time(now)));
+    diesel::update(threads::table.find(thread.get()))
+        .set(threads::last_message_at.eq(at))
+        .execute(conn)?;
     let id: i64 = diesel::insert_into(messages::table)
         .values((
             messages::thread_id.eq(thread.get()),
@@ -72,7 +108,8 @@ pub fn append(
             messages::sender_name.eq(&message.sender_name),
             messages::kind.eq(message.kind.as_str()),
             messages::body.eq(message.body.as_ref()),
-            messages::created_at.eq(now),
+            messages::created_at.eq(at),
+            messages::recipient_id.eq(recipient.map(UserId::get)),
         ))
         .returning(messages::id)
         .get_result(conn)?;
@@ -85,7 +122,9 @@ pub fn append(
         sender_name: message.sender_name.clone(),
         kind: message.kind,
         body: message.body.as_ref().to_owned(),
-        created_at: from_db_time(now),
+        created_at: from_db_time(at),
+        recipient,
+        read: false,
     })
 }
 

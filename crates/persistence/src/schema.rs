@@ -25,6 +25,11 @@ diesel::table! {
         is_primary -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        password_hash -> Nullable<Text>,
+        conversation_limit -> Integer,
+        is_enabled -> Bool,
+        is_verified -> Bool,
+        deleted_at -> Nullable<Timestamp>,
     }
 }
 
@@ -37,6 +42,9 @@ diesel::table! {
         scope -> Text,
         expires_at -> Timestamp,
         created_at -> Timestamp,
+        platform_id -> Nullable<Integer>,
+        app_id -> Nullable<Text>,
+        parent_hash -> Nullable<Text>,
     }
 }
 
@@ -85,12 +93,76 @@ diesel::table! {
         kind -> Text,
         body -> Text,
         created_at -> Timestamp,
+        recipient_id -> Nullable<BigInt>,
+        sender_deleted_at -> Nullable<Timestamp>,
+        recipient_deleted_at -> Nullable<Timestamp>,
+        recipient_read_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    app_keys (id) {
+        id -> BigInt,
+        app_id -> Text,
+        app_secret -> Text,
+        platform_id -> Integer,
+        name -> Text,
+        key_type -> Integer,
+        is_enabled -> Bool,
+        is_read_only -> Bool,
+        token_ttl_secs -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    follows (follower_id, followee_id) {
+        follower_id -> BigInt,
+        followee_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    blocks (blocker_id, blocked_id) {
+        blocker_id -> BigInt,
+        blocked_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    conversations (id) {
+        id -> BigInt,
+        a_user_id -> BigInt,
+        b_user_id -> BigInt,
+        low_user_id -> BigInt,
+        high_user_id -> BigInt,
+        a_is_display -> Bool,
+        b_is_display -> Bool,
+        a_is_pin -> Bool,
+        b_is_pin -> Bool,
+        a_message_count -> BigInt,
+        b_message_count -> BigInt,
+        a_unread_count -> BigInt,
+        b_unread_count -> BigInt,
+        latest_message_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
     }
 }
 
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(comm_orders -> threads (id));
 diesel::joinable!(messages -> threads (thread_id));
+diesel::joinable!(conversations -> threads (id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -99,4 +171,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     threads,
     comm_orders,
     messages,
+    app_keys,
+    follows,
+    blocks,
+    login_failures,
+    conversations,
 );

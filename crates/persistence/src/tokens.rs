@@ -21,6 +21,12 @@ pub struct NewToken<'a> {
     pub scope: &'a str,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
+    /// The client platform it was issued to (Fresns).
+    pub platform_id: Option<i32>,
+    /// The app key it was issued through (Fresns).
+    pub app_id: Option<&'a str>,
+    /// For a Fresns user token: the hash of the account token it was issued under.
+    pub parent_hash: Option<&'a str>,
 }
 
 /// A stored token, found by its hash.
@@ -34,6 +40,10 @@ pub struct TokenRecord {
     pub scope: String,
     /// When it stops working.
     pub expires_at: DateTime<Utc>,
+    /// The client platform it was issued to (Fresns).
+    pub platform_id: Option<i32>,
+    /// The hash of the account token a user token was issued under.
+    pub parent_hash: Option<String>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -43,6 +53,8 @@ struct TokenRow {
     user_id: Option<i64>,
     scope: String,
     expires_at: NaiveDateTime,
+    platform_id: Option<i32>,
+    parent_hash: Option<String>,
 }
 
 /// Stores a token.
@@ -62,6 +74,9 @@ pub fn insert(
             auth_tokens::scope.eq(token.scope),
             auth_tokens::expires_at.eq(to_db_time(token.expires_at)),
             auth_tokens::created_at.eq(to_db_time(now)),
+            auth_tokens::platform_id.eq(token.platform_id),
+            auth_tokens::app_id.eq(token.app_id),
+            auth_tokens::parent_hash.eq(token.parent_hash),
         ))
         .execute(conn)?;
     Ok(())
@@ -83,6 +98,8 @@ pub fn find(conn: &mut DbConn, hash: &str) -> Result<Option<TokenRecord>, StoreE
                 user: r.user_id.map(UserId),
                 scope: r.scope,
                 expires_at: from_db_time(r.expires_at),
+                platform_id: r.platform_id,
+                parent_hash: r.parent_hash,
             })
         })
         .map_err(StoreError::from)
@@ -106,4 +123,21 @@ pub fn purge_expired(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, Sto
     diesel::delete(auth_tokens::table.filter(auth_tokens::expires_at.lt(to_db_time(now))))
         .execute(conn)
         .map_err(StoreError::from)
+}
+
+/// Revokes a token and every token issued under it (a Fresns account token and
+/// its user tokens). Returns how many went.
+///
+/// # Errors
+/// Query failures.
+pub fn delete_family(conn: &mut DbConn, hash: &str) -> Result<usize, StoreError> {
+    diesel::delete(
+        auth_tokens::table.filter(
+            auth_tokens::token_hash
+                .eq(hash)
+                .or(auth_tokens::parent_hash.eq(hash)),
+        ),
+    )
+    .execute(conn)
+    .map_err(StoreError::from)
 }

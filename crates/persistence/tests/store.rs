@@ -165,6 +165,9 @@ fn tokens_are_stored_by_hash_and_revocable() {
         user: Some(alice.id),
         scope: "anqicms:user",
         expires_at: now + Duration::days(1),
+        platform_id: None,
+        app_id: None,
+        parent_hash: None,
     };
     tokens::insert(&mut conn, token, now).unwrap();
     let found = tokens::find(&mut conn, "abc").unwrap().unwrap();

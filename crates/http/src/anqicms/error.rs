@@ -49,7 +49,7 @@ impl ApiError {
                     "not authorised: the order does not exist or is not yours".to_owned(),
                 ),
                 CoreError::Forbidden(why) => (NOT_AUTHORISED, format!("not authorised: {why}")),
-                CoreError::Conflict => (FAILED, err.to_string()),
+                CoreError::Conflict | CoreError::Refused(_) => (FAILED, err.to_string()),
                 CoreError::Store(_) | CoreError::Auth(_) | CoreError::Unavailable(_) => {
                     (FAILED, "internal server error".to_owned())
                 }
@@ -68,6 +68,7 @@ impl ResponseError for ApiError {
                 | CoreError::InvalidCredentials
                 | CoreError::NotVisible
                 | CoreError::Forbidden(_)
+                | CoreError::Refused(_)
                 | CoreError::Conflict => StatusCode::OK,
                 CoreError::Store(_) | CoreError::Auth(_) => StatusCode::INTERNAL_SERVER_ERROR,
                 CoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

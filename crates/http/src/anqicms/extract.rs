@@ -96,9 +96,10 @@ async fn authenticate(
     if let Some(token) = renewed {
         req.extensions_mut().insert(RenewedToken(token));
     }
-    Ok(match scope {
-        TokenScope::AnqiStaff => Viewer::staff(user),
-        TokenScope::AnqiUser => Viewer::customer(user),
+    Ok(if scope == TokenScope::AnqiStaff {
+        Viewer::staff(user)
+    } else {
+        Viewer::customer(user)
     })
 }
 

@@ -1,0 +1,232 @@
+use chrono::{DateTime, Utc};
+use colloq_domain::conversation::{Conversation, MessagingRefusal, Relation, may_message};
+use colloq_domain::ids::{ThreadId, UserId};
+use colloq_domain::message::Message;
+use colloq_domain::page::{PageRequest, Paged};
+use colloq_domain::user::User;
+use colloq_persistence::conversations::{self, Selection};
+use colloq_persistence::{DbConn, accounts, messages, relations, write_transaction};
+
+use crate::{CoreError, Refusal};
+
+/// The facts the messaging rule needs about `recipient`'s view of `sender`.
+pub(super) fn relation(
+    conn: &mut DbConn,
+    sender: &User,
+    recipient: &User,
+) -> Result<Relation, CoreError> {
+    Ok(Relation {
+        recipient_follows_sender: relations::follows(conn, recipient.id, sender.id)?,
+        recipient_blocked_sender: relations::blocks(conn, recipient.id, sender.id)?,
+    })
+}
+
+/// Whether `viewer` may message `target` (shown in every Fresns User Info).
+///
+/// # Errors
+/// Storage failures; the refusal itself is the `Ok(Err(..))` value.
+pub fn messaging_permission(
+    conn: &mut DbConn,
+    viewer: &User,
+    target: &User,
+) -> Result<Result<(), MessagingRefusal>, CoreError> {
+    let facts = relation(conn, viewer, target)?;
+    Ok(may_message(viewer, target, facts))
+}
+
+/// A conversation as one participant sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationSummary {
+    /// The conversation.
+    pub conversation: Conversation,
+    /// The other participant; `None` when their profile is gone.
+    pub other: Option<User>,
+    /// The latest message, whoever deleted it.
+    pub latest: Option<Message>,
+}
+
+fn visible_user(conn: &mut DbConn, id: UserId) -> Result<Option<User>, CoreError> {
+    Ok(accounts::find(conn, id)?.filter(|u| !u.deleted))
+}
+
+fn summary(
+    conn: &mut DbConn,
+    me: &User,
+    conversation: Conversation,
+    with_latest: bool,
+) -> Result<ConversationSummary, CoreError> {
+    let other = visible_user(conn, conversation.other(me.id))?;
+    let latest = if with_latest {
+        messages::latest(conn, conversation.id, 1)?.pop()
+    } else {
+        None
+    };
+    Ok(ConversationSummary {
+        conversation,
+        other,
+        latest,
+    })
+}
+
+/// `me`'s displayed conversations, latest message first.
+///
+/// # Errors
+/// Storage failures.
+pub fn list_conversations(
+    conn: &mut DbConn,
+    me: &User,
+    pinned: Option<bool>,
+    page: PageRequest,
+) -> Result<Paged<ConversationSummary>, CoreError> {
+    let found = conversations::list_for(conn, me.id, pinned, page)?;
+    let items = found
+        .items
+        .into_iter()
+        .map(|c| summary(conn, me, c, true))
+        .collect::<Result<_, _>>()?;
+    Ok(Paged {
+        items,
+        total: found.total,
+    })
+}
+
+/// The conversation, if `me` takes part (hidden ones included), in upstream's
+/// order of checks.
+fn participant_view(conn: &mut DbConn, me: &User, id: ThreadId) -> Result<Conversation, CoreError> {
+    let conversation =
+        conversations::find(conn, id)?.ok_or(CoreError::Refused(Refusal::UnknownConversation))?;
+    if conversation.side_of(me.id).is_none() {
+        return Err(CoreError::Refused(Refusal::NotParticipant));
+    }
+    if conversation.a.user == conversation.b.user {
+        return Err(CoreError::Refused(Refusal::SelfConversation));
+    }
+    Ok(conversation)
+}
+
+/// One conversation with its counters for `me`.
+///
+/// # Errors
+/// [`Refusal::UnknownConversation`], [`Refusal::NotParticipant`], [`Refusal::SelfConversation`].
+pub fn conversation_detail(
+    conn: &mut DbConn,
+    me: &User,
+    id: ThreadId,
+) -> Result<ConversationSummary, CoreError> {
+    let conversation = participant_view(conn, me, id)?;
+    summary(conn, me, conversation, false)
+}
+
+/// A page of the messages `me` still sees, in time order, and both participants
+/// (absent when their profile is gone). Listing marks nothing read.
+///
+/// # Errors
+/// As [`conversation_detail`].
+pub fn conversation_messages(
+    conn: &mut DbConn,
+    me: &User,
+    id: ThreadId,
+    newest_first: bool,
+    page: PageRequest,
+) -> Result<(Paged<Message>, Vec<User>), CoreError> {
+    let conversation = participant_view(conn, me, id)?;
+    let total = conversation.side_of(me.id).map_or(0, |s| s.message_count);
+    let items = conversations::visible_page(conn, id, me.id, newest_first, page)?;
+    let mut people = Vec::with_capacity(2);
+    for user in [conversation.a.user, conversation.b.user] {
+        if let Some(u) = visible_user(conn, user)? {
+            people.push(u);
+        }
+    }
+    Ok((Paged { items, total }, people))
+}
+
+/// A conversation-wide action needs `me` to take part; a missing conversation
+/// answers the same (upstream gives 36602 for both here).
+fn require_participant(
+    conn: &mut DbConn,
+    me: &User,
+    selection: &Selection,
+) -> Result<Option<Conversation>, CoreError> {
+    match selection {
+        Selection::Conversation(id) => conversations::find(conn, *id)?
+            .filter(|c| c.side_of(me.id).is_some())
+            .map(Some)
+            .ok_or(CoreError::Refused(Refusal::NotParticipant)),
+        Selection::Messages(_) => Ok(None),
+    }
+}
+
+/// Marks what `me` received as read: a whole conversation or chosen messages
+/// (others' messages and unknown ids are ignored).
+///
+/// # Errors
+/// [`Refusal::NotParticipant`] for a conversation `me` is not in.
+pub fn mark_read(
+    conn: &mut DbConn,
+    me: &User,
+    selection: &Selection,
+    now: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    write_transaction(conn, |conn| {
+        require_participant(conn, me, selection)?;
+        Ok(conversations::mark_read(conn, me.id, selection, now)?)
+    })
+}
+
+/// Deletes on `me`'s side only: a whole conversation (it also leaves `me`'s
+/// list) or chosen messages.
+///
+/// # Errors
+/// [`Refusal::NotParticipant`] for a conversation `me` is not in.
+pub fn delete_messages(
+    conn: &mut DbConn,
+    me: &User,
+    selection: &Selection,
+    now: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    write_transaction(conn, |conn| {
+        let conversation = require_participant(conn, me, selection)?;
+        conversations::delete_for(conn, me.id, selection, now)?;
+        if let Some(conversation) = conversation {
+            conversations::hide(conn, &conversation, me.id)?;
+        }
+        Ok(())
+    })
+}
+
+/// Toggles `me`'s pin; returns the new state.
+///
+/// # Errors
+/// [`Refusal::UnknownConversation`], [`Refusal::NotParticipant`].
+pub fn toggle_pin(conn: &mut DbConn, me: &User, id: ThreadId) -> Result<bool, CoreError> {
+    write_transaction(conn, |conn| {
+        let conversation = conversations::find(conn, id)?
+            .ok_or(CoreError::Refused(Refusal::UnknownConversation))?;
+        if conversation.side_of(me.id).is_none() {
+            return Err(CoreError::Refused(Refusal::NotParticipant));
+        }
+        Ok(conversations::toggle_pin(conn, &conversation, me.id)?)
+    })
+}
+
+/// `me`'s conversation counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Panel {
+    /// Conversations in `me`'s list.
+    pub conversation_count: i64,
+    /// Messages `me` received and has not read.
+    pub unread_messages: i64,
+}
+
+/// `me`'s conversation counters, read from maintained counters.
+///
+/// # Errors
+/// Storage failures.
+pub fn panel(conn: &mut DbConn, me: &User) -> Result<Panel, CoreError> {
+    let (conversation_count, unread_messages) = conversations::panel(conn, me.id)?;
+    Ok(Panel {
+        conversation_count,
+        unread_messages,
+    })
+}

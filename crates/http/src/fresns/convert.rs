@@ -1,0 +1,252 @@
+//! Between the Fresns wire and the domain: parameters validated with Laravel's
+//! English messages (code 30000), and the response shapes.
+
+use colloq_domain::message::Message;
+use colloq_domain::page::PageRequest;
+use colloq_domain::user::User;
+use serde_json::{Map, Value, json};
+
+use super::error::ApiError;
+use super::time::TimeView;
+use super::userinfo::{KeyFilter, Permission, placeholder, user_info};
+use crate::params::Params;
+use crate::settings::FresnsSettings;
+
+/// The largest page Fresns serves (`between:1,30`) and its default.
+const MAX_PAGE_SIZE: i64 = 30;
+const DEFAULT_PAGE_SIZE: i64 = 15;
+
+/// Laravel's attribute name: `pageSize` → `page size`.
+fn label(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 4);
+    for c in name.chars() {
+        if c.is_ascii_uppercase() {
+            out.push(' ');
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+pub(crate) fn param_error(msg: String) -> ApiError {
+    ApiError::Param(msg)
+}
+
+fn int_param(params: &Params, name: &str) -> Result<Option<i64>, ApiError> {
+    match params.get(name).map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(raw) => raw
+            .parse()
+            .map(Some)
+            .map_err(|_not_int| param_error(format!("The {} must be an integer.", label(name)))),
+    }
+}
+
+/// `page` (≤ 0 means 1) and `pageSize` (1..=30, default 15).
+pub(crate) fn page_params(params: &Params) -> Result<PageRequest, ApiError> {
+    let size = int_param(params, "pageSize")?.unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&size) {
+        return Err(param_error(format!(
+            "The page size must be between 1 and {MAX_PAGE_SIZE}."
+        )));
+    }
+    let page = int_param(params, "page")?.unwrap_or(1).max(1);
+    PageRequest::new(page, size, MAX_PAGE_SIZE).map_err(|e| param_error(e.to_string()))
+}
+
+/// A parameter that must be one of `allowed` when given.
+pub(crate) fn choice<'a>(
+    params: &'a Params,
+    name: &str,
+    allowed: &[&str],
+) -> Result<Option<&'a str>, ApiError> {
+    match params.get(name).map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) if allowed.contains(&v) => Ok(Some(v)),
+        Some(_) => Err(param_error(format!(
+            "The selected {} is invalid.",
+            label(name)
+        ))),
+    }
+}
+
+/// The `pinned` filter: `1`/`0` (and `true`/`false`, which Laravel would refuse
+/// in a query string but clients send anyway).
+pub(crate) fn pinned_param(params: &Params) -> Result<Option<bool>, ApiError> {
+    match params.get("pinned").map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("1" | "true") => Ok(Some(true)),
+        Some("0" | "false") => Ok(Some(false)),
+        Some(_) => Err(param_error(
+            "The pinned field must be true or false.".to_owned(),
+        )),
+    }
+}
+
+pub(crate) fn key_filter(params: &Params) -> KeyFilter {
+    KeyFilter::new(params.get("whitelistKeys"), params.get("blacklistKeys"))
+}
+
+/// The `{conversationId}` of a path: an integer, else 30000 (upstream crashes).
+pub(crate) fn path_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse()
+        .map_err(|_not_int| param_error("The conversation id must be an integer.".to_owned()))
+}
+
+/// A body field as text: strings as they are, numbers written out.
+pub(crate) fn text(input: &Map<String, Value>, name: &str) -> Option<String> {
+    match input.get(name) {
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+pub(crate) fn required_text(input: &Map<String, Value>, name: &str) -> Result<String, ApiError> {
+    text(input, name).ok_or_else(|| param_error(format!("The {} field is required.", label(name))))
+}
+
+/// An optional integer body field (a JSON number or a digit string).
+pub(crate) fn int_field(input: &Map<String, Value>, name: &str) -> Result<Option<i64>, ApiError> {
+    match input.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64()),
+        Some(Value::String(s)) if s.parse::<i64>().is_ok() => Ok(s.parse().ok()),
+        Some(_) => Err(param_error(format!(
+            "The {} must be an integer.",
+            label(name)
+        ))),
+    }
+}
+
+/// `{pagination, list}` with upstream's rules: `currentPage` is the request's,
+/// `lastPage` at least 1.
+pub(crate) fn paginated(list: Vec<Value>, total: i64, page: PageRequest) -> Value {
+    let last_page = ((total + page.size() - 1) / page.size()).max(1);
+    json!({
+        "pagination": {"total": total, "pageSize": page.size(), "currentPage": page.page(), "lastPage": last_page},
+        "list": list
+    })
+}
+
+/// Renders a user, or the placeholder when the profile is gone.
+pub(crate) fn render_user(
+    user: Option<&User>,
+    permission: Permission,
+    view: TimeView,
+    settings: &FresnsSettings,
+    filter: &KeyFilter,
+) -> Value {
+    match user {
+        Some(user) => filter.apply(user_info(user, permission, view, settings)),
+        None => placeholder(settings),
+    }
+}
+
+/// Fresns message type: 1 text, 2 file.
+fn message_type(m: &Message) -> i32 {
+    if m.kind == colloq_domain::message::MessageType::File {
+        2
+    } else {
+        1
+    }
+}
+
+/// A message as the messages list and send-message show it, keys in order.
+pub(crate) fn message_item(m: &Message, user: Value, me: &User, view: TimeView) -> Value {
+    let (datetime, format, ago) = view.triple(m.created_at);
+    let kind = message_type(m);
+    let content = (kind == 1 && !m.body.is_empty()).then(|| m.body.clone());
+    json!({
+        "id": m.id.get(),
+        "user": user,
+        "isMe": m.sender == Some(me.id),
+        "type": kind,
+        "content": content,
+        "file": null,
+        "datetime": datetime,
+        "datetimeFormat": format,
+        "timeAgo": ago,
+        "readStatus": m.read
+    })
+}
+
+/// `latestMessage` of a list item; every field null when there is none.
+pub(crate) fn latest_message(m: Option<&Message>, view: TimeView) -> Value {
+    match m {
+        None => {
+            json!({"id": null, "type": null, "message": null, "datetime": null, "datetimeFormat": null, "timeAgo": null})
+        }
+        Some(m) => {
+            let (datetime, format, ago) = view.triple(m.created_at);
+            let kind = message_type(m);
+            let text = if kind == 2 {
+                "Document".to_owned()
+            } else {
+                m.body.clone()
+            };
+            json!({"id": m.id.get(), "type": kind, "message": text, "datetime": datetime, "datetimeFormat": format, "timeAgo": ago})
+        }
+    }
+}
+
+fn mask_email(email: &str) -> String {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            format!("{}***@{domain}", local.chars().take(2).collect::<String>())
+        }
+        None => "***".to_owned(),
+    }
+}
+
+fn mask_phone(phone: &str) -> String {
+    let digits: Vec<char> = phone.chars().collect();
+    if digits.len() < 7 {
+        return "****".to_owned();
+    }
+    let head: String = digits[..3].iter().collect();
+    let tail: String = digits[digits.len() - 4..].iter().collect();
+    format!("{head}****{tail}")
+}
+
+/// Account Info (research note §3.4), with the account's profiles.
+pub(crate) fn account_info(account: &User, users: Vec<Value>, view: TimeView) -> Value {
+    json!({
+        "aid": account.aid,
+        "countryCode": null,
+        "purePhone": account.phone.as_deref().map(mask_phone),
+        "phone": account.phone.as_deref().map(mask_phone),
+        "email": account.email.as_deref().map(mask_email),
+        "hasPassword": true,
+        "verifyStatus": false,
+        "verifyRealName": null,
+        "verifyGender": 1,
+        "verifyCertType": null,
+        "verifyCertNumber": null,
+        "verifyIdentityType": null,
+        "verifyDateTime": null,
+        "registerDateTime": view.datetime(account.created_at),
+        "status": true,
+        "waitDelete": false,
+        "waitDeleteDateTime": null,
+        "connects": [],
+        "wallet": {"status": false, "currencyCode": "USD", "balance": "0.00", "freezeAmount": "0.00", "bankName": null, "swiftCode": null, "bankAddress": null, "bankAccount": null, "bankStatus": false},
+        "users": users,
+        "interaction": {"userName": "User", "userUidName": "UID", "userUsernameName": "Username", "userNicknameName": "Nickname", "userRoleName": "Role", "userBioName": "Bio"}
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_and_masks() {
+        assert_eq!(label("pageSize"), "page size");
+        assert_eq!(label("uidOrUsername"), "uid or username");
+        assert_eq!(mask_email("alice@example.com"), "al***@example.com");
+        assert_eq!(mask_phone("13800001234"), "138****1234");
+    }
+}

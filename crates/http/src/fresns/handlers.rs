@@ -1,0 +1,447 @@
+//! Thin adapters for the Fresns dialect: validate, call use cases, render.
+
+use actix_web::HttpResponse;
+use actix_web::web::Path;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chrono::Duration;
+use colloq_core::accounts::{self, UserRef};
+use colloq_core::conversations::{self, Selection};
+use colloq_core::sessions::{self, FresnsSession, Issuer};
+use colloq_core::{CoreError, Refusal};
+use colloq_domain::ids::ThreadId;
+use colloq_domain::message::MessageBody;
+use colloq_domain::user::{Email, LoginName, Phone, PlainPassword, User};
+use colloq_persistence::DbConn;
+use serde_json::{Map, Value, json};
+
+use super::codes::{Lang, message};
+use super::convert::{
+    account_info, choice, int_field, key_filter, latest_message, message_item, page_params,
+    paginated, param_error, path_id, pinned_param, render_user, required_text, text,
+};
+use super::error::{ApiError, messaging_code};
+use super::extract::{AccountOnly, Client, Input, Me};
+use super::userinfo::{KeyFilter, Permission};
+use crate::params::Params;
+
+type Reply = Result<HttpResponse, ApiError>;
+
+fn ok(lang: Lang, data: Value) -> HttpResponse {
+    HttpResponse::Ok().json(json!({"code": 0, "message": message(0, lang), "data": data}))
+}
+
+/// The viewer's messaging permission towards `target`, as a Fresns code.
+fn permission(
+    conn: &mut DbConn,
+    viewer: &User,
+    target: &User,
+    enabled: bool,
+) -> Result<Permission, CoreError> {
+    if !enabled {
+        return Ok(Err(36600));
+    }
+    Ok(conversations::messaging_permission(conn, viewer, target)?.map_err(messaging_code))
+}
+
+fn issuer(client: &Client) -> Issuer<'_> {
+    Issuer {
+        platform_id: client.platform_id,
+        app_id: &client.key.app_id,
+        ttl: client.key.token_ttl_secs.map(Duration::seconds),
+    }
+}
+
+fn session_token(id_key: &str, id: Value, session: &FresnsSession, client: &Client) -> Value {
+    let ttl = client.key.token_ttl_secs;
+    json!({
+        id_key: id,
+        "token": session.token.secret(),
+        "expiredHours": ttl.map(|s| s / 3600),
+        "expiredDays": ttl.map(|s| s / 86_400),
+        "expiredDateTime": session.expires_at.map(|t| client.view.datetime(t)),
+    })
+}
+
+fn base64_password(input: &Map<String, Value>) -> Result<Option<PlainPassword>, ApiError> {
+    text(input, "password")
+        .map(|encoded| {
+            STANDARD
+                .decode(encoded.as_bytes())
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .map(PlainPassword::offered)
+                .ok_or_else(|| {
+                    param_error("The password must be a base64 encoded string.".to_owned())
+                })
+        })
+        .transpose()
+}
+
+/// Who a login names: an e-mail, or a phone with its country code (accounts
+/// registered through AnQiCMS may have stored the number without one).
+fn login_names(input: &Map<String, Value>) -> Result<Vec<LoginName>, ApiError> {
+    let kind = required_text(input, "type")?;
+    let account = required_text(input, "account")?;
+    match kind.as_str() {
+        "email" => Email::parse(&account)
+            .map(|e| vec![LoginName::Email(e)])
+            .map_err(|_invalid| {
+                param_error("The account must be a valid email address.".to_owned())
+            }),
+        "phone" => {
+            if !account.chars().all(|c| c.is_ascii_digit()) {
+                return Err(param_error("The account must be an integer.".to_owned()));
+            }
+            let code = int_field(input, "countryCode")?.ok_or_else(|| {
+                param_error("The country code field is required when type is phone.".to_owned())
+            })?;
+            Ok([
+                format!("+{code}{account}"),
+                format!("{code}{account}"),
+                account,
+            ]
+            .iter()
+            .filter_map(|p| Phone::parse(p).ok())
+            .map(LoginName::Phone)
+            .collect())
+        }
+        _ => Err(param_error("The selected type is invalid.".to_owned())),
+    }
+}
+
+pub(super) async fn login_account(client: Client, Input(input): Input) -> Reply {
+    let names = login_names(&input)?;
+    let password = base64_password(&input)?;
+    let Some(password) = password else {
+        return Err(if text(&input, "verifyCode").is_some() {
+            // colloq sends no verification codes, so none can be right.
+            ApiError::Code(33203)
+        } else {
+            param_error(
+                "The password field is required when verify code is not present.".to_owned(),
+            )
+        });
+    };
+    let settings = client.state.settings().fresns.clone();
+    let key = client.clone();
+    let (account, users, session) = client
+        .state
+        .run(move |conn, now| {
+            let mut outcome = Err(CoreError::Refused(Refusal::UnknownAccount));
+            for name in &names {
+                outcome = accounts::login_account(conn, name, &password, now);
+                if !matches!(outcome, Err(CoreError::Refused(Refusal::UnknownAccount))) {
+                    break;
+                }
+            }
+            let account = outcome?;
+            let session = sessions::issue_account_token(conn, &account, issuer(&key), now)?;
+            let mut users = Vec::new();
+            for user in accounts::profiles(conn, &account)? {
+                let perm = permission(conn, &account, &user, settings.conversation_enabled)?;
+                users.push((user, perm));
+            }
+            Ok((account, users, session))
+        })
+        .await?;
+    let settings = &client.state.settings().fresns;
+    let users = users
+        .iter()
+        .map(|(u, p)| render_user(Some(u), *p, client.view, settings, &KeyFilter::None))
+        .collect();
+    Ok(ok(
+        client.view.lang,
+        json!({
+            "sessionToken": session_token("aid", json!(account.aid), &session, &client),
+            "detail": account_info(&account, users, client.view),
+        }),
+    ))
+}
+
+pub(super) async fn auth_user(who: AccountOnly, Input(input): Input) -> Reply {
+    let target = UserRef::parse(&required_text(&input, "uidOrUsername")?);
+    let password = base64_password(&input)?;
+    let AccountOnly {
+        client,
+        account,
+        aid_token,
+    } = who;
+    let key = client.clone();
+    let (user, session) = client
+        .state
+        .run(move |conn, now| {
+            let user = accounts::switch_user(conn, &account, &target, password.as_ref(), now)?;
+            let session = sessions::issue_user_token(conn, &aid_token, &user, issuer(&key), now)?;
+            Ok((user, session))
+        })
+        .await?;
+    let settings = &client.state.settings().fresns;
+    // Upstream renders this profile without a viewer, so its permission is 31601.
+    let detail = render_user(
+        Some(&user),
+        Err(31601),
+        client.view,
+        settings,
+        &KeyFilter::None,
+    );
+    Ok(ok(
+        client.view.lang,
+        json!({"sessionToken": session_token("uid", json!(user.uid), &session, &client), "detail": detail}),
+    ))
+}
+
+pub(super) async fn logout_account(who: AccountOnly) -> Reply {
+    let token = who.aid_token;
+    who.client
+        .state
+        .run(move |conn, _now| sessions::revoke_account_token(conn, &token))
+        .await?;
+    Ok(ok(who.client.view.lang, Value::Null))
+}
+
+pub(super) async fn user_panel(me: Me) -> Reply {
+    let user = me.user;
+    let panel = me
+        .client
+        .state
+        .run(move |conn, _now| conversations::panel(conn, &user))
+        .await?;
+    Ok(ok(
+        me.client.view.lang,
+        json!({
+            "conversations": {"conversationCount": panel.conversation_count, "unreadMessages": panel.unread_messages},
+            "notifications": {"systems": 0, "recommends": 0, "likes": 0, "dislikes": 0, "follows": 0, "blocks": 0, "mentions": 0, "comments": 0, "quotes": 0},
+            "drafts": {"posts": 0, "comments": 0}
+        }),
+    ))
+}
+
+pub(super) async fn list_conversations(me: Me, params: Params) -> Reply {
+    let page = page_params(&params)?;
+    let pinned = pinned_param(&params)?;
+    let filter = key_filter(&params);
+    let Me { client, user } = me;
+    let enabled = client.state.settings().fresns.conversation_enabled;
+    let viewer = user.clone();
+    let (found, perms) = client
+        .state
+        .run(move |conn, _now| {
+            let found = conversations::list_conversations(conn, &viewer, pinned, page)?;
+            let mut perms = Vec::with_capacity(found.items.len());
+            for item in &found.items {
+                perms.push(match &item.other {
+                    Some(other) => permission(conn, &viewer, other, enabled)?,
+                    None => Ok(()),
+                });
+            }
+            Ok((found, perms))
+        })
+        .await?;
+    let settings = &client.state.settings().fresns;
+    let list = found
+        .items
+        .iter()
+        .zip(perms)
+        .map(|(item, perm)| {
+            let side = item.conversation.side_of(user.id);
+            json!({
+                "id": item.conversation.id.get(),
+                "user": render_user(item.other.as_ref(), perm, client.view, settings, &filter),
+                "latestMessage": latest_message(item.latest.as_ref(), client.view),
+                "pinned": side.is_some_and(|s| s.pinned),
+                "messageCount": side.map_or(0, |s| s.message_count),
+                "unreadCount": side.map_or(0, |s| s.unread_count),
+            })
+        })
+        .collect();
+    Ok(ok(client.view.lang, paginated(list, found.total, page)))
+}
+
+pub(super) async fn conversation_detail(me: Me, id: Path<String>, params: Params) -> Reply {
+    let id = ThreadId(path_id(&id)?);
+    let filter = key_filter(&params);
+    let Me { client, user } = me;
+    let enabled = client.state.settings().fresns.conversation_enabled;
+    let viewer = user.clone();
+    let (summary, perm) = client
+        .state
+        .run(move |conn, _now| {
+            let summary = conversations::conversation_detail(conn, &viewer, id)?;
+            let perm = match &summary.other {
+                Some(other) => permission(conn, &viewer, other, enabled)?,
+                None => Ok(()),
+            };
+            Ok((summary, perm))
+        })
+        .await?;
+    let settings = &client.state.settings().fresns;
+    let side = summary.conversation.side_of(user.id);
+    Ok(ok(
+        client.view.lang,
+        json!({
+            "id": summary.conversation.id.get(),
+            "user": render_user(summary.other.as_ref(), perm, client.view, settings, &filter),
+            "messageCount": side.map_or(0, |s| s.message_count),
+            "unreadCount": side.map_or(0, |s| s.unread_count),
+        }),
+    ))
+}
+
+pub(super) async fn conversation_messages(me: Me, id: Path<String>, params: Params) -> Reply {
+    let id = ThreadId(path_id(&id)?);
+    let newest_first = choice(&params, "orderDirection", &["asc", "desc"])? != Some("asc");
+    let reverse_page =
+        choice(&params, "pageListDirection", &["latest", "oldest"])? == Some("oldest");
+    let page = page_params(&params)?;
+    let filter = key_filter(&params);
+    let Me { client, user } = me;
+    let enabled = client.state.settings().fresns.conversation_enabled;
+    let viewer = user.clone();
+    let (found, people) = client
+        .state
+        .run(move |conn, _now| {
+            let (found, people) =
+                conversations::conversation_messages(conn, &viewer, id, newest_first, page)?;
+            let mut rendered = Vec::with_capacity(people.len());
+            for person in people {
+                let perm = permission(conn, &viewer, &person, enabled)?;
+                rendered.push((person, perm));
+            }
+            Ok((found, rendered))
+        })
+        .await?;
+    let settings = &client.state.settings().fresns;
+    let users: Vec<(colloq_domain::ids::UserId, Value)> = people
+        .iter()
+        .map(|(p, perm)| {
+            (
+                p.id,
+                render_user(Some(p), *perm, client.view, settings, &filter),
+            )
+        })
+        .collect();
+    let mut list: Vec<Value> = found
+        .items
+        .iter()
+        .map(|m| {
+            let sender = users
+                .iter()
+                .find(|(id, _)| Some(*id) == m.sender)
+                .map_or_else(
+                    || render_user(None, Ok(()), client.view, settings, &filter),
+                    |(_, v)| v.clone(),
+                );
+            message_item(m, sender, &user, client.view)
+        })
+        .collect();
+    if reverse_page {
+        list.reverse();
+    }
+    Ok(ok(client.view.lang, paginated(list, found.total, page)))
+}
+
+pub(super) async fn send_message(me: Me, Input(input): Input) -> Reply {
+    if me.client.key.is_read_only {
+        return Err(ApiError::Code(31305));
+    }
+    let to = UserRef::parse(&required_text(&input, "uidOrUsername")?);
+    if text(&input, "fid").is_some() {
+        // Uploads arrive with the attachments work; until then no fid names a file.
+        return Err(param_error("The selected fid is invalid.".to_owned()));
+    }
+    let body = match input.get("message") {
+        None | Some(Value::Null) => {
+            return Err(param_error(
+                "The message field is required when fid is not present.".to_owned(),
+            ));
+        }
+        Some(Value::String(s)) => MessageBody::parse(s.clone()).map_err(|_too_long| {
+            param_error("The message must not be greater than 10000 characters.".to_owned())
+        })?,
+        Some(_) => return Err(param_error("The message must be a string.".to_owned())),
+    };
+    let Me { client, user } = me;
+    let settings = client.state.settings().fresns.clone();
+    if !settings.conversation_enabled {
+        return Err(ApiError::Code(36600));
+    }
+    let sender = user.clone();
+    let (stored, _conversation) = client
+        .state
+        .run(move |conn, now| {
+            conversations::send_direct_message(conn, &sender, &to, body, &settings.block_words, now)
+        })
+        .await?;
+    let settings = &client.state.settings().fresns;
+    let me_info = render_user(
+        Some(&user),
+        Err(31602),
+        client.view,
+        settings,
+        &KeyFilter::None,
+    );
+    Ok(ok(
+        client.view.lang,
+        message_item(&stored, me_info, &user, client.view),
+    ))
+}
+
+/// `type` + `conversationId` / `messageIds` of mark-as-read and delete.
+fn selection(input: &Map<String, Value>) -> Result<Selection, ApiError> {
+    let kind = required_text(input, "type")?;
+    match kind.as_str() {
+        "conversation" => {
+            let id = int_field(input, "conversationId")?.ok_or_else(|| {
+                param_error(
+                    "The conversation id field is required when type is conversation.".to_owned(),
+                )
+            })?;
+            Ok(Selection::Conversation(ThreadId(id)))
+        }
+        "message" => {
+            let ids = text(input, "messageIds").ok_or_else(|| {
+                param_error("The message ids field is required when type is message.".to_owned())
+            })?;
+            Ok(Selection::Messages(
+                ids.split(',')
+                    .filter_map(|piece| piece.trim().parse().ok())
+                    .collect(),
+            ))
+        }
+        _ => Err(param_error("The selected type is invalid.".to_owned())),
+    }
+}
+
+pub(super) async fn mark_as_read(me: Me, Input(input): Input) -> Reply {
+    let selection = selection(&input)?;
+    let user = me.user;
+    me.client
+        .state
+        .run(move |conn, now| conversations::mark_read(conn, &user, &selection, now))
+        .await?;
+    Ok(ok(me.client.view.lang, Value::Null))
+}
+
+pub(super) async fn delete_conversation(me: Me, Input(input): Input) -> Reply {
+    let selection = selection(&input)?;
+    let user = me.user;
+    me.client
+        .state
+        .run(move |conn, now| conversations::delete_messages(conn, &user, &selection, now))
+        .await?;
+    Ok(ok(me.client.view.lang, Value::Null))
+}
+
+pub(super) async fn pin_conversation(me: Me, Input(input): Input) -> Reply {
+    let id = text(&input, "conversationId")
+        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))
+        .and_then(|v| v.parse::<i64>().ok())
+        .ok_or(ApiError::Code(30002))?;
+    let user = me.user;
+    me.client
+        .state
+        .run(move |conn, _now| conversations::toggle_pin(conn, &user, ThreadId(id)))
+        .await?;
+    Ok(ok(me.client.view.lang, Value::Null))
+}

@@ -1,0 +1,22 @@
+//! The Fresns v2 dialect: conversations between two users (`/api/v2/...`), with
+//! the `{code, message, data}` envelope, HTTP 200 for every answer a client
+//! caused, signed `X-Fresns-*` headers and account/user tokens.
+//!
+//! Layout: `routes` mounts the paths and localises answers, `handlers` are thin
+//! adapters, `convert` validates parameters and builds the response shapes,
+//! `extract` checks headers, signature and tokens, `headers` holds the header
+//! rules and the MD5 signature, `userinfo` the User Info object and its key
+//! filters, `time` the date formats, `codes` the localised code messages, and
+//! `error` maps every failure to the envelope once.
+
+mod codes;
+mod convert;
+mod error;
+mod extract;
+mod handlers;
+mod headers;
+mod routes;
+mod time;
+mod userinfo;
+
+pub(crate) use routes::config;

@@ -1,0 +1,76 @@
+//! The Fresns paths, under `/api/v2`.
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+
+use super::codes::{Lang, message};
+use super::error::Failure;
+use super::handlers as h;
+
+/// Mounts the dialect.
+pub(crate) fn config(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v2")
+            .wrap(from_fn(localize))
+            .route("/account/login", web::post().to(h::login_account))
+            .route("/account/logout", web::delete().to(h::logout_account))
+            .route("/user/auth", web::post().to(h::auth_user))
+            .route("/user/panel", web::get().to(h::user_panel))
+            .route("/conversation/list", web::get().to(h::list_conversations))
+            .route(
+                "/conversation/send-message",
+                web::post().to(h::send_message),
+            )
+            .route("/conversation/mark-as-read", web::put().to(h::mark_as_read))
+            .route("/conversation/pin", web::put().to(h::pin_conversation))
+            .route(
+                "/conversation/delete",
+                web::delete().to(h::delete_conversation),
+            )
+            .route(
+                "/conversation/{conversationId}/detail",
+                web::get().to(h::conversation_detail),
+            )
+            .route(
+                "/conversation/{conversationId}/messages",
+                web::get().to(h::conversation_messages),
+            )
+            .default_service(web::to(unknown)),
+    );
+}
+
+async fn unknown() -> HttpResponse {
+    HttpResponse::NotFound().json(json!({"code": 404, "message": "No such endpoint", "data": null}))
+}
+
+/// Re-renders failures in the request's language and adds upstream's
+/// informational headers to every answer.
+async fn localize(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let lang = Lang::from_headers(req.headers());
+    let res = next.call(req).await?;
+    let failure = res.response().extensions().get::<Failure>().cloned();
+    let mut res = match failure {
+        Some(failure) if lang != Lang::En => res
+            .into_response(failure.render(lang))
+            .map_into_right_body(),
+        _ => res.map_into_left_body(),
+    };
+    let headers = res.headers_mut();
+    headers.insert(
+        HeaderName::from_static("fresns-api"),
+        HeaderValue::from_static("v2"),
+    );
+    headers.insert(
+        HeaderName::from_static("fresns-version"),
+        HeaderValue::from_static("2.21.4"),
+    );
+    let _ = message;
+    Ok(res)
+}

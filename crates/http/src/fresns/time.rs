@@ -1,0 +1,179 @@
+//! `datetime`, `datetimeFormat` and `timeAgo` (research note §4.5), computed with
+//! real date values in the client's UTC offset (fractional offsets included).
+
+use chrono::{DateTime, Datelike, FixedOffset, Offset as _, Utc};
+
+use super::codes::Lang;
+
+/// How a request wants times shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TimeView {
+    pub(crate) lang: Lang,
+    /// The client's offset; UTC when it sent none (colloq stores UTC).
+    pub(crate) offset: FixedOffset,
+    pub(crate) now: DateTime<Utc>,
+}
+
+impl TimeView {
+    pub(crate) fn new(lang: Lang, offset_minutes: Option<i32>, now: DateTime<Utc>) -> Self {
+        let offset = offset_minutes
+            .and_then(|m| FixedOffset::east_opt(m * 60))
+            .unwrap_or_else(|| Utc.fix());
+        Self { lang, offset, now }
+    }
+
+    fn date_format(self) -> &'static str {
+        match self.lang {
+            Lang::En => "%m/%d/%Y",
+            Lang::ZhHans | Lang::ZhHant => "%Y-%m-%d",
+        }
+    }
+
+    /// `<date format> H:i:s` in the client's offset.
+    pub(crate) fn datetime(self, t: DateTime<Utc>) -> String {
+        t.with_timezone(&self.offset)
+            .format(&format!("{} %H:%M:%S", self.date_format()))
+            .to_string()
+    }
+
+    /// The short form: full in another year, date without year and `H:i` in
+    /// another day, `H:i` on the same day.
+    pub(crate) fn datetime_format(self, t: DateTime<Utc>) -> String {
+        let local = t.with_timezone(&self.offset);
+        let now = self.now.with_timezone(&self.offset);
+        if local.year() != now.year() {
+            self.datetime(t)
+        } else if local.date_naive() != now.date_naive() {
+            let short = match self.lang {
+                Lang::En => "%m/%d %H:%M",
+                Lang::ZhHans | Lang::ZhHant => "%m-%d %H:%M",
+            };
+            local.format(short).to_string()
+        } else {
+            local.format("%H:%M").to_string()
+        }
+    }
+
+    /// "n unit ago" with upstream's buckets (28-day months, 336-day years) and
+    /// n never below 1.
+    pub(crate) fn time_ago(self, t: DateTime<Utc>) -> String {
+        let s = (self.now - t).num_seconds();
+        let (n, unit) = if s < 3600 {
+            (s / 60, 0)
+        } else if s < 86_400 {
+            (s / 3600, 1)
+        } else if s < 30 * 86_400 {
+            (s / 86_400, 2)
+        } else if s < 336 * 86_400 {
+            (s / (28 * 86_400), 3)
+        } else {
+            (s / (336 * 86_400), 4)
+        };
+        let n = n.max(1);
+        let templates: [&str; 5] = match self.lang {
+            Lang::En => [
+                "{n} minute ago",
+                "{n} hour ago",
+                "{n} day ago",
+                "{n} month ago",
+                "{n} year ago",
+            ],
+            Lang::ZhHans => [
+                "{n} 分钟前",
+                "{n} 小时前",
+                "{n} 天前",
+                "{n} 个月前",
+                "{n} 年前",
+            ],
+            Lang::ZhHant => [
+                "{n} 分鐘前",
+                "{n} 小時前",
+                "{n} 天前",
+                "{n} 個月前",
+                "{n} 年前",
+            ],
+        };
+        templates[unit].replace("{n}", &n.to_string())
+    }
+
+    /// The three keys of a message or event time.
+    pub(crate) fn triple(self, t: DateTime<Utc>) -> (String, String, String) {
+        (self.datetime(t), self.datetime_format(t), self.time_ago(t))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ago(now: DateTime<Utc>, seconds: i64) -> DateTime<Utc> {
+        now - chrono::Duration::seconds(seconds)
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s)
+            .map(|d| d.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn dates_follow_language_and_offset() {
+        let now = at("2026-11-22T10:00:00Z");
+        let t = at("2026-11-22T09:30:15Z");
+        let en = TimeView::new(Lang::En, None, now);
+        assert_eq!(en.datetime(t), "11/22/2026 09:30:15");
+        let zh = TimeView::new(Lang::ZhHans, Some(480), now);
+        assert_eq!(zh.datetime(t), "2026-11-22 17:30:15");
+        let india = TimeView::new(Lang::En, Some(330), now);
+        assert_eq!(india.datetime(t), "11/22/2026 15:00:15");
+        let nepal = TimeView::new(Lang::En, Some(345), now);
+        assert_eq!(nepal.datetime(t), "11/22/2026 15:15:15");
+        let newfoundland = TimeView::new(Lang::En, Some(-210), now);
+        assert_eq!(newfoundland.datetime(t), "11/22/2026 06:00:15");
+    }
+
+    #[test]
+    fn short_form_depends_on_day_and_year_in_the_clients_zone() {
+        let now = at("2026-11-22T10:00:00Z");
+        let en = TimeView::new(Lang::En, None, now);
+        assert_eq!(en.datetime_format(at("2026-11-22T01:02:00Z")), "01:02");
+        assert_eq!(
+            en.datetime_format(at("2026-11-20T01:02:00Z")),
+            "11/20 01:02"
+        );
+        assert_eq!(
+            en.datetime_format(at("2025-11-20T01:02:00Z")),
+            "11/20/2025 01:02:00"
+        );
+        let zh = TimeView::new(Lang::ZhHant, Some(-600), now);
+        assert_eq!(
+            zh.datetime_format(at("2026-11-22T01:02:00Z")),
+            "11-21 15:02"
+        );
+    }
+
+    #[test]
+    fn time_ago_buckets() {
+        let now = at("2026-11-22T10:00:00Z");
+        let en = TimeView::new(Lang::En, None, now);
+        let cases = [
+            (0, "1 minute ago"),
+            (-500, "1 minute ago"),
+            (119, "1 minute ago"),
+            (3599, "59 minute ago"),
+            (3600, "1 hour ago"),
+            (86_399, "23 hour ago"),
+            (86_400, "1 day ago"),
+            (29 * 86_400, "29 day ago"),
+            (30 * 86_400, "1 month ago"),
+            (335 * 86_400, "11 month ago"),
+            (336 * 86_400, "1 year ago"),
+            (800 * 86_400, "2 year ago"),
+        ];
+        for (seconds, expected) in cases {
+            assert_eq!(en.time_ago(ago(now, seconds)), expected, "{seconds}");
+        }
+        let zh = TimeView::new(Lang::ZhHans, None, now);
+        assert_eq!(zh.time_ago(ago(now, 7200)), "2 小时前");
+    }
+}

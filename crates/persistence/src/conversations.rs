@@ -1,0 +1,431 @@
+//! Conversations and the per-side state of their messages. Every write keeps the
+//! per-side counters (`*_message_count`, `*_unread_count`) exact in the same
+//! transaction, so lists and panels read counters instead of counting rows.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use colloq_domain::conversation::{Conversation, Side};
+use colloq_domain::ids::{ThreadId, UserId};
+use colloq_domain::message::Message;
+use colloq_domain::page::{PageRequest, Paged};
+use diesel::prelude::*;
+
+use crate::messages::MessageRow;
+use crate::schema::{conversations as c, messages as m, threads};
+use crate::{DbConn, StoreError, from_db_time, to_db_time};
+
+/// The `threads.kind` of conversations.
+const THREAD_KIND_CONVERSATION: i32 = 2;
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = c)]
+struct ConversationRow {
+    id: i64,
+    a_user_id: i64,
+    b_user_id: i64,
+    a_is_display: bool,
+    b_is_display: bool,
+    a_is_pin: bool,
+    b_is_pin: bool,
+    a_message_count: i64,
+    b_message_count: i64,
+    a_unread_count: i64,
+    b_unread_count: i64,
+    latest_message_at: Option<NaiveDateTime>,
+}
+
+impl From<ConversationRow> for Conversation {
+    fn from(r: ConversationRow) -> Self {
+        Self {
+            id: ThreadId(r.id),
+            a: Side {
+                user: UserId(r.a_user_id),
+                display: r.a_is_display,
+                pinned: r.a_is_pin,
+                message_count: r.a_message_count,
+                unread_count: r.a_unread_count,
+            },
+            b: Side {
+                user: UserId(r.b_user_id),
+                display: r.b_is_display,
+                pinned: r.b_is_pin,
+                message_count: r.b_message_count,
+                unread_count: r.b_unread_count,
+            },
+            latest_message_at: r.latest_message_at.map(from_db_time),
+        }
+    }
+}
+
+/// The conversation with this id.
+///
+/// # Errors
+/// Query failures.
+pub fn find(conn: &mut DbConn, id: ThreadId) -> Result<Option<Conversation>, StoreError> {
+    c::table
+        .find(id.get())
+        .select(ConversationRow::as_select())
+        .first(conn)
+        .optional()
+        .map(|row| row.map(Conversation::from))
+        .map_err(StoreError::from)
+}
+
+/// The conversation between two users, in either orientation.
+///
+/// # Errors
+/// Query failures.
+pub fn find_pair(
+    conn: &mut DbConn,
+    x: UserId,
+    y: UserId,
+) -> Result<Option<Conversation>, StoreError> {
+    let (low, high) = if x <= y { (x, y) } else { (y, x) };
+    c::table
+        .filter(c::low_user_id.eq(low.get()))
+        .filter(c::high_user_id.eq(high.get()))
+        .select(ConversationRow::as_select())
+        .first(conn)
+        .optional()
+        .map(|row| row.map(Conversation::from))
+        .map_err(StoreError::from)
+}
+
+/// Creates the conversation of `a` (who writes first) and `b`. Call inside a
+/// write transaction.
+///
+/// # Errors
+/// [`StoreError::Conflict`] when the pair already has one.
+pub fn create(
+    conn: &mut DbConn,
+    a: UserId,
+    b: UserId,
+    now: DateTime<Utc>,
+) -> Result<Conversation, StoreError> {
+    let now = to_db_time(now);
+    let id: i64 = diesel::insert_into(threads::table)
+        .values((
+            threads::kind.eq(THREAD_KIND_CONVERSATION),
+            threads::created_at.eq(now),
+        ))
+        .returning(threads::id)
+        .get_result(conn)?;
+    diesel::insert_into(c::table)
+        .values((
+            c::id.eq(id),
+            c::a_user_id.eq(a.get()),
+            c::b_user_id.eq(b.get()),
+            c::low_user_id.eq(a.min(b).get()),
+            c::high_user_id.eq(a.max(b).get()),
+            c::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    find(conn, ThreadId(id))?.ok_or(StoreError::NotFound)
+}
+
+/// A page of `me`'s displayed conversations, latest message first, optionally
+/// only those `me` pinned (or did not).
+///
+/// # Errors
+/// Query failures.
+pub fn list_for(
+    conn: &mut DbConn,
+    me: UserId,
+    pinned: Option<bool>,
+    page: PageRequest,
+) -> Result<Paged<Conversation>, StoreError> {
+    let me = me.get();
+    let base = || {
+        let mine_a = c::a_user_id.eq(me).and(c::a_is_display.eq(true));
+        let mine_b = c::b_user_id.eq(me).and(c::b_is_display.eq(true));
+        let q = c::table.into_boxed();
+        match pinned {
+            None => q.filter(mine_a.or(mine_b)),
+            Some(p) => q.filter(
+                mine_a
+                    .and(c::a_is_pin.eq(p))
+                    .or(mine_b.and(c::b_is_pin.eq(p))),
+            ),
+        }
+    };
+    let total: i64 = base().count().get_result(conn)?;
+    let items = base()
+        .order((c::latest_message_at.desc(), c::id.desc()))
+        .limit(page.size())
+        .offset(page.offset())
+        .select(ConversationRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Conversation::from)
+        .collect();
+    Ok(Paged { items, total })
+}
+
+/// Adds to one side's counters.
+fn adjust(
+    conn: &mut DbConn,
+    id: ThreadId,
+    side_a: bool,
+    messages: i64,
+    unread: i64,
+) -> Result<(), StoreError> {
+    let target = c::table.find(id.get());
+    if side_a {
+        diesel::update(target)
+            .set((
+                c::a_message_count.eq(c::a_message_count + messages),
+                c::a_unread_count.eq(c::a_unread_count + unread),
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::update(target)
+            .set((
+                c::b_message_count.eq(c::b_message_count + messages),
+                c::b_unread_count.eq(c::b_unread_count + unread),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Records a message `sender` just sent: both sides see the conversation again,
+/// both counts grow, the recipient has one more unread.
+///
+/// # Errors
+/// Query failures.
+pub fn record_message(
+    conn: &mut DbConn,
+    conversation: &Conversation,
+    sender: UserId,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let sender_is_a = conversation.a.user == sender;
+    diesel::update(c::table.find(conversation.id.get()))
+        .set((
+            c::a_is_display.eq(true),
+            c::b_is_display.eq(true),
+            c::latest_message_at.eq(to_db_time(at)),
+        ))
+        .execute(conn)?;
+    adjust(conn, conversation.id, true, 1, i64::from(!sender_is_a))?;
+    adjust(conn, conversation.id, false, 1, i64::from(sender_is_a))
+}
+
+/// Toggles `me`'s pin flag; returns the new value.
+///
+/// # Errors
+/// Query failures.
+pub fn toggle_pin(
+    conn: &mut DbConn,
+    conversation: &Conversation,
+    me: UserId,
+) -> Result<bool, StoreError> {
+    let target = c::table.find(conversation.id.get());
+    let pinned = !conversation.side_of(me).is_some_and(|s| s.pinned);
+    if conversation.is_a(me) {
+        diesel::update(target)
+            .set(c::a_is_pin.eq(pinned))
+            .execute(conn)?;
+    } else {
+        diesel::update(target)
+            .set(c::b_is_pin.eq(pinned))
+            .execute(conn)?;
+    }
+    Ok(pinned)
+}
+
+/// `me`'s conversation counters: displayed conversations, unread messages.
+///
+/// # Errors
+/// Query failures.
+pub fn panel(conn: &mut DbConn, me: UserId) -> Result<(i64, i64), StoreError> {
+    let me = me.get();
+    let rows: Vec<(i64, i64, bool, bool, i64, i64)> = c::table
+        .filter(c::a_user_id.eq(me).or(c::b_user_id.eq(me)))
+        .select((
+            c::a_user_id,
+            c::b_user_id,
+            c::a_is_display,
+            c::b_is_display,
+            c::a_unread_count,
+            c::b_unread_count,
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().fold(
+        (0, 0),
+        |(count, unread), (a, _b, a_show, b_show, a_unread, b_unread)| {
+            if a == me {
+                (count + i64::from(a_show), unread + a_unread)
+            } else {
+                (count + i64::from(b_show), unread + b_unread)
+            }
+        },
+    ))
+}
+
+/// Messages of a conversation visible to `me`, paged in time order (newest first
+/// when `newest_first`), ties broken by id, which is what `seq` order is.
+///
+/// # Errors
+/// Query failures.
+pub fn visible_page(
+    conn: &mut DbConn,
+    thread: ThreadId,
+    me: UserId,
+    newest_first: bool,
+    page: PageRequest,
+) -> Result<Vec<Message>, StoreError> {
+    let me = me.get();
+    let visible = m::sender_id
+        .eq(me)
+        .and(m::sender_deleted_at.is_null())
+        .or(m::recipient_id
+            .eq(me)
+            .and(m::recipient_deleted_at.is_null()));
+    let q = m::table
+        .filter(m::thread_id.eq(thread.get()))
+        .filter(visible)
+        .select(MessageRow::as_select())
+        .limit(page.size())
+        .offset(page.offset());
+    let rows = if newest_first {
+        q.order(m::seq.desc()).load(conn)?
+    } else {
+        q.order(m::seq.asc()).load(conn)?
+    };
+    Ok(rows.into_iter().map(Message::from).collect())
+}
+
+/// Which messages an action on a conversation covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Every message of one conversation.
+    Conversation(ThreadId),
+    /// These message ids, in any conversations.
+    Messages(Vec<i64>),
+}
+
+fn in_selection<'a>(selection: &'a Selection) -> m::BoxedQuery<'a, crate::conn::MultiBackend> {
+    let q = m::table.filter(m::recipient_id.is_not_null()).into_boxed();
+    match selection {
+        Selection::Conversation(thread) => q.filter(m::thread_id.eq(thread.get())),
+        Selection::Messages(ids) => q.filter(m::id.eq_any(ids)),
+    }
+}
+
+fn unread_for(
+    q: m::BoxedQuery<'_, crate::conn::MultiBackend>,
+    me: UserId,
+) -> m::BoxedQuery<'_, crate::conn::MultiBackend> {
+    q.filter(m::recipient_id.eq(me.get()))
+        .filter(m::recipient_read_at.is_null())
+}
+
+/// Adjusts the counters of `me`'s side in each thread by the given deltas.
+fn adjust_mine(
+    conn: &mut DbConn,
+    me: UserId,
+    deltas: BTreeMap<i64, (i64, i64)>,
+) -> Result<(), StoreError> {
+    for (thread, (messages, unread)) in deltas {
+        if let Some(conversation) = find(conn, ThreadId(thread))? {
+            adjust(
+                conn,
+                conversation.id,
+                conversation.is_a(me),
+                messages,
+                unread,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Marks messages `me` received as read. Messages that are not `me`'s, or already
+/// read, are ignored.
+///
+/// # Errors
+/// Query failures.
+pub fn mark_read(
+    conn: &mut DbConn,
+    me: UserId,
+    selection: &Selection,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    // Only unread messages still shown to me were counted as unread.
+    let counted: Vec<i64> = unread_for(in_selection(selection), me)
+        .filter(m::recipient_deleted_at.is_null())
+        .select(m::thread_id)
+        .load(conn)?;
+    let ids: Vec<i64> = unread_for(in_selection(selection), me)
+        .select(m::id)
+        .load(conn)?;
+    diesel::update(m::table.filter(m::id.eq_any(&ids)))
+        .set(m::recipient_read_at.eq(to_db_time(now)))
+        .execute(conn)?;
+    let mut deltas = BTreeMap::new();
+    for thread in counted {
+        deltas.entry(thread).or_insert((0, 0)).1 -= 1;
+    }
+    adjust_mine(conn, me, deltas)
+}
+
+/// Hides messages from `me`'s side only; the other participant still sees them.
+///
+/// # Errors
+/// Query failures.
+pub fn delete_for(
+    conn: &mut DbConn,
+    me: UserId,
+    selection: &Selection,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let now = to_db_time(now);
+    let sent: Vec<(i64, i64)> = in_selection(selection)
+        .filter(m::sender_id.eq(me.get()))
+        .filter(m::sender_deleted_at.is_null())
+        .select((m::id, m::thread_id))
+        .load(conn)?;
+    let received: Vec<(i64, i64, Option<NaiveDateTime>)> = in_selection(selection)
+        .filter(m::recipient_id.eq(me.get()))
+        .filter(m::recipient_deleted_at.is_null())
+        .select((m::id, m::thread_id, m::recipient_read_at))
+        .load(conn)?;
+    let sent_ids: Vec<i64> = sent.iter().map(|(id, _)| *id).collect();
+    let received_ids: Vec<i64> = received.iter().map(|(id, _, _)| *id).collect();
+    diesel::update(m::table.filter(m::id.eq_any(&sent_ids)))
+        .set(m::sender_deleted_at.eq(now))
+        .execute(conn)?;
+    diesel::update(m::table.filter(m::id.eq_any(&received_ids)))
+        .set(m::recipient_deleted_at.eq(now))
+        .execute(conn)?;
+    let mut deltas: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
+    for (_, thread) in sent {
+        deltas.entry(thread).or_default().0 -= 1;
+    }
+    for (_, thread, read_at) in received {
+        let entry = deltas.entry(thread).or_default();
+        entry.0 -= 1;
+        entry.1 -= i64::from(read_at.is_none());
+    }
+    adjust_mine(conn, me, deltas)
+}
+
+/// Takes a conversation out of `me`'s list (a send from either side brings it back).
+///
+/// # Errors
+/// Query failures.
+pub fn hide(conn: &mut DbConn, conversation: &Conversation, me: UserId) -> Result<(), StoreError> {
+    let target = c::table.find(conversation.id.get());
+    if conversation.is_a(me) {
+        diesel::update(target)
+            .set(c::a_is_display.eq(false))
+            .execute(conn)?;
+    } else {
+        diesel::update(target)
+            .set(c::b_is_display.eq(false))
+            .execute(conn)?;
+    }
+    Ok(())
+}

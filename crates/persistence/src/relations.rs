@@ -1,0 +1,112 @@
+//! Who follows and blocks whom (read by the messaging permission; there is no
+//! follow API yet), and recent login failures (for throttling).
+
+use chrono::{DateTime, Utc};
+use colloq_domain::ids::{AccountId, UserId};
+use diesel::prelude::*;
+
+use crate::schema::{blocks, follows, login_failures};
+use crate::{DbConn, StoreError, to_db_time};
+
+/// Whether `follower` follows `followee`.
+///
+/// # Errors
+/// Query failures.
+pub fn follows(conn: &mut DbConn, follower: UserId, followee: UserId) -> Result<bool, StoreError> {
+    diesel::select(diesel::dsl::exists(
+        follows::table
+            .filter(follows::follower_id.eq(follower.get()))
+            .filter(follows::followee_id.eq(followee.get())),
+    ))
+    .get_result(conn)
+    .map_err(StoreError::from)
+}
+
+/// Whether `blocker` has blocked `blocked`.
+///
+/// # Errors
+/// Query failures.
+pub fn blocks(conn: &mut DbConn, blocker: UserId, blocked: UserId) -> Result<bool, StoreError> {
+    diesel::select(diesel::dsl::exists(
+        blocks::table
+            .filter(blocks::blocker_id.eq(blocker.get()))
+            .filter(blocks::blocked_id.eq(blocked.get())),
+    ))
+    .get_result(conn)
+    .map_err(StoreError::from)
+}
+
+/// Records that `follower` follows `followee`.
+///
+/// # Errors
+/// [`StoreError::Conflict`] when already recorded.
+pub fn follow(
+    conn: &mut DbConn,
+    follower: UserId,
+    followee: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    diesel::insert_into(follows::table)
+        .values((
+            follows::follower_id.eq(follower.get()),
+            follows::followee_id.eq(followee.get()),
+            follows::created_at.eq(to_db_time(now)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records that `blocker` blocks `blocked`.
+///
+/// # Errors
+/// [`StoreError::Conflict`] when already recorded.
+pub fn block(
+    conn: &mut DbConn,
+    blocker: UserId,
+    blocked: UserId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    diesel::insert_into(blocks::table)
+        .values((
+            blocks::blocker_id.eq(blocker.get()),
+            blocks::blocked_id.eq(blocked.get()),
+            blocks::created_at.eq(to_db_time(now)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a failed login of an account.
+///
+/// # Errors
+/// Query failures.
+pub fn record_login_failure(
+    conn: &mut DbConn,
+    account: AccountId,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    diesel::insert_into(login_failures::table)
+        .values((
+            login_failures::account_id.eq(account.get()),
+            login_failures::created_at.eq(to_db_time(now)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Failed logins of an account since `since`.
+///
+/// # Errors
+/// Query failures.
+pub fn login_failures_since(
+    conn: &mut DbConn,
+    account: AccountId,
+    since: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    login_failures::table
+        .filter(login_failures::account_id.eq(account.get()))
+        .filter(login_failures::created_at.ge(to_db_time(since)))
+        .count()
+        .get_result(conn)
+        .map_err(StoreError::from)
+}
