@@ -9,6 +9,8 @@
 )]
 
 mod bad_input;
+mod fresns_auth;
+mod fresns_helpers;
 mod helpers;
 mod lifecycle;
 mod messages;

@@ -1,0 +1,530 @@
+//! Fresns headers, signature, tokens, login, user auth and logout.
+
+use actix_web::http::Method;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use chrono::Duration;
+use colloq_persistence::accounts::{self, ProfileChanges};
+use colloq_persistence::app_keys;
+use serde_json::json;
+
+use crate::fresns_helpers::{Key, Session, Tweaks};
+use crate::helpers::TestApp;
+
+const PANEL: &str = "/api/v2/user/panel";
+
+fn login_body(account: &str, password: &str) -> serde_json::Value {
+    json!({"type": "email", "account": account, "password": STANDARD.encode(password)})
+}
+
+#[actix_web::test]
+async fn the_docs_signature_example_and_a_signed_request_pass() {
+    let headers = [
+        ("X-Fresns-Aid", "wIfu6jaF".to_owned()),
+        (
+            "X-Fresns-Aid-Token",
+            "uoX1hk6SHUgB2MFGJwNx38dem9DA7Vsz".to_owned(),
+        ),
+        ("X-Fresns-App-Id", "yh1OJ7WL".to_owned()),
+        ("X-Fresns-Client-Platform-Id", "2".to_owned()),
+        ("X-Fresns-Client-Version", "2.0.0".to_owned()),
+        ("X-Fresns-Signature-Timestamp", "1674161913192".to_owned()),
+        ("X-Fresns-Uid", "782622".to_owned()),
+        (
+            "X-Fresns-Uid-Token",
+            "PqBpwPLJgfd1sH0X5JffYFGxTSc8RW7c".to_owned(),
+        ),
+    ];
+    assert_eq!(
+        crate::fresns_helpers::sign(&headers, "qUiEaDNQh2IpvGHOKlTMx7ujn8t1CZWX"),
+        "2174eaeab76fb6a3790ed4f7ebb2edfb"
+    );
+    let app = TestApp::new();
+    let key = app.key(2, false, None);
+    let me = app.fresns_user(&key, "alice").await;
+    let res = app.fresns(Method::GET, PANEL, &key, &me, None).await;
+    assert_eq!(
+        res.fdata()["conversations"],
+        json!({"conversationCount": 0, "unreadMessages": 0})
+    );
+    assert_eq!(res.headers.get("fresns-api").unwrap(), "v2");
+}
+
+#[actix_web::test]
+async fn malformed_headers_are_21005_with_the_validators_message() {
+    let app = TestApp::new();
+    let key = app.key(2, false, None);
+    let cases: Vec<(Tweaks, &str)> = vec![
+        (
+            Tweaks {
+                drop: Some("X-Fresns-App-Id"),
+                ..Tweaks::default()
+            },
+            "The app id field is required.",
+        ),
+        (
+            Tweaks {
+                replace: Some(("X-Fresns-Client-Platform-Id", "web".to_owned())),
+                ..Tweaks::default()
+            },
+            "The platform id must be an integer.",
+        ),
+        (
+            Tweaks {
+                replace: Some(("X-Fresns-Client-Platform-Id", "12".to_owned())),
+                ..Tweaks::default()
+            },
+            "The platform id must be between 1 and 11.",
+        ),
+        (
+            Tweaks {
+                drop: Some("X-Fresns-Client-Version"),
+                ..Tweaks::default()
+            },
+            "The version field is required.",
+        ),
+        (
+            Tweaks {
+                drop: Some("X-Fresns-Client-Device-Info"),
+                ..Tweaks::default()
+            },
+            "The device info field is required.",
+        ),
+        (
+            Tweaks {
+                replace: Some(("X-Fresns-Client-Device-Info", "not base64!".to_owned())),
+                ..Tweaks::default()
+            },
+            "The device info must be base64 encoded JSON.",
+        ),
+        (
+            Tweaks {
+                replace: Some((
+                    "X-Fresns-Client-Device-Info",
+                    STANDARD.encode(r#"{"networkIpv4":"1.2.3"}"#),
+                )),
+                ..Tweaks::default()
+            },
+            "The network ipv4 field must be a valid IPv4 address",
+        ),
+        (
+            Tweaks {
+                drop: Some("X-Fresns-Signature"),
+                ..Tweaks::default()
+            },
+            "The signature field is required.",
+        ),
+        (
+            Tweaks {
+                timestamp: Some("123".to_owned()),
+                ..Tweaks::default()
+            },
+            "The timestamp must be between 10 and 13 digits.",
+        ),
+    ];
+    for (tweaks, reason) in cases {
+        let res = app
+            .fresns_tweaked(Method::GET, PANEL, &key, &Session::default(), None, &tweaks)
+            .await;
+        let message = res.fcode(21005).to_owned();
+        assert!(
+            message.starts_with(
+                "[Fresns][checkHeaders]: Command word request parameter error, reason: "
+            ),
+            "{message}"
+        );
+        assert!(message.contains(reason), "{message} lacks {reason}");
+        assert!(
+            res.body["data"][0]
+                .as_str()
+                .unwrap()
+                .starts_with(&reason[..20]),
+            "{:?}",
+            res.body
+        );
+    }
+    let text_uid = Session {
+        aid: Some("someone".to_owned()),
+        aid_token: Some("t".to_owned()),
+        uid: Some("abc".to_owned()),
+        uid_token: Some("t".to_owned()),
+    };
+    let res = app.fresns(Method::GET, PANEL, &key, &text_uid, None).await;
+    assert!(res.fcode(21005).contains("The uid must be an integer."));
+    let no_token = Session {
+        aid: Some("someone".to_owned()),
+        ..Session::default()
+    };
+    let res = app.fresns(Method::GET, PANEL, &key, &no_token, None).await;
+    assert!(
+        res.fcode(21005)
+            .contains("The aid token field is required when aid is present.")
+    );
+}
+
+#[actix_web::test]
+async fn key_platform_time_and_signature_are_checked_in_order() {
+    let app = TestApp::new();
+    let key = app.key(2, false, None);
+    let anon = Session::default();
+    let unknown = Key {
+        app_id: "nope1234".to_owned(),
+        ..key.clone()
+    };
+    app.fresns(Method::GET, PANEL, &unknown, &anon, None)
+        .await
+        .fcode(31301);
+
+    let other_platform = Key {
+        platform_id: 3,
+        ..key.clone()
+    };
+    app.fresns(Method::GET, PANEL, &other_platform, &anon, None)
+        .await
+        .fcode(31102);
+
+    let now = app.clock().now();
+    for stale in [
+        (now - Duration::seconds(601)).timestamp().to_string(),
+        (now + Duration::seconds(601))
+            .timestamp_millis()
+            .to_string(),
+    ] {
+        let tweaks = Tweaks {
+            timestamp: Some(stale),
+            ..Tweaks::default()
+        };
+        app.fresns_tweaked(Method::GET, PANEL, &key, &anon, None, &tweaks)
+            .await
+            .fcode(31303);
+    }
+    let fresh_seconds = Tweaks {
+        timestamp: Some((now - Duration::seconds(590)).timestamp().to_string()),
+        ..Tweaks::default()
+    };
+    app.fresns_tweaked(Method::GET, PANEL, &key, &anon, None, &fresh_seconds)
+        .await
+        .fcode(31501);
+
+    let forged = Tweaks {
+        signature: Some("0".repeat(32)),
+        ..Tweaks::default()
+    };
+    app.fresns_tweaked(Method::GET, PANEL, &key, &anon, None, &forged)
+        .await
+        .fcode(31302);
+    let wrong_secret = Key {
+        secret: "x".repeat(32),
+        ..key.clone()
+    };
+    app.fresns(Method::GET, PANEL, &wrong_secret, &anon, None)
+        .await
+        .fcode(31302);
+
+    let bad_tz = Tweaks {
+        timezone: Some("+5.3"),
+        ..Tweaks::default()
+    };
+    app.fresns_tweaked(Method::GET, PANEL, &key, &anon, None, &bad_tz)
+        .await
+        .fcode(31402);
+
+    let mut conn = app.pool.get().unwrap();
+    app_keys::set_enabled(&mut conn, &key.app_id, false).unwrap();
+    let mut manage = app_keys::find(&mut conn, &key.app_id).unwrap().unwrap();
+    manage.app_id = "manage01".to_owned();
+    manage.key_type = 2;
+    manage.is_enabled = true;
+    app_keys::insert(&mut conn, &manage, app.clock().now()).unwrap();
+    drop(conn);
+    app.fresns(Method::GET, PANEL, &key, &anon, None)
+        .await
+        .fcode(31301);
+    let manage_key = Key {
+        app_id: "manage01".to_owned(),
+        ..key
+    };
+    app.fresns(Method::GET, PANEL, &manage_key, &anon, None)
+        .await
+        .fcode(31304);
+}
+
+#[actix_web::test]
+async fn logins_by_email_and_phone_with_their_failure_codes() {
+    let app = TestApp::new();
+    let key = app.key(2, false, None);
+    let anon = Session::default();
+    app.post(
+        "/api/register",
+        crate::helpers::Auth::None,
+        json!({"user_name": "alice", "password": "secret-pw", "email": "alice@example.com", "phone": "13800000000"}),
+    )
+    .await
+    .data();
+    let login = |body| {
+        app.fresns(
+            Method::POST,
+            "/api/v2/account/login",
+            &key,
+            &anon,
+            Some(body),
+        )
+    };
+
+    let res = login(login_body("alice@example.com", "secret-pw")).await;
+    let data = res.fdata();
+    assert_eq!(data["sessionToken"]["expiredDateTime"], json!(null));
+    assert_eq!(data["detail"]["email"], "al***@example.com");
+    assert_eq!(data["detail"]["users"][0]["username"], "alice");
+    let keys: Vec<&String> = data["detail"].as_object().unwrap().keys().collect();
+    assert_eq!(keys[..4], ["aid", "countryCode", "purePhone", "phone"]);
+
+    let phone = json!({"type": "phone", "account": "13800000000", "countryCode": 86, "password": STANDARD.encode("secret-pw")});
+    assert_eq!(
+        login(phone).await.fdata()["detail"]["aid"],
+        data["detail"]["aid"]
+    );
+
+    login(login_body("nobody@example.com", "secret-pw"))
+        .await
+        .fcode(31502);
+    login(login_body("alice@example.com", "wrong-pw"))
+        .await
+        .fcode(34304);
+    for (body, part) in [
+        (
+            json!({"account": "a@b.io", "password": "eA=="}),
+            "The type field is required.",
+        ),
+        (
+            json!({"type": "sms", "account": "a@b.io", "password": "eA=="}),
+            "The selected type is invalid.",
+        ),
+        (
+            json!({"type": "email", "account": "nope", "password": "eA=="}),
+            "The account must be a valid email address.",
+        ),
+        (
+            json!({"type": "phone", "account": "138x", "countryCode": 86, "password": "eA=="}),
+            "The account must be an integer.",
+        ),
+        (
+            json!({"type": "phone", "account": "138", "password": "eA=="}),
+            "The country code field is required when type is phone.",
+        ),
+        (
+            json!({"type": "email", "account": "a@b.io"}),
+            "The password field is required when verify code is not present.",
+        ),
+        (
+            json!({"type": "email", "account": "a@b.io", "password": "%%%"}),
+            "The password must be a base64 encoded string.",
+        ),
+    ] {
+        assert_eq!(login(body).await.fcode(30000), part);
+    }
+    login(json!({"type": "email", "account": "alice@example.com", "verifyCode": "123456"}))
+        .await
+        .fcode(33203);
+    // Five failures in an hour close the door, even for the right password.
+    for _ in 0..4 {
+        login(login_body("alice@example.com", "wrong-pw"))
+            .await
+            .fcode(34304);
+    }
+    login(login_body("alice@example.com", "secret-pw"))
+        .await
+        .fcode(34306);
+    app.advance(Duration::minutes(61));
+    login(login_body("alice@example.com", "secret-pw"))
+        .await
+        .fdata();
+}
+
+#[actix_web::test]
+async fn user_auth_checks_the_profile_and_its_password() {
+    let app = TestApp::new();
+    let key = app.key(2, false, None);
+    let alice = app.fresns_user(&key, "alice").await;
+    let bob = app.fresns_user(&key, "bob").await;
+    let account_only = Session {
+        aid: alice.aid.clone(),
+        aid_token: alice.aid_token.clone(),
+        ..Session::default()
+    };
+    let auth = |who: &str| {
+        app.fresns(
+            Method::POST,
+            "/api/v2/user/auth",
+            &key,
+            &account_only,
+            Some(json!({"uidOrUsername": who})),
+        )
+    };
+
+    let res = auth("alice").await;
+    let detail = &res.fdata()["detail"];
+    assert_eq!(detail["conversation"]["code"], 31601);
+    auth("nobody").await.fcode(31602);
+    auth(bob.uid.as_deref().unwrap()).await.fcode(35201);
+    app.fresns(
+        Method::POST,
+        "/api/v2/user/auth",
+        &key,
+        &Session::default(),
+        Some(json!({"uidOrUsername": "alice"})),
+    )
+    .await
+    .fcode(31501);
+
+    let mut conn = app.pool.get().unwrap();
+    let user = accounts::find_by_username(&mut conn, "alice")
+        .unwrap()
+        .unwrap();
+    let hash = colloq_auth::password::hash_password("profile-pw").unwrap();
+    let changes = ProfileChanges {
+        password_hash: Some(Some(hash)),
+        ..ProfileChanges::default()
+    };
+    accounts::update_profile(&mut conn, user.id, &changes).unwrap();
+    drop(conn);
+    auth("alice").await.fcode(34111);
+    let with = |pw: &str| json!({"uidOrUsername": "alice", "password": STANDARD.encode(pw)});
+    app.fresns(
+        Method::POST,
+        "/api/v2/user/auth",
+        &key,
+        &account_only,
+        Some(with("nope")),
+    )
+    .await
+    .fcode(35204);
+    let res = app
+        .fresns(
+            Method::POST,
+            "/api/v2/user/auth",
+            &key,
+            &account_only,
+            Some(with("profile-pw")),
+        )
+        .await;
+    assert_eq!(res.fdata()["detail"]["hasPassword"], true);
+}
+
+#[actix_web::test]
+async fn tokens_are_checked_always_and_logout_revokes_both() {
+    let app = TestApp::new();
+    let key = app.key(2, false, None);
+    let me = app.fresns_user(&key, "alice").await;
+    let (app_ref, key_ref) = (&app, &key);
+    let panel =
+        |s: Session| async move { app_ref.fresns(Method::GET, PANEL, key_ref, &s, None).await };
+    panel(me.clone()).await.fdata();
+
+    panel(Session {
+        aid_token: Some("forged".to_owned()),
+        ..me.clone()
+    })
+    .await
+    .fcode(31505);
+    panel(Session {
+        aid: Some("zzzzzzzz".to_owned()),
+        ..me.clone()
+    })
+    .await
+    .fcode(31502);
+    panel(Session {
+        uid_token: Some("forged".to_owned()),
+        ..me.clone()
+    })
+    .await
+    .fcode(31603);
+    panel(Session {
+        uid: Some("12345".to_owned()),
+        ..me.clone()
+    })
+    .await
+    .fcode(31603);
+    panel(Session {
+        uid: None,
+        uid_token: None,
+        ..me.clone()
+    })
+    .await
+    .fcode(31601);
+    panel(Session::default()).await.fcode(31501);
+    panel(Session {
+        aid: None,
+        aid_token: None,
+        ..me.clone()
+    })
+    .await
+    .fcode(31502);
+
+    let ios = app.key(5, false, None);
+    app.fresns(Method::GET, PANEL, &ios, &me, None)
+        .await
+        .fcode(31103);
+
+    app.fresns(Method::DELETE, "/api/v2/account/logout", &key, &me, None)
+        .await
+        .fdata();
+    panel(me.clone()).await.fcode(31505);
+    let login_again = app.fresns_login(&key, "alice").await;
+    panel(login_again.clone()).await.fdata();
+}
+
+#[actix_web::test]
+async fn tokens_of_a_key_with_a_lifetime_expire() {
+    let app = TestApp::new();
+    let key = app.key(2, false, Some(3600));
+    let me = app.fresns_user(&key, "alice").await;
+    app.fresns(Method::GET, PANEL, &key, &me, None)
+        .await
+        .fdata();
+    app.advance(Duration::seconds(3601));
+    app.fresns(Method::GET, PANEL, &key, &me, None)
+        .await
+        .fcode(31504);
+}
+
+#[actix_web::test]
+async fn messages_follow_the_language_tag() {
+    let app = TestApp::new();
+    let key = app.key(2, false, None);
+    let me = app.fresns_user(&key, "alice").await;
+    let with = |lang| Tweaks {
+        lang: Some(lang),
+        ..Tweaks::default()
+    };
+    let res = app
+        .fresns_tweaked(Method::GET, PANEL, &key, &me, None, &with("zh-Hans"))
+        .await;
+    assert_eq!(res.body["message"], "成功");
+    let res = app
+        .fresns_tweaked(
+            Method::GET,
+            PANEL,
+            &key,
+            &Session::default(),
+            None,
+            &with("zh-Hant"),
+        )
+        .await;
+    assert_eq!(res.fcode(31501), "帳號未登錄，無法使用");
+    let res = app
+        .fresns_tweaked(Method::GET, PANEL, &key, &me, None, &with("fr"))
+        .await;
+    assert_eq!(res.body["message"], "Success");
+    let res = app
+        .fresns_tweaked(
+            Method::GET,
+            PANEL,
+            &key,
+            &Session::default(),
+            None,
+            &with("xx"),
+        )
+        .await;
+    assert_eq!(res.fcode(31501), "Account not logged in, Unable to use");
+}
