@@ -239,6 +239,12 @@ impl Resp {
         &self.body["data"]
     }
 
+    /// `data` of a success in any language.
+    pub(crate) fn fdata_any(&self) -> &Value {
+        assert_eq!(self.body["code"], 0, "{self:?}");
+        &self.body["data"]
+    }
+
     /// Asserts a Fresns failure: HTTP 200, JSON, this code.
     pub(crate) fn fcode(&self, code: i64) -> &str {
         assert_eq!(self.status, actix_web::http::StatusCode::OK, "{self:?}");

@@ -10,6 +10,7 @@
 
 mod bad_input;
 mod fresns_auth;
+mod fresns_conversations;
 mod fresns_helpers;
 mod helpers;
 mod lifecycle;
