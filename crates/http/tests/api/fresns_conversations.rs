@@ -1030,3 +1030,43 @@ async fn times_follow_the_timezone_and_language_headers() {
         .await;
     assert_eq!(neg.fdata_any()["list"][0]["timeAgo"], "2 小時前");
 }
+
+#[actix_web::test]
+async fn malformed_bodies_and_paths_get_the_fresns_envelope() {
+    let p = pair().await;
+    let raw = |body: &'static [u8], content_type: &'static str| {
+        p.app
+            .fresns_request(
+                Method::POST,
+                "/api/v2/conversation/send-message",
+                &p.key,
+                &p.alice,
+                None,
+                &Tweaks::default(),
+            )
+            .insert_header(("content-type", content_type))
+            .set_payload(body)
+    };
+    let res = p.app.send(raw(b"{broken", "application/json")).await;
+    assert_eq!(res.fcode(30000), "The request body must be a JSON object.");
+    let res = p.app.send(raw(b"[1,2]", "application/json")).await;
+    assert_eq!(res.fcode(30000), "The request body must be a JSON object.");
+    let res = p
+        .app
+        .send(raw(
+            b"uidOrUsername=bob&message=form+post",
+            "application/x-www-form-urlencoded",
+        ))
+        .await;
+    assert_eq!(
+        res.fdata()["content"],
+        "form post",
+        "form bodies work as in Laravel"
+    );
+    let big: &'static [u8] = Box::leak(vec![b' '; 300 * 1024].into_boxed_slice());
+    let res = p.app.send(raw(big, "application/json")).await;
+    assert_eq!(res.fcode(30000), "The request body is too large.");
+    let res = p.get(&p.alice, "/api/v2/conversation/list/unknown").await;
+    assert_eq!(res.status, actix_web::http::StatusCode::NOT_FOUND);
+    assert_eq!(res.body["code"], 404);
+}

@@ -1,0 +1,194 @@
+//! The real `colloq` binary serving Fresns: an app key from the CLI, two
+//! accounts, account login and user auth over HTTP with signatures computed
+//! here, a message sent, and the conversation listed by both sides.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::tests_outside_test_module,
+    reason = "an integration-test crate is all tests; failing loudly is the point"
+)]
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use colloq_persistence::testing::TestDatabase;
+use md5::{Digest, Md5};
+use serde_json::{Value, json};
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn colloq(db: &TestDatabase) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_colloq"));
+    cmd.arg("--database-url")
+        .arg(db.url())
+        .env("COLLOQ_LOG", "warn");
+    match db.pg_schema() {
+        Some(schema) => cmd.env("COLLOQ_DATABASE__PG_SCHEMA", schema),
+        None => cmd.env_remove("COLLOQ_DATABASE__PG_SCHEMA"),
+    };
+    cmd
+}
+
+fn json_out(cmd: &mut Command) -> Value {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+struct Client<'a> {
+    base: &'a str,
+    app_id: String,
+    secret: String,
+    aid: String,
+    aid_token: String,
+    uid: String,
+    uid_token: String,
+}
+
+impl Client<'_> {
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let ts = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+            .to_string();
+        let mut signed = vec![
+            ("X-Fresns-Aid", self.aid.clone()),
+            ("X-Fresns-Aid-Token", self.aid_token.clone()),
+            ("X-Fresns-App-Id", self.app_id.clone()),
+            ("X-Fresns-Client-Platform-Id", "4".to_owned()),
+            ("X-Fresns-Client-Version", "2.21.4".to_owned()),
+            ("X-Fresns-Signature-Timestamp", ts),
+            ("X-Fresns-Uid", self.uid.clone()),
+            ("X-Fresns-Uid-Token", self.uid_token.clone()),
+        ];
+        signed.retain(|(_, v)| !v.is_empty());
+        let query: Vec<String> = signed.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let signature = hex::encode(Md5::digest(format!(
+            "{}&AppSecret={}",
+            query.join("&"),
+            self.secret
+        )));
+        let url = format!("{}{path}", self.base);
+        let mut req = match method {
+            "POST" => ureq::post(&url),
+            _ => ureq::get(&url).force_send_body(),
+        };
+        for (k, v) in &signed {
+            req = req.header(*k, v);
+        }
+        req = req.header("X-Fresns-Signature", &signature).header(
+            "X-Fresns-Client-Device-Info",
+            &STANDARD.encode(r#"{"networkIpv4":"127.0.0.1"}"#),
+        );
+        let mut res = req.send_json(body.unwrap_or(json!({}))).unwrap();
+        let value: Value = res.body_mut().read_json().unwrap();
+        assert_eq!(value["code"], 0, "{path}: {value}");
+        value["data"].clone()
+    }
+
+    fn login(&mut self, email: &str) {
+        let data = self.call("POST", "/api/v2/account/login", Some(json!({"type": "email", "account": email, "password": STANDARD.encode("secret-pw")})));
+        self.aid = data["sessionToken"]["aid"].as_str().unwrap().to_owned();
+        self.aid_token = data["sessionToken"]["token"].as_str().unwrap().to_owned();
+        let uid = data["detail"]["users"][0]["uid"]
+            .as_i64()
+            .unwrap()
+            .to_string();
+        let data = self.call(
+            "POST",
+            "/api/v2/user/auth",
+            Some(json!({"uidOrUsername": uid})),
+        );
+        self.uid = data["sessionToken"]["uid"].as_i64().unwrap().to_string();
+        self.uid_token = data["sessionToken"]["token"].as_str().unwrap().to_owned();
+    }
+}
+
+#[test]
+fn the_binary_serves_fresns_with_signed_requests() {
+    let db = TestDatabase::new().unwrap();
+    let key =
+        json_out(colloq(&db).args(["app-key", "create", "--platform-id", "4", "--name", "web"]));
+    assert_eq!(key["platform_id"], 4);
+    for name in ["alice", "bob"] {
+        json_out(colloq(&db).args([
+            "user",
+            "create",
+            "--username",
+            name,
+            "--password",
+            "secret-pw",
+            "--email",
+            &format!("{name}@example.com"),
+        ]));
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let child = colloq(&db)
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _server = Server(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ureq::get(&format!("{base}/api/communication/fields"))
+        .call()
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "colloq did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let blank = |base| Client {
+        base,
+        app_id: key["app_id"].as_str().unwrap().to_owned(),
+        secret: key["app_secret"].as_str().unwrap().to_owned(),
+        aid: String::new(),
+        aid_token: String::new(),
+        uid: String::new(),
+        uid_token: String::new(),
+    };
+    let mut alice = blank(&base);
+    alice.login("alice@example.com");
+    let mut bob = blank(&base);
+    bob.login("bob@example.com");
+
+    let sent = alice.call(
+        "POST",
+        "/api/v2/conversation/send-message",
+        Some(json!({"uidOrUsername": "bob", "message": "hello over the wire"})),
+    );
+    assert_eq!(sent["isMe"], true);
+    let list = bob.call("GET", "/api/v2/conversation/list", None);
+    assert_eq!(list["pagination"]["total"], 1);
+    let item = &list["list"][0];
+    assert_eq!(
+        (
+            item["unreadCount"].clone(),
+            item["user"]["username"].clone()
+        ),
+        (json!(1), json!("alice"))
+    );
+    let id = item["id"].as_i64().unwrap();
+    let messages = bob.call("GET", &format!("/api/v2/conversation/{id}/messages"), None);
+    assert_eq!(messages["list"][0]["content"], "hello over the wire");
+    assert_eq!(messages["list"][0]["isMe"], false);
+}
