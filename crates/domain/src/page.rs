@@ -92,3 +92,25 @@ mod tests {
         assert_eq!(far, Ok(i64::MAX));
     }
 }
+
+/// Which slice of a thread to read: a numbered page, or — colloq's keyset
+/// extension to both dialects — the messages just before or after a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cursor {
+    /// A numbered page.
+    Page(PageRequest),
+    /// Up to `limit` messages just before this one.
+    Before {
+        /// The anchor message.
+        id: crate::ids::MessageId,
+        /// How many.
+        limit: i64,
+    },
+    /// Up to `limit` messages just after this one.
+    After {
+        /// The anchor message.
+        id: crate::ids::MessageId,
+        /// How many.
+        limit: i64,
+    },
+}

@@ -264,8 +264,69 @@ pub fn panel(conn: &mut DbConn, me: UserId) -> Result<(i64, i64), StoreError> {
     ))
 }
 
-/// Messages of a conversation visible to `me`, paged in time order (newest first
-/// when `newest_first`), ties broken by id, which is what `seq` order is.
+/// Where a page of a conversation starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Window {
+    /// Page number and size, newest first or oldest first.
+    Page {
+        /// The page.
+        page: PageRequest,
+        /// Newest first (Fresns `orderDirection=desc`).
+        newest_first: bool,
+    },
+    /// Up to `limit` messages just before `seq`, newest first.
+    Before {
+        /// Exclusive bound.
+        seq: i64,
+        /// How many.
+        limit: i64,
+    },
+    /// Up to `limit` messages just after `seq`, oldest first.
+    After {
+        /// Exclusive bound.
+        seq: i64,
+        /// How many.
+        limit: i64,
+    },
+}
+
+/// The seqs of messages `me` deleted in a thread, ascending (two partial-index reads).
+fn deleted_seqs(conn: &mut DbConn, thread: ThreadId, me: UserId) -> Result<Vec<i64>, StoreError> {
+    let mut seqs: Vec<i64> = m::table
+        .filter(m::thread_id.eq(thread.get()))
+        .filter(m::sender_id.eq(me.get()))
+        .filter(m::sender_deleted_at.is_not_null())
+        .select(m::seq)
+        .load(conn)?;
+    seqs.extend(
+        m::table
+            .filter(m::thread_id.eq(thread.get()))
+            .filter(m::recipient_id.eq(me.get()))
+            .filter(m::recipient_deleted_at.is_not_null())
+            .select(m::seq)
+            .load::<i64>(conn)?,
+    );
+    seqs.sort_unstable();
+    Ok(seqs)
+}
+
+/// The seq of the `rank`-th (1-based) message still visible, given the deleted
+/// seqs in ascending order.
+fn seq_at_rank(rank: i64, deleted: &[i64]) -> i64 {
+    let mut seq = rank;
+    for &d in deleted {
+        if d <= seq {
+            seq += 1;
+        } else {
+            break;
+        }
+    }
+    seq
+}
+
+/// Messages of a conversation visible to `me`, in time order (which is `seq`
+/// order). A page costs the same at any depth: its first seq is computed from
+/// the thread's length and `me`'s deletions, then read as one index range.
 ///
 /// # Errors
 /// Query failures.
@@ -273,26 +334,52 @@ pub fn visible_page(
     conn: &mut DbConn,
     thread: ThreadId,
     me: UserId,
-    newest_first: bool,
-    page: PageRequest,
+    window: Window,
 ) -> Result<Vec<Message>, StoreError> {
-    let me = me.get();
+    let me_id = me.get();
     let visible = m::sender_id
-        .eq(me)
+        .eq(me_id)
         .and(m::sender_deleted_at.is_null())
         .or(m::recipient_id
-            .eq(me)
+            .eq(me_id)
             .and(m::recipient_deleted_at.is_null()));
-    let q = m::table
+    let base = m::table
         .filter(m::thread_id.eq(thread.get()))
         .filter(visible)
-        .select(MessageRow::as_select())
-        .limit(page.size())
-        .offset(page.offset());
-    let rows = if newest_first {
-        q.order(m::seq.desc()).load(conn)?
-    } else {
-        q.order(m::seq.asc()).load(conn)?
+        .select(MessageRow::as_select());
+    let rows = match window {
+        Window::Before { seq, limit } => base
+            .filter(m::seq.lt(seq))
+            .order(m::seq.desc())
+            .limit(limit)
+            .load(conn)?,
+        Window::After { seq, limit } => base
+            .filter(m::seq.gt(seq))
+            .order(m::seq.asc())
+            .limit(limit)
+            .load(conn)?,
+        Window::Page { page, newest_first } => {
+            let deleted = deleted_seqs(conn, thread, me)?;
+            let length = crate::messages::count(conn, thread)?;
+            let visible_count = length - i64::try_from(deleted.len()).unwrap_or(length);
+            let skipped = page.offset();
+            if skipped >= visible_count {
+                return Ok(Vec::new());
+            }
+            if newest_first {
+                let last = seq_at_rank(visible_count - skipped, &deleted);
+                base.filter(m::seq.le(last))
+                    .order(m::seq.desc())
+                    .limit(page.size())
+                    .load(conn)?
+            } else {
+                let first = seq_at_rank(skipped + 1, &deleted);
+                base.filter(m::seq.ge(first))
+                    .order(m::seq.asc())
+                    .limit(page.size())
+                    .load(conn)?
+            }
+        }
     };
     Ok(rows.into_iter().map(Message::from).collect())
 }
@@ -428,4 +515,18 @@ pub fn hide(conn: &mut DbConn, conversation: &Conversation, me: UserId) -> Resul
             .execute(conn)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seq_at_rank;
+
+    #[test]
+    fn ranks_skip_deleted_seqs() {
+        assert_eq!(seq_at_rank(1, &[]), 1);
+        assert_eq!(seq_at_rank(1, &[1, 2]), 3);
+        assert_eq!(seq_at_rank(3, &[2, 5]), 4);
+        assert_eq!(seq_at_rank(4, &[2, 5]), 6);
+        assert_eq!(seq_at_rank(2, &[5, 6]), 2);
+    }
 }

@@ -19,6 +19,7 @@ pub mod conversations;
 pub mod error;
 pub mod messages;
 pub mod orders;
+pub mod plans;
 pub mod relations;
 mod schema;
 #[cfg(feature = "test-support")]

@@ -178,3 +178,36 @@ pub fn count(conn: &mut DbConn, thread: ThreadId) -> Result<i64, StoreError> {
         .first(conn)
         .map_err(StoreError::from)
 }
+
+/// The seq of a message, if it belongs to `thread`.
+///
+/// # Errors
+/// Query failures.
+pub fn seq_of(
+    conn: &mut DbConn,
+    thread: ThreadId,
+    id: MessageId,
+) -> Result<Option<i64>, StoreError> {
+    messages::table
+        .find(id.get())
+        .filter(messages::thread_id.eq(thread.get()))
+        .select(messages::seq)
+        .first(conn)
+        .optional()
+        .map_err(StoreError::from)
+}
+
+/// Up to `limit` messages with `seq < before`, oldest first.
+///
+/// # Errors
+/// Query failures.
+pub fn before_seq(
+    conn: &mut DbConn,
+    thread: ThreadId,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<Message>, StoreError> {
+    let start = (before - limit - 1).max(0);
+    let count = (before - 1 - start).max(0);
+    after_seq(conn, thread, start, count)
+}

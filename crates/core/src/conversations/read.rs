@@ -2,9 +2,9 @@ use chrono::{DateTime, Utc};
 use colloq_domain::conversation::{Conversation, MessagingRefusal, Relation, may_message};
 use colloq_domain::ids::{ThreadId, UserId};
 use colloq_domain::message::Message;
-use colloq_domain::page::{PageRequest, Paged};
+use colloq_domain::page::{Cursor, PageRequest, Paged};
 use colloq_domain::user::User;
-use colloq_persistence::conversations::{self, Selection};
+use colloq_persistence::conversations::{self, Selection, Window};
 use colloq_persistence::{DbConn, accounts, messages, relations, write_transaction};
 
 use crate::{CoreError, Refusal};
@@ -126,12 +126,25 @@ pub fn conversation_messages(
     conn: &mut DbConn,
     me: &User,
     id: ThreadId,
+    cursor: Cursor,
     newest_first: bool,
-    page: PageRequest,
 ) -> Result<(Paged<Message>, Vec<User>), CoreError> {
     let conversation = participant_view(conn, me, id)?;
     let total = conversation.side_of(me.id).map_or(0, |s| s.message_count);
-    let items = conversations::visible_page(conn, id, me.id, newest_first, page)?;
+    let window = match cursor {
+        Cursor::Page(page) => Window::Page { page, newest_first },
+        Cursor::Before { id: anchor, limit } => Window::Before {
+            seq: messages::seq_of(conn, id, anchor)?
+                .ok_or_else(|| crate::messages::not_here("before_id"))?,
+            limit,
+        },
+        Cursor::After { id: anchor, limit } => Window::After {
+            seq: messages::seq_of(conn, id, anchor)?
+                .ok_or_else(|| crate::messages::not_here("after_id"))?,
+            limit,
+        },
+    };
+    let items = conversations::visible_page(conn, id, me.id, window)?;
     let mut people = Vec::with_capacity(2);
     for user in [conversation.a.user, conversation.b.user] {
         if let Some(u) = visible_user(conn, user)? {

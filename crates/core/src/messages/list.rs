@@ -1,30 +1,53 @@
+use colloq_domain::DomainError;
 use colloq_domain::ids::OrderId;
 use colloq_domain::message::Message;
-use colloq_domain::page::{PageRequest, Paged};
+use colloq_domain::page::{Cursor, Paged};
 use colloq_domain::user::Viewer;
 use colloq_persistence::{DbConn, messages};
 
 use crate::CoreError;
 
-/// A page of an order's messages, oldest first, with the total. Listing changes
+/// A slice of an order's messages, oldest first, with the total. Listing changes
 /// nothing.
 ///
-/// The page is a seek on the thread's sequence numbers and the total is the
-/// thread's counter, so page 1 and page 100,000 cost the same.
+/// A page is a seek on the thread's sequence numbers and the total is the
+/// thread's counter, so page 1 and page 100,000 cost the same; `before`/`after`
+/// cursors are seeks too.
 ///
 /// # Errors
-/// [`CoreError::NotVisible`] for a missing order or someone else's.
+/// [`CoreError::NotVisible`] for a missing order or someone else's; a domain
+/// error naming `before_id`/`after_id` when the anchor is not in this order.
 pub fn list_order_messages(
     conn: &mut DbConn,
     viewer: &Viewer,
     id: OrderId,
-    page: PageRequest,
+    cursor: Cursor,
 ) -> Result<Paged<Message>, CoreError> {
     let order = crate::orders::load_visible(conn, viewer, id)?;
-    let (after, limit) = page.seq_window();
-    let items = messages::after_seq(conn, id.thread(), after, limit)?;
+    let thread = id.thread();
+    let items = match cursor {
+        Cursor::Page(page) => {
+            let (after, limit) = page.seq_window();
+            messages::after_seq(conn, thread, after, limit)?
+        }
+        Cursor::Before { id: anchor, limit } => {
+            let seq =
+                messages::seq_of(conn, thread, anchor)?.ok_or_else(|| not_here("before_id"))?;
+            messages::before_seq(conn, thread, seq, limit)?
+        }
+        Cursor::After { id: anchor, limit } => {
+            let seq =
+                messages::seq_of(conn, thread, anchor)?.ok_or_else(|| not_here("after_id"))?;
+            messages::after_seq(conn, thread, seq, limit)?
+        }
+    };
     Ok(Paged {
         items,
         total: order.message_count,
     })
+}
+
+/// The error for an anchor that is not a message of this thread.
+pub(crate) fn not_here(field: &'static str) -> CoreError {
+    DomainError::invalid(field, "does not name a message of this thread").into()
 }

@@ -5,12 +5,13 @@ use std::collections::BTreeMap;
 
 use colloq_core::messages::SendMessage;
 use colloq_domain::DomainError;
+use colloq_domain::ids::MessageId;
 use colloq_domain::ids::OrderId;
 use colloq_domain::message::{Message, MessageBody, MessageType, SenderRole};
 use colloq_domain::order::{
     NewOrder, Order, OrderEdit, OrderExtra, OrderImages, OrderStatus, Quote,
 };
-use colloq_domain::page::PageRequest;
+use colloq_domain::page::{Cursor, PageRequest};
 use colloq_domain::user::{Email, LoginName, NewUser, Phone, PlainPassword, User, Username};
 
 use super::dto::{
@@ -85,6 +86,31 @@ pub(super) fn page_params(params: &Params) -> Result<PageRequest, ApiError> {
         Some(raw) => raw.parse::<i64>().map_err(|_not_int| size_range())?,
     };
     PageRequest::new(current, size, MAX_PAGE_SIZE).map_err(|_out_of_range| size_range())
+}
+
+/// A page, or — colloq's keyset extension — `before_id` / `after_id` with
+/// `page_size` messages just before or after that message.
+pub(super) fn cursor_params(params: &Params) -> Result<Cursor, ApiError> {
+    let page = page_params(params)?;
+    let anchor = |name: &str| -> Result<Option<MessageId>, ApiError> {
+        match int_param(params, name)? {
+            None => Ok(None),
+            Some(id) if id >= 1 => Ok(Some(MessageId(id))),
+            Some(_) => Err(bad(format!("{name} must be a positive integer"))),
+        }
+    };
+    match (anchor("before_id")?, anchor("after_id")?) {
+        (Some(_), Some(_)) => Err(bad("before_id and after_id cannot be used together")),
+        (Some(id), None) => Ok(Cursor::Before {
+            id,
+            limit: page.size(),
+        }),
+        (None, Some(id)) => Ok(Cursor::After {
+            id,
+            limit: page.size(),
+        }),
+        (None, None) => Ok(Cursor::Page(page)),
+    }
 }
 
 /// The optional `status` filter of the staff order list.

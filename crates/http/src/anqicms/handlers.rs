@@ -12,7 +12,9 @@ use colloq_domain::order::{NewOrder, OrderAction, OrderEdit, OrderImages, OrderS
 use colloq_domain::user::{NewUser, User, Viewer};
 use serde::Serialize;
 
-use super::convert::{id_param, login_request, page_params, positive_id, status_param, user_dto};
+use super::convert::{
+    cursor_params, id_param, login_request, page_params, positive_id, status_param, user_dto,
+};
 use super::dto::{
     CreateOrderRequest, Envelope, ImagesRequest, LoginRequest, MessageDto, OrderDto,
     OrderIdRequest, QuoteRequest, RegisterRequest, SendMessageRequest, StatusRequest,
@@ -276,9 +278,9 @@ pub(super) async fn list_messages<A: Authed>(
 ) -> Reply {
     let viewer = who.viewer();
     let id = id_param(&params, "comm_order_id")?;
-    let page = page_params(&params)?;
+    let cursor = cursor_params(&params)?;
     let messages = state
-        .run(move |conn, _now| messages::list_order_messages(conn, &viewer, id, page))
+        .run(move |conn, _now| messages::list_order_messages(conn, &viewer, id, cursor))
         .await?;
     let total = messages.total;
     Ok(listed(

@@ -1,8 +1,9 @@
 //! Between the Fresns wire and the domain: parameters validated with Laravel's
 //! English messages (code 30000), and the response shapes.
 
+use colloq_domain::ids::MessageId;
 use colloq_domain::message::Message;
-use colloq_domain::page::PageRequest;
+use colloq_domain::page::{Cursor, PageRequest};
 use colloq_domain::user::User;
 use serde_json::{Map, Value, json};
 
@@ -20,7 +21,9 @@ const DEFAULT_PAGE_SIZE: i64 = 15;
 fn label(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 4);
     for c in name.chars() {
-        if c.is_ascii_uppercase() {
+        if c == '_' {
+            out.push(' ');
+        } else if c.is_ascii_uppercase() {
             out.push(' ');
             out.push(c.to_ascii_lowercase());
         } else {
@@ -54,6 +57,44 @@ pub(crate) fn page_params(params: &Params) -> Result<PageRequest, ApiError> {
     }
     let page = int_param(params, "page")?.unwrap_or(1).max(1);
     PageRequest::new(page, size, MAX_PAGE_SIZE).map_err(|e| param_error(e.to_string()))
+}
+
+/// A page, or colloq's keyset extension: `before_id` / `after_id` (also
+/// `beforeId` / `afterId`) with `pageSize` messages just before or after it.
+pub(crate) fn cursor_params(params: &Params) -> Result<Cursor, ApiError> {
+    let page = page_params(params)?;
+    let anchor = |snake: &str, camel: &str| -> Result<Option<MessageId>, ApiError> {
+        let name = if params.get(snake).is_some() {
+            snake
+        } else {
+            camel
+        };
+        match int_param(params, name)? {
+            None => Ok(None),
+            Some(id) if id >= 1 => Ok(Some(MessageId(id))),
+            Some(_) => Err(param_error(format!(
+                "The {} must be at least 1.",
+                label(name)
+            ))),
+        }
+    };
+    match (
+        anchor("before_id", "beforeId")?,
+        anchor("after_id", "afterId")?,
+    ) {
+        (Some(_), Some(_)) => Err(param_error(
+            "The before id and after id cannot be used together.".to_owned(),
+        )),
+        (Some(id), None) => Ok(Cursor::Before {
+            id,
+            limit: page.size(),
+        }),
+        (None, Some(id)) => Ok(Cursor::After {
+            id,
+            limit: page.size(),
+        }),
+        (None, None) => Ok(Cursor::Page(page)),
+    }
 }
 
 /// A parameter that must be one of `allowed` when given.

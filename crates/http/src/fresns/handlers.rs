@@ -17,8 +17,8 @@ use serde_json::{Map, Value, json};
 
 use super::codes::{Lang, message};
 use super::convert::{
-    account_info, choice, int_field, key_filter, latest_message, message_item, page_params,
-    paginated, param_error, path_id, pinned_param, render_user, required_text, text,
+    account_info, choice, cursor_params, int_field, key_filter, latest_message, message_item,
+    page_params, paginated, param_error, path_id, pinned_param, render_user, required_text, text,
 };
 use super::error::{ApiError, messaging_code};
 use super::extract::{AccountOnly, Client, Input, Me};
@@ -294,6 +294,7 @@ pub(super) async fn conversation_messages(me: Me, id: Path<String>, params: Para
     let reverse_page =
         choice(&params, "pageListDirection", &["latest", "oldest"])? == Some("oldest");
     let page = page_params(&params)?;
+    let cursor = cursor_params(&params)?;
     let filter = key_filter(&params);
     let Me { client, user } = me;
     let enabled = client.state.settings().fresns.conversation_enabled;
@@ -302,7 +303,7 @@ pub(super) async fn conversation_messages(me: Me, id: Path<String>, params: Para
         .state
         .run(move |conn, _now| {
             let (found, people) =
-                conversations::conversation_messages(conn, &viewer, id, newest_first, page)?;
+                conversations::conversation_messages(conn, &viewer, id, cursor, newest_first)?;
             let mut rendered = Vec::with_capacity(people.len());
             for person in people {
                 let perm = permission(conn, &viewer, &person, enabled)?;

@@ -1070,3 +1070,87 @@ async fn malformed_bodies_and_paths_get_the_fresns_envelope() {
     assert_eq!(res.status, actix_web::http::StatusCode::NOT_FOUND);
     assert_eq!(res.body["code"], 404);
 }
+
+#[actix_web::test]
+async fn deep_pages_stay_right_when_one_side_deleted_messages() {
+    let p = pair().await;
+    let mut sent = Vec::new();
+    for i in 1..=40 {
+        let from = if i % 3 == 0 { &p.bob } else { &p.alice };
+        let to = if i % 3 == 0 { "alice" } else { "bob" };
+        sent.push(
+            p.send(from, to, &format!("m{i}")).await["id"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    let id = p.get(&p.alice, "/api/v2/conversation/list").await.fdata()["list"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let deleted: Vec<i64> = [1, 2, 7, 8, 9, 20, 33, 40]
+        .iter()
+        .map(|i| sent[i - 1])
+        .collect();
+    let ids_csv = deleted
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",");
+    p.call(
+        Method::DELETE,
+        "/api/v2/conversation/delete",
+        &p.alice,
+        json!({"type": "message", "messageIds": ids_csv}),
+    )
+    .await
+    .fdata();
+    let visible: Vec<String> = (1..=40)
+        .filter(|i| ![1, 2, 7, 8, 9, 20, 33, 40].contains(i))
+        .map(|i| format!("m{i}"))
+        .collect();
+    for (order, expected) in [
+        ("asc", visible.clone()),
+        ("desc", visible.iter().rev().cloned().collect()),
+    ] {
+        let mut seen = Vec::new();
+        for page in 1..=6 {
+            let res = p.get(&p.alice, &format!("/api/v2/conversation/{id}/messages?orderDirection={order}&pageSize=7&page={page}")).await;
+            assert_eq!(res.fdata()["pagination"]["total"], 32);
+            assert_eq!(res.fdata()["pagination"]["lastPage"], 5);
+            seen.extend(ids(&res));
+        }
+        assert_eq!(seen, expected, "{order}");
+    }
+    let bob_total = p
+        .get(&p.bob, &format!("/api/v2/conversation/{id}/messages"))
+        .await;
+    assert_eq!(
+        bob_total.fdata()["pagination"]["total"],
+        40,
+        "bob deleted nothing"
+    );
+
+    let anchor = sent[20];
+    let before = p
+        .get(
+            &p.alice,
+            &format!("/api/v2/conversation/{id}/messages?before_id={anchor}&pageSize=4"),
+        )
+        .await;
+    assert_eq!(
+        ids(&before),
+        ["m19", "m18", "m17", "m16"],
+        "newest first, skipping m20 which alice deleted"
+    );
+    let after = p.get(&p.alice, &format!("/api/v2/conversation/{id}/messages?afterId={anchor}&pageSize=3&pageListDirection=oldest")).await;
+    assert_eq!(ids(&after), ["m24", "m23", "m22"]);
+    assert_eq!(
+        p.get(
+            &p.alice,
+            &format!("/api/v2/conversation/{id}/messages?before_id=1&after_id=2")
+        )
+        .await
+        .fcode(30000),
+        "The before id and after id cannot be used together."
+    );
+}

@@ -304,3 +304,60 @@ async fn send_validates_type_content_and_who_may_quote() {
         .await
         .assert_error(1001, "requires login");
 }
+
+#[actix_web::test]
+async fn before_id_and_after_id_seek_around_a_message() {
+    let (app, token, order) = thread(30).await;
+    let all = app
+        .get(
+            &format!("/api/communication/messages?comm_order_id={order}&page_size=100"),
+            Auth::Token(&token),
+        )
+        .await;
+    let id_of = |i: usize| all.data()[i - 1]["id"].as_i64().unwrap();
+    let uri = |q: String| format!("/api/communication/messages?comm_order_id={order}&{q}");
+    let before = app
+        .get(
+            &uri(format!("before_id={}&page_size=5", id_of(12))),
+            Auth::Token(&token),
+        )
+        .await;
+    assert_eq!(contents(&before), range(7, 11));
+    assert_eq!(before.body["total"], 30);
+    let after = app
+        .get(
+            &uri(format!("after_id={}&page_size=5", id_of(12))),
+            Auth::Token(&token),
+        )
+        .await;
+    assert_eq!(contents(&after), range(13, 17));
+    let near_start = app
+        .get(&uri(format!("before_id={}", id_of(3))), Auth::Token(&token))
+        .await;
+    assert_eq!(contents(&near_start), range(1, 2));
+    let at_end = app
+        .get(&uri(format!("after_id={}", id_of(30))), Auth::Token(&token))
+        .await;
+    assert_eq!(contents(&at_end), Vec::<String>::new());
+    app.get(
+        &uri(format!("before_id={}&after_id=1", id_of(3))),
+        Auth::Token(&token),
+    )
+    .await
+    .assert_error(-1, "before_id and after_id cannot be used together");
+    app.get(&uri("before_id=0".to_owned()), Auth::Token(&token))
+        .await
+        .assert_error(-1, "before_id must be a positive integer");
+    app.get(&uri("after_id=x".to_owned()), Auth::Token(&token))
+        .await
+        .assert_error(-1, "after_id must be an integer");
+    // An anchor from another thread is refused, not used to peek at it.
+    let other = app.order(&token).await;
+    let foreign = app.say(Auth::Token(&token), other, "elsewhere").await;
+    app.get(
+        &uri(format!("after_id={}", foreign["id"])),
+        Auth::Token(&token),
+    )
+    .await
+    .assert_error(-1, "after_id: does not name a message of this thread");
+}

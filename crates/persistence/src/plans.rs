@@ -1,0 +1,157 @@
+//! The query plans of the hot reads, for tests that pin them: a regression that
+//! stops using an index fails CI instead of showing up as a slow page in
+//! production. Each function explains the very query the store runs.
+
+use diesel::debug_query;
+use diesel::pg::Pg;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use diesel::sqlite::Sqlite;
+
+use crate::messages::MessageRow;
+use crate::schema::{comm_orders, conversations as c, messages as m};
+use crate::{DbConn, StoreError};
+
+#[derive(QueryableByName)]
+struct SqlitePlan {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    detail: String,
+}
+
+#[derive(QueryableByName)]
+struct PgPlan {
+    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+
+/// Explains `query` (built for both engines) with its `i64` binds, in order.
+macro_rules! explain {
+    ($conn:expr, $query:expr, [$($bind:expr),*]) => {{
+        // The query is built once per engine: a selection's type names its backend.
+        match $conn {
+            DbConn::Sqlite(inner) => {
+                let sql = debug_query::<Sqlite, _>(&$query).to_string();
+                let sql = sql.split(" -- binds:").next().unwrap_or_default().to_owned();
+                diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                    $(.bind::<BigInt, _>($bind))*
+                    .load::<SqlitePlan>(inner)
+                    .map(|rows| rows.into_iter().map(|r| r.detail).collect::<Vec<_>>().join("\\n"))
+                    .map_err(StoreError::from)
+            }
+            DbConn::Postgres(inner) => {
+                let sql = debug_query::<Pg, _>(&$query).to_string();
+                let sql = sql.split(" -- binds:").next().unwrap_or_default().to_owned();
+                diesel::sql_query(format!("EXPLAIN {sql}"))
+                    $(.bind::<BigInt, _>($bind))*
+                    .load::<PgPlan>(inner)
+                    .map(|rows| rows.into_iter().map(|r| r.line).collect::<Vec<_>>().join("\\n"))
+                    .map_err(StoreError::from)
+            }
+        }
+    }};
+}
+
+/// A page of a thread (AnQiCMS messages, Fresns fast path): `seq > after`.
+///
+/// # Errors
+/// Query failures.
+pub fn thread_page(
+    conn: &mut DbConn,
+    thread: i64,
+    after: i64,
+    limit: i64,
+) -> Result<String, StoreError> {
+    explain!(
+        conn,
+        m::table
+            .filter(m::thread_id.eq(thread))
+            .filter(m::seq.gt(after))
+            .order(m::seq.asc())
+            .limit(limit)
+            .select(MessageRow::as_select()),
+        [thread, after, limit]
+    )
+}
+
+/// A page of the messages one participant still sees, newest first from a seq.
+///
+/// # Errors
+/// Query failures.
+pub fn visible_page(
+    conn: &mut DbConn,
+    thread: i64,
+    me: i64,
+    last: i64,
+    limit: i64,
+) -> Result<String, StoreError> {
+    let visible = m::sender_id
+        .eq(me)
+        .and(m::sender_deleted_at.is_null())
+        .or(m::recipient_id
+            .eq(me)
+            .and(m::recipient_deleted_at.is_null()));
+    explain!(
+        conn,
+        m::table
+            .filter(m::thread_id.eq(thread))
+            .filter(visible)
+            .filter(m::seq.le(last))
+            .order(m::seq.desc())
+            .limit(limit)
+            .select(MessageRow::as_select()),
+        [thread, me, me, last, limit]
+    )
+}
+
+/// The seqs one participant deleted as sender.
+///
+/// # Errors
+/// Query failures.
+pub fn deleted_by_sender(conn: &mut DbConn, thread: i64, me: i64) -> Result<String, StoreError> {
+    explain!(
+        conn,
+        m::table
+            .filter(m::thread_id.eq(thread))
+            .filter(m::sender_id.eq(me))
+            .filter(m::sender_deleted_at.is_not_null())
+            .select(m::seq),
+        [thread, me]
+    )
+}
+
+/// One customer's orders, newest first.
+///
+/// # Errors
+/// Query failures.
+pub fn customer_orders(
+    conn: &mut DbConn,
+    owner: i64,
+    limit: i64,
+    offset: i64,
+) -> Result<String, StoreError> {
+    explain!(
+        conn,
+        comm_orders::table
+            .filter(comm_orders::user_id.eq(owner))
+            .select(comm_orders::id)
+            .order(comm_orders::id.desc())
+            .limit(limit)
+            .offset(offset),
+        [owner, limit, offset]
+    )
+}
+
+/// A conversation by its pair.
+///
+/// # Errors
+/// Query failures.
+pub fn conversation_pair(conn: &mut DbConn, low: i64, high: i64) -> Result<String, StoreError> {
+    explain!(
+        conn,
+        c::table
+            .filter(c::low_user_id.eq(low))
+            .filter(c::high_user_id.eq(high))
+            .select(c::id),
+        [low, high]
+    )
+}

@@ -1,0 +1,135 @@
+//! The hot reads use their intended indexes, on the engine under test. A change
+//! that drops an index or reshapes a query so it cannot use one fails here.
+//!
+//! SQLite's planner is asked directly. PostgreSQL's would pick a sequential scan
+//! on tables this small whatever the indexes, so there the test disables
+//! sequential scans and checks that the intended index can serve the query.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::tests_outside_test_module,
+    reason = "an integration-test crate is all tests; failing loudly is the point"
+)]
+
+use chrono::Utc;
+use colloq_domain::message::{MessageBody, MessageType, NewMessage, SenderRole};
+use colloq_domain::order::{NewOrder, OrderExtra};
+use colloq_persistence::testing::TestDatabase;
+use colloq_persistence::{
+    DbConn, Engine, accounts, conversations, messages, migrate, orders, plans, write_transaction,
+};
+use diesel::connection::SimpleConnection;
+
+fn setup() -> (TestDatabase, DbConn, i64, i64, i64) {
+    let db = TestDatabase::new().unwrap();
+    let mut conn = db.manager().unwrap().open().unwrap();
+    migrate(&mut conn).unwrap();
+    let mut users = Vec::new();
+    for i in 0..2 {
+        let name = format!("user{i}");
+        users.push(
+            accounts::create(
+                &mut conn,
+                accounts::NewAccount {
+                    aid: &name,
+                    uid: 100 + i,
+                    username: &name,
+                    nickname: &name,
+                    email: None,
+                    phone: None,
+                    password_hash: "x",
+                    is_staff: false,
+                },
+                Utc::now(),
+            )
+            .unwrap(),
+        );
+    }
+    let (alice, bob) = (users[0].id, users[1].id);
+    let conversation = write_transaction(&mut conn, |conn| {
+        conversations::create(conn, alice, bob, Utc::now())
+    })
+    .unwrap();
+    write_transaction(&mut conn, |conn| {
+        for t in 0..20 {
+            let order = NewOrder::parse(1, "t", "c", "1", vec![], OrderExtra::new()).unwrap();
+            let order = orders::create(conn, alice, &order, Utc::now())?;
+            for i in 0..100 {
+                let body = MessageBody::parse(format!("m{t}-{i}")).unwrap();
+                let msg = NewMessage {
+                    sender: Some(alice),
+                    role: SenderRole::User,
+                    sender_name: "a".to_owned(),
+                    kind: MessageType::Text,
+                    body,
+                };
+                messages::append(conn, order.id.thread(), &msg, Utc::now())?;
+            }
+        }
+        for i in 0..200 {
+            let body = MessageBody::parse(format!("d{i}")).unwrap();
+            let msg = NewMessage {
+                sender: Some(alice),
+                role: SenderRole::User,
+                sender_name: "a".to_owned(),
+                kind: MessageType::Text,
+                body,
+            };
+            messages::append_direct(conn, conversation.id, &msg, bob, Utc::now())?;
+        }
+        Ok::<_, colloq_persistence::StoreError>(())
+    })
+    .unwrap();
+    let analyze = match db.engine() {
+        Engine::Sqlite => "ANALYZE;",
+        Engine::Postgres => "ANALYZE; SET enable_seqscan = off; SET enable_bitmapscan = off;",
+    };
+    conn.batch_execute(analyze).unwrap();
+    (db, conn, conversation.id.get(), alice.get(), bob.get())
+}
+
+fn uses(plan: &str, index: &str) {
+    assert!(
+        plan.contains(index),
+        "expected {index} in the plan:\n{plan}"
+    );
+    assert!(
+        !plan.contains("SCAN messages\n") && !plan.ends_with("SCAN messages"),
+        "a full scan:\n{plan}"
+    );
+}
+
+#[test]
+fn message_pages_seek_the_thread_sequence_index() {
+    let (_db, mut conn, conversation, alice, _bob) = setup();
+    uses(
+        &plans::thread_page(&mut conn, 5, 40, 10).unwrap(),
+        "messages_thread_seq_idx",
+    );
+    uses(
+        &plans::visible_page(&mut conn, conversation, alice, 150, 15).unwrap(),
+        "messages_thread_seq_idx",
+    );
+    let plan = plans::thread_page(&mut conn, 5, 40, 10).unwrap();
+    assert!(
+        !plan.contains("TEMP B-TREE") && !plan.contains("Sort"),
+        "pages must not sort:\n{plan}"
+    );
+}
+
+#[test]
+fn deletions_orders_and_pairs_use_their_indexes() {
+    let (_db, mut conn, conversation, alice, bob) = setup();
+    uses(
+        &plans::deleted_by_sender(&mut conn, conversation, alice).unwrap(),
+        "messages_sender_deleted_idx",
+    );
+    uses(
+        &plans::customer_orders(&mut conn, alice, 10, 0).unwrap(),
+        "comm_orders_user_idx",
+    );
+    uses(
+        &plans::conversation_pair(&mut conn, alice, bob).unwrap(),
+        "conversations_pair_idx",
+    );
+}

@@ -1,0 +1,2 @@
+DROP INDEX messages_recipient_deleted_idx;
+DROP INDEX messages_sender_deleted_idx;
