@@ -93,16 +93,26 @@ pub(crate) struct CreateUser {
 
 #[derive(Debug, Args)]
 pub(crate) struct SeedArgs {
-    /// Customers to create.
-    #[arg(long, default_value_t = 10)]
-    pub(crate) customers: u32,
-    /// Orders to create, spread over the customers.
-    #[arg(long, default_value_t = 100)]
-    pub(crate) orders: u32,
-    /// Messages per order.
+    /// Users to create (customers and conversation partners).
     #[arg(long, default_value_t = 20)]
-    pub(crate) messages_per_order: u32,
+    pub(crate) users: usize,
+    /// Communication orders to create.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) orders: usize,
+    /// Conversations to create.
+    #[arg(long, default_value_t = 100)]
+    pub(crate) conversations: usize,
+    /// Messages spread over those orders and conversations.
+    #[arg(long, default_value_t = 4000)]
+    pub(crate) messages: i64,
+    /// Messages in one extra hot order and in one extra hot conversation (0: none).
+    #[arg(long, default_value_t = 0)]
+    pub(crate) hot_messages: i64,
     /// Password of every seeded account.
     #[arg(long, default_value = "password")]
     pub(crate) password: String,
+    /// Prefix of the seeded usernames (default: derived from the time, so seeding
+    /// twice does not collide).
+    #[arg(long)]
+    pub(crate) tag: Option<String>,
 }

@@ -1,123 +1,114 @@
-//! `colloq seed`: demo data through the same use cases the API runs, in batched
-//! transactions, with a progress bar on stderr.
+//! `colloq seed`: demo and benchmark data, bulk-loaded in batched transactions,
+//! with a progress bar on stderr and a JSON summary on stdout.
 
-use colloq_core::messages::{SendMessage, send_order_message};
-use colloq_core::orders::create_order;
-use colloq_core::{Clock, accounts};
-use colloq_domain::message::{MessageBody, MessageType};
-use colloq_domain::order::{NewOrder, OrderExtra};
-use colloq_domain::user::{Email, NewUser, PlainPassword, User, Username, Viewer};
+use colloq_auth::password::hash_password;
+use colloq_core::Clock;
+use colloq_domain::ids::ThreadId;
+use colloq_domain::message::SenderRole;
+use colloq_persistence::bulk::{self, BulkUser, Writers};
 use colloq_persistence::{DbConn, DbPool, StoreError, write_transaction};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::anyhow_free::Failure;
 use crate::cli::SeedArgs;
 
-/// Orders written per transaction.
-const BATCH: u32 = 50;
+/// Small threads written per transaction.
+const THREADS_PER_TRANSACTION: usize = 200;
 
 pub(crate) fn run(pool: &DbPool, args: &SeedArgs) -> Result<(), Failure> {
     let clock = Clock::default();
+    let now = clock.now();
+    let tag = args.tag.clone().unwrap_or_else(|| format!("s{}", now.timestamp() % 1_000_000));
+    let users = args.users.max(2);
+    if args.conversations > users * (users - 1) / 2 {
+        return Err(Failure::new(format!("{users} users cannot have {} distinct conversations", args.conversations)));
+    }
     let mut conn = pool.get().map_err(StoreError::from)?;
-    let suffix = clock.now().timestamp();
-    let staff = person(
-        &mut conn,
-        &format!("staff{suffix}"),
-        &args.password,
-        true,
-        &clock,
-    )?;
-    let customers = (0..args.customers.max(1))
-        .map(|i| {
-            person(
-                &mut conn,
-                &format!("customer{suffix}x{i}"),
-                &args.password,
-                false,
-                &clock,
-            )
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+    bulk::prepare(&mut conn)?;
+    let hash = hash_password(&args.password)?;
 
-    let total = u64::from(args.orders) * u64::from(args.messages_per_order + 1);
+    let mut people = vec![BulkUser { username: format!("{tag}_staff"), is_staff: true }];
+    people.extend((0..users).map(|i| BulkUser { username: format!("{tag}_u{i}"), is_staff: false }));
+    people.push(BulkUser { username: format!("{tag}_hot_a"), is_staff: false });
+    people.push(BulkUser { username: format!("{tag}_hot_b"), is_staff: false });
+    let ids = write_transaction(&mut conn, |c| bulk::users(c, &people, &hash, now))?;
+    let staff = (ids[0], people[0].username.as_str(), SenderRole::Staff);
+    let member = |i: usize| (ids[1 + i], people[1 + i].username.as_str(), SenderRole::User);
+    let hot_a = (ids[users + 1], people[users + 1].username.as_str(), SenderRole::User);
+    let hot_b = (ids[users + 2], people[users + 2].username.as_str(), SenderRole::User);
+
+    let threads = args.orders + args.conversations;
+    let per_thread = if threads == 0 { 0 } else { args.messages / i64::try_from(threads).unwrap_or(1) };
+    let total = u64::try_from(per_thread * i64::try_from(threads).unwrap_or(0) + 2 * args.hot_messages).unwrap_or(0);
     let bar = ProgressBar::new(total).with_style(
-        ProgressStyle::with_template("{bar:40} {pos}/{len} rows, {per_sec}, eta {eta}")
+        ProgressStyle::with_template("{bar:40} {pos}/{len} messages, {per_sec}, eta {eta}")
             .unwrap_or_else(|_template| ProgressStyle::default_bar()),
     );
-    let mut done = 0;
-    while done < args.orders {
-        let batch = BATCH.min(args.orders - done);
-        write_transaction(&mut conn, |conn| {
-            for i in done..done + batch {
-                let customer = &customers[usize::try_from(i).unwrap_or(0) % customers.len()];
-                seed_order(conn, customer, &staff, i, args.messages_per_order, &clock)?;
-                bar.inc(u64::from(args.messages_per_order + 1));
+    let mut tick = |n: u64| bar.inc(n);
+
+    let plan: Vec<(bool, usize)> = (0..args.orders).map(|i| (true, i)).chain((0..args.conversations).map(|i| (false, i))).collect();
+    for chunk in plan.chunks(THREADS_PER_TRANSACTION) {
+        write_transaction(&mut conn, |c| {
+            for &(is_order, i) in chunk {
+                if is_order {
+                    let owner = member(i % users);
+                    let thread = bulk::order(c, owner.0, &format!("Custom theme #{i}"), now)?;
+                    fill(c, thread, Writers { first: owner, second: staff, direct: false }, per_thread, now, &mut tick)?;
+                } else {
+                    let (a, b) = (i % users, (i % users + 1 + i / users) % users);
+                    let thread = bulk::conversation(c, member(a).0, member(b).0, now)?;
+                    fill(c, thread, Writers { first: member(a), second: member(b), direct: true }, per_thread, now, &mut tick)?;
+                }
             }
-            Ok::<_, Failure>(())
+            Ok::<_, StoreError>(())
         })?;
-        done += batch;
+    }
+    let mut hot_order = None;
+    let mut hot_conversation = None;
+    if args.hot_messages > 0 {
+        let order = write_transaction(&mut conn, |c| bulk::order(c, hot_a.0, "The hot order", now))?;
+        fill_big(&mut conn, order, Writers { first: hot_a, second: staff, direct: false }, args.hot_messages, now, &mut tick)?;
+        let conversation = write_transaction(&mut conn, |c| bulk::conversation(c, hot_a.0, hot_b.0, now))?;
+        fill_big(&mut conn, conversation, Writers { first: hot_a, second: hot_b, direct: true }, args.hot_messages, now, &mut tick)?;
+        hot_order = Some(order.get());
+        hot_conversation = Some(conversation.get());
     }
     bar.finish();
     crate::print_json(&serde_json::json!({
-        "staff": staff.username,
-        "customers": customers.len(),
-        "orders": args.orders,
-        "messages": u64::from(args.orders) * u64::from(args.messages_per_order),
+        "tag": tag,
         "password": args.password,
+        "staff": people[0].username,
+        "users": users,
+        "sample_user": people[1].username,
+        "orders": args.orders,
+        "conversations": args.conversations,
+        "messages": total,
+        "hot_order": hot_order,
+        "hot_conversation": hot_conversation,
+        "hot_users": [hot_a.1, hot_b.1],
     }))
 }
 
-fn person(
+fn fill(
     conn: &mut DbConn,
-    name: &str,
-    password: &str,
-    staff: bool,
-    clock: &Clock,
-) -> Result<User, Failure> {
-    let user = NewUser {
-        username: Username::parse(name)?,
-        password: PlainPassword::parse(password.to_owned())?,
-        email: Some(Email::parse(&format!("{name}@example.com"))?),
-        phone: None,
-        nickname: None,
-        is_staff: staff,
-    };
-    Ok(accounts::register(conn, user, clock.now())?)
+    thread: ThreadId,
+    writers: Writers<'_>,
+    count: i64,
+    now: chrono::DateTime<chrono::Utc>,
+    tick: &mut dyn FnMut(u64),
+) -> Result<(), StoreError> {
+    bulk::messages(conn, thread, writers, count, now, tick)
 }
 
-fn seed_order(
+/// A hot thread goes in one transaction: its counters are set at the end, so an
+/// interrupted load leaves nothing half-counted.
+fn fill_big(
     conn: &mut DbConn,
-    customer: &User,
-    staff: &User,
-    n: u32,
-    messages: u32,
-    clock: &Clock,
-) -> Result<(), Failure> {
-    let customer = Viewer::customer(customer.clone());
-    let staff = Viewer::staff(staff.clone());
-    let order = NewOrder::parse(
-        i64::from(n % 97 + 1),
-        &format!("Custom theme #{n}"),
-        "A responsive theme for a foreign-trade site, with a product catalogue.",
-        "13800000000",
-        vec![],
-        OrderExtra::from([("budget_range".to_owned(), "5000-10000".to_owned())]),
-    )?;
-    let order = create_order(conn, &customer, &order, clock.now())?;
-    for m in 0..messages {
-        let (who, text) = if m % 2 == 0 {
-            (
-                &customer,
-                format!("Question {m} about order {n}: can the header be sticky?"),
-            )
-        } else {
-            (&staff, format!("Answer {m}: yes, that is included."))
-        };
-        let input = SendMessage {
-            kind: MessageType::Text,
-            body: MessageBody::parse(text)?,
-        };
-        send_order_message(conn, who, order.id, input, clock.now())?;
-    }
-    Ok(())
+    thread: ThreadId,
+    writers: Writers<'_>,
+    count: i64,
+    now: chrono::DateTime<chrono::Utc>,
+    tick: &mut dyn FnMut(u64),
+) -> Result<(), StoreError> {
+    write_transaction(conn, |c| fill(c, thread, writers, count, now, tick))
 }

@@ -14,6 +14,7 @@
 
 pub mod accounts;
 pub mod app_keys;
+pub mod bulk;
 pub mod conn;
 pub mod conversations;
 pub mod error;
