@@ -93,23 +93,17 @@ pub fn authenticate(
     scope: TokenScope,
     now: DateTime<Utc>,
 ) -> Result<Option<Authenticated>, CoreError> {
-    let Some(record) = tokens::find(conn, &hash_token(presented))? else {
+    let Some((token_scope, expires_at, user)) =
+        accounts::find_by_token(conn, &hash_token(presented))?
+    else {
         return Ok(None);
     };
-    if record.scope != scope.as_str() || record.expires_at <= now {
+    if token_scope != scope.as_str() || expires_at <= now {
         return Ok(None);
     }
-    let user = match record.user {
-        Some(id) => accounts::find(conn, id)?,
-        None => accounts::find_by_account(conn, record.account)?,
-    };
-    Ok(user.and_then(|user| {
-        // A staff token stops working the moment the account loses staff rights.
-        (scope != TokenScope::AnqiStaff || user.is_staff).then_some(Authenticated {
-            user,
-            expires_at: record.expires_at,
-        })
-    }))
+    // A staff token stops working the moment the account loses staff rights.
+    Ok((scope != TokenScope::AnqiStaff || user.is_staff)
+        .then_some(Authenticated { user, expires_at }))
 }
 
 /// Revokes a token. Returns whether it existed.

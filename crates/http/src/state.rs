@@ -51,13 +51,26 @@ impl AppState {
         F: FnOnce(&mut DbConn, DateTime<Utc>) -> Result<T, CoreError> + Send + 'static,
         T: Send + 'static,
     {
+        self.run_with(f).await
+    }
+
+    /// [`run`](Self::run) for closures with their own error type (an adapter's,
+    /// when parameter errors are reported from inside the call).
+    pub(crate) async fn run_with<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn, DateTime<Utc>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<CoreError> + Send + 'static,
+    {
         let pool = self.pool.clone();
         let now = self.clock.now();
         web::block(move || {
-            let mut conn = pool.get().map_err(StoreError::from)?;
+            let mut conn = pool
+                .get()
+                .map_err(|e| E::from(CoreError::from(StoreError::from(e))))?;
             f(&mut conn, now)
         })
         .await
-        .map_err(|_canceled| CoreError::Unavailable("the blocking thread pool is gone"))?
+        .map_err(|_canceled| E::from(CoreError::Unavailable("the blocking thread pool is gone")))?
     }
 }

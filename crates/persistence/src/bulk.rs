@@ -55,7 +55,12 @@ pub struct BulkUser {
 ///
 /// # Errors
 /// Query failures, or a conflict when a name is taken.
-pub fn users(conn: &mut DbConn, people: &[BulkUser], password_hash: &str, now: DateTime<Utc>) -> Result<Vec<UserId>, StoreError> {
+pub fn users(
+    conn: &mut DbConn,
+    people: &[BulkUser],
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<UserId>, StoreError> {
     let now = to_db_time(now);
     let mut ids = Vec::with_capacity(people.len());
     for chunk in people.chunks(BATCH / 4) {
@@ -118,7 +123,12 @@ fn new_thread(conn: &mut DbConn, kind: i32, now: NaiveDateTime) -> Result<i64, S
 ///
 /// # Errors
 /// Query failures.
-pub fn order(conn: &mut DbConn, owner: UserId, title: &str, now: DateTime<Utc>) -> Result<ThreadId, StoreError> {
+pub fn order(
+    conn: &mut DbConn,
+    owner: UserId,
+    title: &str,
+    now: DateTime<Utc>,
+) -> Result<ThreadId, StoreError> {
     let now = to_db_time(now);
     let id = new_thread(conn, 1, now)?;
     diesel::insert_into(comm_orders::table)
@@ -141,7 +151,12 @@ pub fn order(conn: &mut DbConn, owner: UserId, title: &str, now: DateTime<Utc>) 
 ///
 /// # Errors
 /// Query failures; a conflict when the pair has one.
-pub fn conversation(conn: &mut DbConn, a: UserId, b: UserId, now: DateTime<Utc>) -> Result<ThreadId, StoreError> {
+pub fn conversation(
+    conn: &mut DbConn,
+    a: UserId,
+    b: UserId,
+    now: DateTime<Utc>,
+) -> Result<ThreadId, StoreError> {
     let now = to_db_time(now);
     let id = new_thread(conn, 2, now)?;
     diesel::insert_into(conversations::table)
@@ -186,11 +201,16 @@ pub fn messages(
     let mut seq = 0_i64;
     let mut received_by_first = 0_i64;
     while seq < count {
-        let batch = usize::try_from((count - seq).min(i64::try_from(BATCH).unwrap_or(1))).unwrap_or(BATCH);
+        let batch =
+            usize::try_from((count - seq).min(i64::try_from(BATCH).unwrap_or(1))).unwrap_or(BATCH);
         let rows: Vec<MessageInsert> = (0..batch)
             .map(|_| {
                 seq += 1;
-                let (from, to) = if seq % 2 == 1 { (writers.first, writers.second) } else { (writers.second, writers.first) };
+                let (from, to) = if seq % 2 == 1 {
+                    (writers.first, writers.second)
+                } else {
+                    (writers.second, writers.first)
+                };
                 if writers.direct && to.0 == writers.first.0 {
                     received_by_first += 1;
                 }
@@ -201,7 +221,9 @@ pub fn messages(
                     sender_role: from.2.code(),
                     sender_name: from.1.to_owned(),
                     kind: MessageType::Text.as_str().to_owned(),
-                    body: format!("Message {seq}: about the header, the colours and the product pages."),
+                    body: format!(
+                        "Message {seq}: about the header, the colours and the product pages."
+                    ),
                     created_at: to_db_time(start + Duration::milliseconds(seq)),
                     recipient_id: writers.direct.then_some(to.0.get()),
                 }

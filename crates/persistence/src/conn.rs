@@ -1,5 +1,6 @@
 //! Connections, the pool, engine selection and migrations.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -166,6 +167,9 @@ pub fn build_pool(manager: DbManager, options: PoolOptions) -> Result<DbPool, St
     drop(conn);
     Pool::builder()
         .max_size(options.max_size)
+        // A checkout ping is a query per request; broken connections are found by
+        // `has_broken` and by the failing query itself, which returns an error.
+        .test_on_check_out(false)
         .connection_timeout(options.checkout_timeout)
         .build(manager)
         .map_err(StoreError::Pool)
@@ -204,12 +208,19 @@ pub fn revert_all(conn: &mut DbConn) -> Result<(), StoreError> {
         .map_err(|e| StoreError::Migration(e.to_string()))
 }
 
+/// SQLite allows one writer at a time. Writers that find the database locked wait
+/// in SQLite's busy handler, which sleeps in growing steps (up to 100 ms), so under
+/// load most of a write's latency would be sleeping. Queuing writers here instead
+/// hands the lock over the moment it is free.
+static SQLITE_WRITER: Mutex<()> = Mutex::new(());
+
 /// Runs `f` in a transaction that takes the write lock up front.
 ///
 /// On SQLite a deferred transaction that reads first and writes later fails with
 /// `SQLITE_BUSY` (without waiting) when another writer committed meanwhile;
-/// `BEGIN IMMEDIATE` queues behind the busy timeout instead. PostgreSQL uses an
-/// ordinary transaction; row-level conflicts are handled by the statements.
+/// `BEGIN IMMEDIATE` queues behind the busy timeout instead, and within this
+/// process writers queue on [`SQLITE_WRITER`] first. PostgreSQL uses an ordinary
+/// transaction; row-level conflicts are handled by the statements.
 ///
 /// # Errors
 /// Whatever `f` returns, or the failure to begin or commit.
@@ -229,6 +240,10 @@ where
     {
         return conn.transaction(f);
     }
+    // A poisoned lock only means another writer panicked; the database is fine.
+    let _writer = SQLITE_WRITER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
     match f(conn) {
         Ok(value) => {

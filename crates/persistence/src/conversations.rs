@@ -366,18 +366,20 @@ pub fn visible_page(
             if skipped >= visible_count {
                 return Ok(Vec::new());
             }
-            if newest_first {
-                let last = seq_at_rank(visible_count - skipped, &deleted);
-                base.filter(m::seq.le(last))
-                    .order(m::seq.desc())
-                    .limit(page.size())
-                    .load(conn)?
+            // Both ends of the page's seq range are known, so the read is a bounded
+            // index range on any planner (an open-ended `seq <= x LIMIT n` let
+            // PostgreSQL choose a scan of the whole thread for early pages).
+            let ranks = if newest_first {
+                ((visible_count - skipped - page.size() + 1).max(1), visible_count - skipped)
             } else {
-                let first = seq_at_rank(skipped + 1, &deleted);
-                base.filter(m::seq.ge(first))
-                    .order(m::seq.asc())
-                    .limit(page.size())
-                    .load(conn)?
+                (skipped + 1, (skipped + page.size()).min(visible_count))
+            };
+            let (low, high) = (seq_at_rank(ranks.0, &deleted), seq_at_rank(ranks.1, &deleted));
+            let range = base.filter(m::seq.between(low, high));
+            if newest_first {
+                range.order(m::seq.desc()).load(conn)?
+            } else {
+                range.order(m::seq.asc()).load(conn)?
             }
         }
     };

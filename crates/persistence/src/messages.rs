@@ -140,7 +140,10 @@ pub fn after_seq(
 ) -> Result<Vec<Message>, StoreError> {
     messages::table
         .filter(messages::thread_id.eq(thread.get()))
+        // Sequences are gap-free, so the page is exactly this range: bounded on
+        // both sides, it is an index range read on every planner.
         .filter(messages::seq.gt(after))
+        .filter(messages::seq.le(after.saturating_add(limit)))
         .order(messages::seq.asc())
         .limit(limit)
         .select(MessageRow::as_select())

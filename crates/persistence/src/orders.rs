@@ -292,3 +292,22 @@ pub fn set_images(
         .execute(conn)?;
     Ok(())
 }
+
+/// The owner and message count of an order: all a message page needs to know
+/// about it.
+///
+/// # Errors
+/// Query failures.
+pub fn owner_and_count(
+    conn: &mut DbConn,
+    id: OrderId,
+) -> Result<Option<(UserId, i64)>, StoreError> {
+    comm_orders::table
+        .inner_join(threads::table)
+        .filter(comm_orders::id.eq(id.get()))
+        .select((comm_orders::user_id, threads::message_count))
+        .first::<(i64, i64)>(conn)
+        .optional()
+        .map(|row| row.map(|(owner, count)| (UserId(owner), count)))
+        .map_err(StoreError::from)
+}

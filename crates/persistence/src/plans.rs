@@ -66,14 +66,16 @@ pub fn thread_page(
         m::table
             .filter(m::thread_id.eq(thread))
             .filter(m::seq.gt(after))
+            .filter(m::seq.le(after + limit))
             .order(m::seq.asc())
             .limit(limit)
             .select(MessageRow::as_select()),
-        [thread, after, limit]
+        [thread, after, after + limit, limit]
     )
 }
 
-/// A page of the messages one participant still sees, newest first from a seq.
+/// A page of the messages one participant still sees, newest first, within a
+/// seq range.
 ///
 /// # Errors
 /// Query failures.
@@ -81,8 +83,8 @@ pub fn visible_page(
     conn: &mut DbConn,
     thread: i64,
     me: i64,
-    last: i64,
-    limit: i64,
+    low: i64,
+    high: i64,
 ) -> Result<String, StoreError> {
     let visible = m::sender_id
         .eq(me)
@@ -95,11 +97,10 @@ pub fn visible_page(
         m::table
             .filter(m::thread_id.eq(thread))
             .filter(visible)
-            .filter(m::seq.le(last))
+            .filter(m::seq.between(low, high))
             .order(m::seq.desc())
-            .limit(limit)
             .select(MessageRow::as_select()),
-        [thread, me, me, last, limit]
+        [thread, me, me, low, high]
     )
 }
 

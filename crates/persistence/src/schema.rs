@@ -160,6 +160,7 @@ diesel::table! {
 }
 
 diesel::joinable!(users -> accounts (account_id));
+diesel::joinable!(auth_tokens -> users (user_id));
 diesel::joinable!(comm_orders -> threads (id));
 diesel::joinable!(messages -> threads (thread_id));
 diesel::joinable!(conversations -> threads (id));

@@ -107,7 +107,7 @@ fn message_pages_seek_the_thread_sequence_index() {
         "messages_thread_seq_idx",
     );
     uses(
-        &plans::visible_page(&mut conn, conversation, alice, 150, 15).unwrap(),
+        &plans::visible_page(&mut conn, conversation, alice, 136, 150).unwrap(),
         "messages_thread_seq_idx",
     );
     let plan = plans::thread_page(&mut conn, 5, 40, 10).unwrap();

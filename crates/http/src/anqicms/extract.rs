@@ -11,8 +11,10 @@ use actix_web::error::PayloadError;
 use actix_web::http::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use chrono::{DateTime, Utc};
 use colloq_core::sessions::{self, TokenScope};
 use colloq_domain::user::Viewer;
+use colloq_persistence::DbConn;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -69,93 +71,103 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
         })
 }
 
-async fn authenticate(
-    req: HttpRequest,
-    token: Option<String>,
+/// A presented token, checked inside the handler's own database call so a
+/// request costs one trip to the blocking pool, not two.
+pub(super) struct Credential {
+    token: String,
     scope: TokenScope,
-) -> Result<Viewer, ApiError> {
-    let token = token.ok_or(ApiError::NotLoggedIn)?;
-    let state = state(&req)?;
-    let ttl = state.settings().auth.token_ttl();
-    let renew_within = state.settings().auth.renew_within();
-    let found = state
-        .run(move |conn, now| {
-            let Some(auth) = sessions::authenticate(conn, &token, scope, now)? else {
-                return Ok(None);
-            };
-            let renewed = if auth.expires_at - now < renew_within {
-                let session = sessions::issue(conn, &auth.user, scope, ttl, now)?;
-                Some(session.token.secret().to_owned())
-            } else {
-                None
-            };
-            Ok(Some((auth.user, renewed)))
-        })
-        .await?;
-    let (user, renewed) = found.ok_or(ApiError::NotLoggedIn)?;
-    if let Some(token) = renewed {
-        req.extensions_mut().insert(RenewedToken(token));
-    }
-    Ok(if scope == TokenScope::AnqiStaff {
-        Viewer::staff(user)
-    } else {
-        Viewer::customer(user)
-    })
+    req: HttpRequest,
 }
 
-type AuthFuture<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
+impl Credential {
+    fn from(req: &HttpRequest, token: Option<String>, scope: TokenScope) -> Result<Self, ApiError> {
+        Ok(Self {
+            token: token.ok_or(ApiError::NotLoggedIn)?,
+            scope,
+            req: req.clone(),
+        })
+    }
 
-/// A logged-in customer (token header, cookie or bearer).
-pub(super) struct Customer(pub(super) Viewer);
+    /// Authenticates, renews the token when it is about to expire, and runs `f`
+    /// as the viewer, all in one blocking call.
+    ///
+    /// # Errors
+    /// [`ApiError::NotLoggedIn`] for an unknown, revoked, expired or wrong-scope
+    /// token; whatever `f` returns.
+    pub(super) async fn run<T, F>(self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn, &Viewer, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let Self { token, scope, req } = self;
+        let state = state(&req)?;
+        let ttl = state.settings().auth.token_ttl();
+        let renew_within = state.settings().auth.renew_within();
+        let (value, renewed) = state
+            .run_with(move |conn, now| {
+                let auth = sessions::authenticate(conn, &token, scope, now)?
+                    .ok_or(ApiError::NotLoggedIn)?;
+                let renewed = if auth.expires_at - now < renew_within {
+                    let session = sessions::issue(conn, &auth.user, scope, ttl, now)?;
+                    Some(session.token.secret().to_owned())
+                } else {
+                    None
+                };
+                let viewer = if scope == TokenScope::AnqiStaff {
+                    Viewer::staff(auth.user)
+                } else {
+                    Viewer::customer(auth.user)
+                };
+                Ok::<_, ApiError>((f(conn, &viewer, now)?, renewed))
+            })
+            .await?;
+        if let Some(token) = renewed {
+            req.extensions_mut().insert(RenewedToken(token));
+        }
+        Ok(value)
+    }
+}
+
+type Presented = Ready<Result<Credential, ApiError>>;
+
+/// A customer's token (token header, cookie or bearer).
+pub(super) struct Customer(pub(super) Credential);
 
 impl FromRequest for Customer {
     type Error = ApiError;
-    type Future = AuthFuture<Self>;
+    type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let token = user_token(req);
-        let req = req.clone();
-        Box::pin(async move {
-            authenticate(req, token, TokenScope::AnqiUser)
-                .await
-                .map(Self)
-        })
+        ready(Credential::from(req, user_token(req), TokenScope::AnqiUser).map(Self))
     }
 }
 
-/// A logged-in staff member (header `admin`).
-pub(super) struct Staff(pub(super) Viewer);
+/// A staff token (header `admin`).
+pub(super) struct Staff(pub(super) Credential);
 
 impl FromRequest for Staff {
     type Error = ApiError;
-    type Future = AuthFuture<Self>;
+    type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let token = staff_token(req);
-        let req = req.clone();
-        Box::pin(async move {
-            authenticate(req, token, TokenScope::AnqiStaff)
-                .await
-                .map(Self)
-        })
+        ready(Credential::from(req, staff_token(req), TokenScope::AnqiStaff).map(Self))
     }
 }
 
-/// Staff when an `admin` header is present, else a customer: for the reads and
-/// sends both sides share.
-pub(super) struct Anyone(pub(super) Viewer);
+/// A staff token when an `admin` header is present, else a customer's: for the
+/// reads and sends both sides share.
+pub(super) struct Anyone(pub(super) Credential);
 
 impl FromRequest for Anyone {
     type Error = ApiError;
-    type Future = AuthFuture<Self>;
+    type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let (token, scope) = match staff_token(req) {
-            Some(token) => (Some(token), TokenScope::AnqiStaff),
-            None => (user_token(req), TokenScope::AnqiUser),
+        let presented: Presented = match staff_token(req) {
+            Some(token) => ready(Credential::from(req, Some(token), TokenScope::AnqiStaff)),
+            None => ready(Credential::from(req, user_token(req), TokenScope::AnqiUser)),
         };
-        let req = req.clone();
-        Box::pin(async move { authenticate(req, token, scope).await.map(Self) })
+        ready(presented.into_inner().map(Self))
     }
 }
 

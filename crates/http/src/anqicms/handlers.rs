@@ -9,7 +9,7 @@ use colloq_core::sessions::{self, Session, TokenScope};
 use colloq_core::{CoreError, accounts};
 use colloq_domain::ids::OrderId;
 use colloq_domain::order::{NewOrder, OrderAction, OrderEdit, OrderImages, OrderStatus, Quote};
-use colloq_domain::user::{NewUser, User, Viewer};
+use colloq_domain::user::{NewUser, User};
 use serde::Serialize;
 
 use super::convert::{
@@ -21,7 +21,7 @@ use super::dto::{
     UpdateOrderRequest,
 };
 use super::error::ApiError;
-use super::extract::{Anyone, Body, Customer, PresentedToken, Staff};
+use super::extract::{Anyone, Body, Credential, Customer, PresentedToken, Staff};
 use crate::AppState;
 use crate::params::Params;
 
@@ -35,25 +35,25 @@ fn listed<T: Serialize>(data: T, total: i64) -> HttpResponse {
     HttpResponse::Ok().json(Envelope::list(data, total))
 }
 
-/// An extractor that yields who is asking.
+/// An extractor that carries who is asking.
 pub(super) trait Authed {
-    fn viewer(self) -> Viewer;
+    fn credential(self) -> Credential;
 }
 
 impl Authed for Customer {
-    fn viewer(self) -> Viewer {
+    fn credential(self) -> Credential {
         self.0
     }
 }
 
 impl Authed for Staff {
-    fn viewer(self) -> Viewer {
+    fn credential(self) -> Credential {
         self.0
     }
 }
 
 impl Authed for Anyone {
-    fn viewer(self) -> Viewer {
+    fn credential(self) -> Credential {
         self.0
     }
 }
@@ -123,16 +123,15 @@ pub(super) async fn login_staff(state: Data<AppState>, Body(req): Body<LoginRequ
     login(state, req, TokenScope::AnqiStaff).await
 }
 
-pub(super) async fn logout<A: Authed>(
-    state: Data<AppState>,
-    _who: A,
-    PresentedToken(token): PresentedToken,
-) -> Reply {
-    if let Some(token) = token {
-        state
-            .run(move |conn, _now| sessions::revoke(conn, &token))
-            .await?;
-    }
+pub(super) async fn logout<A: Authed>(who: A, PresentedToken(token): PresentedToken) -> Reply {
+    who.credential()
+        .run(move |conn, _viewer, _now| {
+            if let Some(token) = token {
+                sessions::revoke(conn, &token)?;
+            }
+            Ok(())
+        })
+        .await?;
     let mut expired = Cookie::build("token", "").path("/").finish();
     expired.make_removal();
     Ok(HttpResponse::Ok()
@@ -141,19 +140,23 @@ pub(super) async fn logout<A: Authed>(
 }
 
 pub(super) async fn user_detail(who: Customer) -> Reply {
-    Ok(ok("", user_dto(who.viewer().user, None)))
+    let user = who
+        .credential()
+        .run(|_conn, viewer, _now| Ok(viewer.user.clone()))
+        .await?;
+    Ok(ok("", user_dto(user, None)))
 }
 
 pub(super) async fn list_fields(state: Data<AppState>) -> Reply {
     Ok(ok("", &state.settings().anqicms.order_fields))
 }
 
-pub(super) async fn list_orders<A: Authed>(state: Data<AppState>, who: A, params: Params) -> Reply {
-    let viewer = who.viewer();
-    let page = page_params(&params)?;
-    let status = status_param(&params)?;
-    let orders = state
-        .run(move |conn, _now| orders::list_orders(conn, &viewer, status, page))
+pub(super) async fn list_orders<A: Authed>(who: A, params: Params) -> Reply {
+    let page = page_params(&params);
+    let status = status_param(&params);
+    let orders = who
+        .credential()
+        .run(move |conn, viewer, _now| Ok(orders::list_orders(conn, viewer, status?, page?)?))
         .await?;
     let total = orders.total;
     Ok(listed(
@@ -166,28 +169,20 @@ pub(super) async fn list_orders<A: Authed>(state: Data<AppState>, who: A, params
     ))
 }
 
-pub(super) async fn create_order(
-    state: Data<AppState>,
-    who: Customer,
-    Body(req): Body<CreateOrderRequest>,
-) -> Reply {
-    let viewer = who.viewer();
-    let new_order = NewOrder::try_from(req)?;
-    let order = state
-        .run(move |conn, now| orders::create_order(conn, &viewer, &new_order, now))
+pub(super) async fn create_order(who: Customer, Body(req): Body<CreateOrderRequest>) -> Reply {
+    let new_order = NewOrder::try_from(req);
+    let order = who
+        .credential()
+        .run(move |conn, viewer, now| Ok(orders::create_order(conn, viewer, &new_order?, now)?))
         .await?;
     Ok(ok("order created", OrderDto::from(order)))
 }
 
-pub(super) async fn order_detail<A: Authed>(
-    state: Data<AppState>,
-    who: A,
-    params: Params,
-) -> Reply {
-    let viewer = who.viewer();
-    let id = id_param(&params, "id")?;
-    let detail = state
-        .run(move |conn, _now| orders::order_detail(conn, &viewer, id))
+pub(super) async fn order_detail<A: Authed>(who: A, params: Params) -> Reply {
+    let id = id_param(&params, "id");
+    let detail = who
+        .credential()
+        .run(move |conn, viewer, _now| Ok(orders::order_detail(conn, viewer, id?)?))
         .await?;
     let mut dto = OrderDto::from(detail.order);
     dto.user = Some(user_dto(detail.owner, None));
@@ -195,29 +190,31 @@ pub(super) async fn order_detail<A: Authed>(
     Ok(ok("", dto))
 }
 
-pub(super) async fn update_order(
-    state: Data<AppState>,
-    who: Customer,
-    Body(req): Body<UpdateOrderRequest>,
-) -> Reply {
-    let viewer = who.viewer();
-    let (id, edit): (OrderId, OrderEdit) = req.try_into()?;
-    let order = state
-        .run(move |conn, now| orders::update_order(conn, &viewer, id, &edit, now))
+pub(super) async fn update_order(who: Customer, Body(req): Body<UpdateOrderRequest>) -> Reply {
+    let input: Result<(OrderId, OrderEdit), ApiError> = req.try_into();
+    let order = who
+        .credential()
+        .run(move |conn, viewer, now| {
+            let (id, edit) = input?;
+            Ok(orders::update_order(conn, viewer, id, &edit, now)?)
+        })
         .await?;
     Ok(ok("order updated", OrderDto::from(order)))
 }
 
-async fn act(state: Data<AppState>, viewer: Viewer, id: OrderId, action: OrderAction) -> Reply {
-    let order = state
-        .run(move |conn, now| orders::act_on_order(conn, &viewer, id, action, now))
+async fn act(
+    who: Credential,
+    id: Result<OrderId, ApiError>,
+    action: Result<OrderAction, ApiError>,
+) -> Reply {
+    let order = who
+        .run(move |conn, viewer, now| Ok(orders::act_on_order(conn, viewer, id?, action?, now)?))
         .await?;
     Ok(ok("order updated", OrderDto::from(order)))
 }
 
 /// `accept`, `reject` and `cancel`: the route admits only these three verbs.
 pub(super) async fn customer_action(
-    state: Data<AppState>,
     who: Customer,
     verb: Path<String>,
     Body(req): Body<OrderIdRequest>,
@@ -227,60 +224,53 @@ pub(super) async fn customer_action(
         "reject" => OrderAction::Reject,
         _ => OrderAction::CustomerCancel,
     };
-    act(state, who.viewer(), positive_id("id", req.id)?, action).await
+    act(who.credential(), positive_id("id", req.id), Ok(action)).await
 }
 
-pub(super) async fn set_order_status(
-    state: Data<AppState>,
-    who: Staff,
-    Body(req): Body<StatusRequest>,
-) -> Reply {
-    let id = positive_id("id", req.id)?;
-    let target = req
+pub(super) async fn set_order_status(who: Staff, Body(req): Body<StatusRequest>) -> Reply {
+    let action = req
         .status
-        .ok_or_else(|| ApiError::BadRequest("status is required".to_owned()))?;
-    let action = OrderStatus::from_code(target)
-        .and_then(OrderAction::from_staff_status)
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    act(state, who.viewer(), id, action).await
+        .ok_or_else(|| ApiError::BadRequest("status is required".to_owned()))
+        .and_then(|target| {
+            OrderStatus::from_code(target)
+                .and_then(OrderAction::from_staff_status)
+                .map_err(|e| ApiError::BadRequest(e.to_string()))
+        });
+    act(who.credential(), positive_id("id", req.id), action).await
 }
 
-pub(super) async fn quote_order(
-    state: Data<AppState>,
-    who: Staff,
-    Body(req): Body<QuoteRequest>,
-) -> Reply {
-    let viewer = who.viewer();
-    let (id, quote): (OrderId, Quote) = req.try_into()?;
-    let order = state
-        .run(move |conn, now| orders::quote_order(conn, &viewer, id, &quote, now))
+pub(super) async fn quote_order(who: Staff, Body(req): Body<QuoteRequest>) -> Reply {
+    let input: Result<(OrderId, Quote), ApiError> = req.try_into();
+    let order = who
+        .credential()
+        .run(move |conn, viewer, now| {
+            let (id, quote) = input?;
+            Ok(orders::quote_order(conn, viewer, id, &quote, now)?)
+        })
         .await?;
     Ok(ok("quote sent", OrderDto::from(order)))
 }
 
-pub(super) async fn set_order_images(
-    state: Data<AppState>,
-    who: Staff,
-    Body(req): Body<ImagesRequest>,
-) -> Reply {
-    let viewer = who.viewer();
-    let (id, images): (OrderId, OrderImages) = req.try_into()?;
-    let order = state
-        .run(move |conn, now| orders::set_order_images(conn, &viewer, id, &images, now))
+pub(super) async fn set_order_images(who: Staff, Body(req): Body<ImagesRequest>) -> Reply {
+    let input: Result<(OrderId, OrderImages), ApiError> = req.try_into();
+    let order = who
+        .credential()
+        .run(move |conn, viewer, now| {
+            let (id, images) = input?;
+            Ok(orders::set_order_images(conn, viewer, id, &images, now)?)
+        })
         .await?;
     Ok(ok("images saved", OrderDto::from(order)))
 }
 
-pub(super) async fn list_messages<A: Authed>(
-    state: Data<AppState>,
-    who: A,
-    params: Params,
-) -> Reply {
-    let viewer = who.viewer();
-    let id = id_param(&params, "comm_order_id")?;
-    let cursor = cursor_params(&params)?;
-    let messages = state
-        .run(move |conn, _now| messages::list_order_messages(conn, &viewer, id, cursor))
+pub(super) async fn list_messages<A: Authed>(who: A, params: Params) -> Reply {
+    let id = id_param(&params, "comm_order_id");
+    let cursor = cursor_params(&params);
+    let messages = who
+        .credential()
+        .run(move |conn, viewer, _now| {
+            Ok(messages::list_order_messages(conn, viewer, id?, cursor?)?)
+        })
         .await?;
     let total = messages.total;
     Ok(listed(
@@ -293,15 +283,16 @@ pub(super) async fn list_messages<A: Authed>(
     ))
 }
 
-pub(super) async fn send_message<A: Authed>(
-    state: Data<AppState>,
-    who: A,
-    Body(req): Body<SendMessageRequest>,
-) -> Reply {
-    let viewer = who.viewer();
-    let (id, input): (OrderId, SendMessage) = req.try_into()?;
-    let message = state
-        .run(move |conn, now| messages::send_order_message(conn, &viewer, id, input, now))
+pub(super) async fn send_message<A: Authed>(who: A, Body(req): Body<SendMessageRequest>) -> Reply {
+    let input: Result<(OrderId, SendMessage), ApiError> = req.try_into();
+    let message = who
+        .credential()
+        .run(move |conn, viewer, now| {
+            let (id, message) = input?;
+            Ok(messages::send_order_message(
+                conn, viewer, id, message, now,
+            )?)
+        })
         .await?;
     Ok(ok("message sent", MessageDto::from(message)))
 }

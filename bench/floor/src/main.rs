@@ -1,0 +1,84 @@
+//! The floor of colloq's benchmarks: actix-web, diesel and r2d2 doing exactly the
+//! database work of a message page — read the thread's counter, read one index
+//! range — and returning the rows as plain JSON. No authentication, no envelope,
+//! no dialect mapping. colloq's own endpoints are reported as a ratio to it.
+//!
+//! Usage: `colloq-bench-floor DATABASE_URL BIND` (`COLLOQ_DATABASE__PG_SCHEMA`
+//! selects a PostgreSQL schema). `GET /page?thread=ID&page=N&size=M`.
+
+use std::time::Duration;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use colloq_domain::ids::ThreadId;
+use colloq_domain::page::PageRequest;
+use colloq_persistence::{DbManager, DbPool, PoolOptions, build_pool, messages};
+use serde::{Deserialize, Serialize};
+
+#[derive(Deserialize)]
+struct PageQuery {
+    thread: i64,
+    page: i64,
+    size: i64,
+}
+
+#[derive(Serialize)]
+struct Page {
+    total: i64,
+    rows: Vec<(i64, i64, String)>,
+}
+
+async fn page(pool: web::Data<DbPool>, query: web::Query<PageQuery>) -> HttpResponse {
+    let pool = pool.get_ref().clone();
+    let PageQuery { thread, page, size } = query.into_inner();
+    let result = web::block(move || {
+        let mut conn = pool.get()?;
+        let thread = ThreadId(thread);
+        let total = messages::count(&mut conn, thread)?;
+        let (after, limit) = PageRequest::new(page, size, 1000)
+            .map(PageRequest::seq_window)
+            .unwrap_or((0, 10));
+        let rows = messages::after_seq(&mut conn, thread, after, limit)?;
+        Ok::<_, colloq_persistence::StoreError>(Page {
+            total,
+            rows: rows
+                .into_iter()
+                .map(|m| (m.id.get(), m.seq, m.body))
+                .collect(),
+        })
+    })
+    .await;
+    match result {
+        Ok(Ok(page)) => HttpResponse::Ok().json(page),
+        _ => HttpResponse::InternalServerError().finish(),
+    }
+}
+
+fn main() -> std::io::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let (Some(url), Some(bind)) = (args.next(), args.next()) else {
+        return Err(std::io::Error::other(
+            "usage: colloq-bench-floor DATABASE_URL BIND",
+        ));
+    };
+    let schema = std::env::var("COLLOQ_DATABASE__PG_SCHEMA").ok();
+    let pool = DbManager::new(&url, schema)
+        .and_then(|manager| {
+            build_pool(
+                manager,
+                PoolOptions {
+                    max_size: 16,
+                    checkout_timeout: Duration::from_secs(10),
+                },
+            )
+        })
+        .map_err(std::io::Error::other)?;
+    actix_web::rt::System::new().block_on(
+        HttpServer::new(move || {
+            App::new()
+                .app_data(web::Data::new(pool.clone()))
+                .route("/page", web::get().to(page))
+        })
+        .bind(bind)?
+        .run(),
+    )
+}
