@@ -14,6 +14,7 @@
 //! - `fresns`: the Fresns v2 conversation dialect.
 
 mod anqicms;
+mod error_chain;
 mod fresns;
 mod params;
 pub mod settings;

@@ -370,11 +370,17 @@ pub fn visible_page(
             // index range on any planner (an open-ended `seq <= x LIMIT n` let
             // PostgreSQL choose a scan of the whole thread for early pages).
             let ranks = if newest_first {
-                ((visible_count - skipped - page.size() + 1).max(1), visible_count - skipped)
+                (
+                    (visible_count - skipped - page.size() + 1).max(1),
+                    visible_count - skipped,
+                )
             } else {
                 (skipped + 1, (skipped + page.size()).min(visible_count))
             };
-            let (low, high) = (seq_at_rank(ranks.0, &deleted), seq_at_rank(ranks.1, &deleted));
+            let (low, high) = (
+                seq_at_rank(ranks.0, &deleted),
+                seq_at_rank(ranks.1, &deleted),
+            );
             let range = base.filter(m::seq.between(low, high));
             if newest_first {
                 range.order(m::seq.desc()).load(conn)?

@@ -5,6 +5,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+
+use crate::error_chain::ErrorChain;
 use colloq_core::CoreError;
 
 use super::dto::Envelope;
@@ -79,25 +81,10 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         if status.is_server_error() {
-            tracing::error!(error = ?ErrorChain(self), "request failed");
+            tracing::error!(error = %ErrorChain(self), "request failed");
         }
         let (code, msg) = self.code_and_message();
         HttpResponse::build(status).json(Envelope::<()>::error(code, msg))
-    }
-}
-
-/// Shows an error with all its sources, for the log.
-struct ErrorChain<'a>(&'a dyn std::error::Error);
-
-impl std::fmt::Debug for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            write!(f, ": {cause}")?;
-            source = cause.source();
-        }
-        Ok(())
     }
 }
 

@@ -8,6 +8,8 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
+
+use crate::error_chain::ErrorChain;
 use colloq_core::{CoreError, Refusal};
 use colloq_domain::conversation::MessagingRefusal;
 use serde_json::{Value, json};
@@ -140,20 +142,6 @@ impl ResponseError for ApiError {
             tracing::error!(error = %ErrorChain(self), "request failed");
         }
         failure.render(Lang::En)
-    }
-}
-
-struct ErrorChain<'a>(&'a dyn std::error::Error);
-
-impl std::fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}", self.0)?;
-        let mut source = self.0.source();
-        while let Some(cause) = source {
-            write!(f, ": {cause}")?;
-            source = cause.source();
-        }
-        Ok(())
     }
 }
 
