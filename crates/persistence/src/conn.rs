@@ -219,7 +219,7 @@ static SQLITE_WRITER: Mutex<()> = Mutex::new(());
 /// On SQLite a deferred transaction that reads first and writes later fails with
 /// `SQLITE_BUSY` (without waiting) when another writer committed meanwhile;
 /// `BEGIN IMMEDIATE` queues behind the busy timeout instead, and within this
-/// process writers queue on [`SQLITE_WRITER`] first. PostgreSQL uses an ordinary
+/// process writers queue on a process-wide lock first. PostgreSQL uses an ordinary
 /// transaction; row-level conflicts are handled by the statements.
 ///
 /// # Errors
