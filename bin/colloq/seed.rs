@@ -94,7 +94,7 @@ pub(crate) fn run(pool: &DbPool, args: &SeedArgs) -> Result<(), Failure> {
                 if is_order {
                     let owner = member(i % users);
                     let thread = bulk::order(c, owner.0, &format!("Custom theme #{i}"), now)?;
-                    fill(
+                    bulk::messages(
                         c,
                         thread,
                         Writers {
@@ -109,7 +109,7 @@ pub(crate) fn run(pool: &DbPool, args: &SeedArgs) -> Result<(), Failure> {
                 } else {
                     let (a, b) = (i % users, (i % users + 1 + i / users) % users);
                     let thread = bulk::conversation(c, member(a).0, member(b).0, now)?;
-                    fill(
+                    bulk::messages(
                         c,
                         thread,
                         Writers {
@@ -176,17 +176,6 @@ pub(crate) fn run(pool: &DbPool, args: &SeedArgs) -> Result<(), Failure> {
     }))
 }
 
-fn fill(
-    conn: &mut DbConn,
-    thread: ThreadId,
-    writers: Writers<'_>,
-    count: i64,
-    now: chrono::DateTime<chrono::Utc>,
-    tick: &mut dyn FnMut(u64),
-) -> Result<(), StoreError> {
-    bulk::messages(conn, thread, writers, count, now, tick)
-}
-
 /// A hot thread goes in one transaction: its counters are set at the end, so an
 /// interrupted load leaves nothing half-counted.
 fn fill_big(
@@ -197,5 +186,7 @@ fn fill_big(
     now: chrono::DateTime<chrono::Utc>,
     tick: &mut dyn FnMut(u64),
 ) -> Result<(), StoreError> {
-    write_transaction(conn, |c| fill(c, thread, writers, count, now, tick))
+    write_transaction(conn, |c| {
+        bulk::messages(c, thread, writers, count, now, tick)
+    })
 }

@@ -58,6 +58,20 @@ fn to_user((user, account): (UserRow, AccountRow)) -> User {
     }
 }
 
+/// One profile with its account, by any filter on the joined tables.
+macro_rules! user_where {
+    ($conn:expr, $filter:expr) => {
+        users::table
+            .inner_join(accounts::table)
+            .filter($filter)
+            .select((UserRow::as_select(), AccountRow::as_select()))
+            .first($conn)
+            .optional()
+            .map(|row| row.map(to_user))
+            .map_err(StoreError::from)
+    };
+}
+
 /// The stored parts of a new account with its primary profile.
 #[derive(Debug, Clone, Copy)]
 pub struct NewAccount<'a> {
@@ -122,14 +136,7 @@ pub fn create(
 /// # Errors
 /// Query failures.
 pub fn find(conn: &mut DbConn, id: UserId) -> Result<Option<User>, StoreError> {
-    users::table
-        .inner_join(accounts::table)
-        .filter(users::id.eq(id.get()))
-        .select((UserRow::as_select(), AccountRow::as_select()))
-        .first(conn)
-        .optional()
-        .map(|row| row.map(to_user))
-        .map_err(StoreError::from)
+    user_where!(conn, users::id.eq(id.get()))
 }
 
 /// The primary profile of an account.
@@ -137,15 +144,12 @@ pub fn find(conn: &mut DbConn, id: UserId) -> Result<Option<User>, StoreError> {
 /// # Errors
 /// Query failures.
 pub fn find_by_account(conn: &mut DbConn, id: AccountId) -> Result<Option<User>, StoreError> {
-    users::table
-        .inner_join(accounts::table)
-        .filter(users::account_id.eq(id.get()))
-        .filter(users::is_primary.eq(true))
-        .select((UserRow::as_select(), AccountRow::as_select()))
-        .first(conn)
-        .optional()
-        .map(|row| row.map(to_user))
-        .map_err(StoreError::from)
+    user_where!(
+        conn,
+        users::account_id
+            .eq(id.get())
+            .and(users::is_primary.eq(true))
+    )
 }
 
 /// A user with the stored password hash, for login.
@@ -246,14 +250,7 @@ pub fn first_taken(
 /// # Errors
 /// Query failures.
 pub fn find_by_uid(conn: &mut DbConn, uid: i64) -> Result<Option<User>, StoreError> {
-    users::table
-        .inner_join(accounts::table)
-        .filter(users::uid.eq(uid))
-        .select((UserRow::as_select(), AccountRow::as_select()))
-        .first(conn)
-        .optional()
-        .map(|row| row.map(to_user))
-        .map_err(StoreError::from)
+    user_where!(conn, users::uid.eq(uid))
 }
 
 /// A profile by username, deleted or not.
@@ -261,14 +258,7 @@ pub fn find_by_uid(conn: &mut DbConn, uid: i64) -> Result<Option<User>, StoreErr
 /// # Errors
 /// Query failures.
 pub fn find_by_username(conn: &mut DbConn, username: &str) -> Result<Option<User>, StoreError> {
-    users::table
-        .inner_join(accounts::table)
-        .filter(users::username.eq(username))
-        .select((UserRow::as_select(), AccountRow::as_select()))
-        .first(conn)
-        .optional()
-        .map(|row| row.map(to_user))
-        .map_err(StoreError::from)
+    user_where!(conn, users::username.eq(username))
 }
 
 /// All profiles of an account, primary first.
@@ -336,15 +326,7 @@ pub fn update_profile(
 /// # Errors
 /// Query failures.
 pub fn find_by_aid(conn: &mut DbConn, aid: &str) -> Result<Option<User>, StoreError> {
-    users::table
-        .inner_join(accounts::table)
-        .filter(accounts::aid.eq(aid))
-        .filter(users::is_primary.eq(true))
-        .select((UserRow::as_select(), AccountRow::as_select()))
-        .first(conn)
-        .optional()
-        .map(|row| row.map(to_user))
-        .map_err(StoreError::from)
+    user_where!(conn, accounts::aid.eq(aid).and(users::is_primary.eq(true)))
 }
 
 /// A token bound to a profile and that profile, in one indexed read (the hot

@@ -111,14 +111,6 @@ pub fn users(
     Ok(ids)
 }
 
-fn new_thread(conn: &mut DbConn, kind: i32, now: NaiveDateTime) -> Result<i64, StoreError> {
-    diesel::insert_into(threads::table)
-        .values((threads::kind.eq(kind), threads::created_at.eq(now)))
-        .returning(threads::id)
-        .get_result(conn)
-        .map_err(StoreError::from)
-}
-
 /// Creates an order owned by `owner` with no messages yet.
 ///
 /// # Errors
@@ -130,7 +122,7 @@ pub fn order(
     now: DateTime<Utc>,
 ) -> Result<ThreadId, StoreError> {
     let now = to_db_time(now);
-    let id = new_thread(conn, 1, now)?;
+    let id = crate::messages::create_thread(conn, crate::orders::THREAD_KIND_ORDER, now)?;
     diesel::insert_into(comm_orders::table)
         .values((
             comm_orders::id.eq(id),
@@ -158,7 +150,8 @@ pub fn conversation(
     now: DateTime<Utc>,
 ) -> Result<ThreadId, StoreError> {
     let now = to_db_time(now);
-    let id = new_thread(conn, 2, now)?;
+    let id =
+        crate::messages::create_thread(conn, crate::conversations::THREAD_KIND_CONVERSATION, now)?;
     diesel::insert_into(conversations::table)
         .values((
             conversations::id.eq(id),

@@ -12,11 +12,11 @@ use colloq_domain::page::{PageRequest, Paged};
 use diesel::prelude::*;
 
 use crate::messages::MessageRow;
-use crate::schema::{conversations as c, messages as m, threads};
+use crate::schema::{conversations as c, messages as m};
 use crate::{DbConn, StoreError, from_db_time, to_db_time};
 
 /// The `threads.kind` of conversations.
-const THREAD_KIND_CONVERSATION: i32 = 2;
+pub(crate) const THREAD_KIND_CONVERSATION: i32 = 2;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = c)]
@@ -104,13 +104,7 @@ pub fn create(
     now: DateTime<Utc>,
 ) -> Result<Conversation, StoreError> {
     let now = to_db_time(now);
-    let id: i64 = diesel::insert_into(threads::table)
-        .values((
-            threads::kind.eq(THREAD_KIND_CONVERSATION),
-            threads::created_at.eq(now),
-        ))
-        .returning(threads::id)
-        .get_result(conn)?;
+    let id = crate::messages::create_thread(conn, THREAD_KIND_CONVERSATION, now)?;
     diesel::insert_into(c::table)
         .values((
             c::id.eq(id),

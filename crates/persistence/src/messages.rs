@@ -48,6 +48,20 @@ impl From<MessageRow> for Message {
     }
 }
 
+/// Creates an empty thread of `kind`; returns its id (also the id of the order or
+/// conversation that owns it).
+pub(crate) fn create_thread(
+    conn: &mut DbConn,
+    kind: i32,
+    now: NaiveDateTime,
+) -> Result<i64, StoreError> {
+    diesel::insert_into(threads::table)
+        .values((threads::kind.eq(kind), threads::created_at.eq(now)))
+        .returning(threads::id)
+        .get_result(conn)
+        .map_err(StoreError::from)
+}
+
 /// Appends a message to a thread. Call inside a write transaction.
 ///
 /// The thread row is updated first, which locks it, so appends to one thread are

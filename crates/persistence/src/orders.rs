@@ -84,13 +84,7 @@ pub fn create(
     now: DateTime<Utc>,
 ) -> Result<Order, StoreError> {
     let now = to_db_time(now);
-    let id: i64 = diesel::insert_into(threads::table)
-        .values((
-            threads::kind.eq(THREAD_KIND_ORDER),
-            threads::created_at.eq(now),
-        ))
-        .returning(threads::id)
-        .get_result(conn)?;
+    let id = crate::messages::create_thread(conn, THREAD_KIND_ORDER, now)?;
     diesel::insert_into(comm_orders::table)
         .values((
             comm_orders::id.eq(id),

@@ -15,6 +15,11 @@ pub(super) fn relation(
     sender: &User,
     recipient: &User,
 ) -> Result<Relation, CoreError> {
+    // Messaging oneself is refused before any relation matters; every message
+    // page renders the viewer's own profile, so skip two reads there.
+    if sender.id == recipient.id {
+        return Ok(Relation::default());
+    }
     Ok(Relation {
         recipient_follows_sender: relations::follows(conn, recipient.id, sender.id)?,
         recipient_blocked_sender: relations::blocks(conn, recipient.id, sender.id)?,

@@ -128,8 +128,6 @@ impl Credential {
     }
 }
 
-type Presented = Ready<Result<Credential, ApiError>>;
-
 /// A customer's token (token header, cookie or bearer).
 pub(super) struct Customer(pub(super) Credential);
 
@@ -163,11 +161,11 @@ impl FromRequest for Anyone {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let presented: Presented = match staff_token(req) {
-            Some(token) => ready(Credential::from(req, Some(token), TokenScope::AnqiStaff)),
-            None => ready(Credential::from(req, user_token(req), TokenScope::AnqiUser)),
+        let credential = match staff_token(req) {
+            Some(token) => Credential::from(req, Some(token), TokenScope::AnqiStaff),
+            None => Credential::from(req, user_token(req), TokenScope::AnqiUser),
         };
-        ready(presented.into_inner().map(Self))
+        ready(credential.map(Self))
     }
 }
 

@@ -7,7 +7,7 @@ use actix_web::middleware::{Next, from_fn};
 use actix_web::{HttpResponse, web};
 use serde_json::json;
 
-use super::codes::{Lang, message};
+use super::codes::Lang;
 use super::error::Failure;
 use super::handlers as h;
 
@@ -71,6 +71,5 @@ async fn localize(
         HeaderName::from_static("fresns-version"),
         HeaderValue::from_static("2.21.4"),
     );
-    let _ = message;
     Ok(res)
 }
