@@ -38,6 +38,16 @@ pub(crate) enum Command {
     },
     /// Fill the database with demo data.
     Seed(SeedArgs),
+    /// Remove uploads never attached to a message after the grace period, and
+    /// stored contents nothing references any more.
+    GcFiles(GcFilesArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GcFilesArgs {
+    /// Age in hours an unattached upload must reach (default: `files.gc_grace_hours`).
+    #[arg(long)]
+    pub(crate) grace_hours: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]

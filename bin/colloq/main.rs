@@ -51,6 +51,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             command: AppKeyCommand::Create(args),
         } => create_app_key(&settings, args),
         Command::Seed(args) => seed::run(&pool(&settings)?, &args),
+        Command::GcFiles(args) => gc_files(&settings, &args),
     }
 }
 
@@ -74,7 +75,7 @@ fn serve(settings: Settings) -> Result<(), Failure> {
     let listener = std::net::TcpListener::bind(&settings.http.bind)
         .map_err(|e| Failure::new(format!("cannot listen on {}: {e}", settings.http.bind)))?;
     tracing::info!(address = %listener.local_addr()?, "colloq is listening");
-    let state = AppState::new(pool, settings, clock);
+    let state = AppState::new(pool, settings, clock)?;
     actix_web::rt::System::new().block_on(colloq_http::serve(listener, state)?)?;
     Ok(())
 }
@@ -116,6 +117,29 @@ fn create_app_key(settings: &Settings, args: cli::CreateAppKey) -> Result<(), Fa
         "platform_id": key.platform_id,
         "name": key.name,
         "read_only": key.is_read_only,
+    }))
+}
+
+/// Deletes unattached uploads older than the grace period, then unreferenced
+/// contents; prints `{"uploads_removed", "contents_removed"}`.
+fn gc_files(settings: &Settings, args: &cli::GcFilesArgs) -> Result<(), Failure> {
+    let pool = pool(settings)?;
+    let store = colloq_storage::BlobStore::from_settings(&settings.files)?;
+    let grace = args.grace_hours.unwrap_or(settings.files.gc_grace_hours);
+    let cutoff = Clock::default().now() - chrono::Duration::hours(i64::from(grace));
+    // The database work is synchronous here; object deletions run on a small
+    // runtime, one at a time, each inside the transaction that drops its row.
+    let runtime = actix_web::rt::Runtime::new()?;
+    let mut conn = pool.get().map_err(colloq_persistence::StoreError::from)?;
+    let report = colloq_core::files::collect_garbage(&mut conn, cutoff, |sha256| {
+        runtime.block_on(store.delete(sha256)).map_err(|e| {
+            tracing::error!(error = %Failure::from(e), sha256, "deleting stored content");
+            colloq_core::CoreError::Unavailable("file storage failed")
+        })
+    })?;
+    print_json(&serde_json::json!({
+        "uploads_removed": report.uploads,
+        "contents_removed": report.contents,
     }))
 }
 

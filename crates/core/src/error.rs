@@ -61,6 +61,9 @@ pub enum Refusal {
     /// The message contains a blocked word.
     #[error("the message contains a blocked word")]
     BlockedWords,
+    /// The file named cannot be attached here.
+    #[error("{0}")]
+    File(colloq_domain::file::AttachRefusal),
 }
 
 /// Why a use case did not happen.

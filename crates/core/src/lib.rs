@@ -21,6 +21,7 @@ pub mod app_keys;
 mod clock;
 pub mod conversations;
 mod error;
+pub mod files;
 pub mod messages;
 pub mod orders;
 pub mod sessions;

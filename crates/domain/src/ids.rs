@@ -42,6 +42,10 @@ id_type!(
     /// One message.
     MessageId
 );
+id_type!(
+    /// One upload (its public name is the random `fid`).
+    FileId
+);
 
 impl OrderId {
     /// The thread holding this order's messages.

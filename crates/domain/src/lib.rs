@@ -13,10 +13,12 @@
 //! - [`order`]: AnQiCMS communication orders and their lifecycle.
 //! - [`conversation`]: Fresns conversations and who may message whom.
 //! - [`message`]: messages of every kind of thread.
+//! - [`file`]: uploaded files, what their bytes say, and where they may be attached.
 //! - [`page`]: page requests, pages, and the per-thread sequence window.
 
 pub mod conversation;
 pub mod error;
+pub mod file;
 pub mod ids;
 pub mod message;
 pub mod order;

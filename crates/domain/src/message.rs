@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::DomainError;
-use crate::ids::{MessageId, ThreadId, UserId};
+use crate::file::FileKind;
+use crate::ids::{FileId, MessageId, ThreadId, UserId};
 
 /// The kind of a message (AnQiCMS `message_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -75,6 +76,30 @@ impl MessageType {
                     "must be one of text, image, quote, video, file, audio, location, contact, sticker, unknown",
                 )
             })
+    }
+}
+
+impl MessageType {
+    /// The message type a Fresns file message of `kind` is stored as.
+    pub fn for_file(kind: FileKind) -> Self {
+        match kind {
+            FileKind::Image => Self::Image,
+            FileKind::Video => Self::Video,
+            FileKind::Audio => Self::Audio,
+            FileKind::Document => Self::File,
+        }
+    }
+
+    /// Whether a message of this type may carry an uploaded file of `kind`
+    /// (`file` carries anything; text-like types carry none).
+    pub fn accepts(self, kind: FileKind) -> bool {
+        match self {
+            Self::File => true,
+            Self::Image | Self::Sticker => kind == FileKind::Image,
+            Self::Video => kind == FileKind::Video,
+            Self::Audio => kind == FileKind::Audio,
+            Self::Text | Self::Quote | Self::Location | Self::Contact | Self::Unknown => false,
+        }
     }
 }
 
@@ -166,6 +191,8 @@ pub struct NewMessage {
     pub kind: MessageType,
     /// The content.
     pub body: MessageBody,
+    /// The uploaded file the message carries.
+    pub file: Option<FileId>,
 }
 
 impl NewMessage {
@@ -177,6 +204,7 @@ impl NewMessage {
             sender_name: "system".to_owned(),
             kind: MessageType::Text,
             body: MessageBody::system(text),
+            file: None,
         }
     }
 }
@@ -206,6 +234,8 @@ pub struct Message {
     pub recipient: Option<UserId>,
     /// Whether the recipient has read it (direct messages).
     pub read: bool,
+    /// The uploaded file it carries.
+    pub file: Option<FileId>,
 }
 
 #[cfg(test)]

@@ -12,9 +12,11 @@
 //!   off the async workers.
 //! - `anqicms`: the AnQiCMS communication-order dialect.
 //! - `fresns`: the Fresns v2 conversation dialect.
+//! - `files`: receiving uploads and serving `/files/{fid}` for both dialects.
 
 mod anqicms;
 mod error_chain;
+mod files;
 mod fresns;
 mod params;
 pub mod settings;
@@ -47,6 +49,7 @@ pub fn app(
         .wrap(actix_web::middleware::from_fn(anqicms::update_token_header))
         .configure(fresns::config)
         .configure(anqicms::config)
+        .configure(files::config)
         .default_service(web::to(not_found))
 }
 

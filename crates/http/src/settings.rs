@@ -18,6 +18,8 @@ pub struct Settings {
     pub anqicms: AnqicmsSettings,
     /// The Fresns dialect.
     pub fresns: FresnsSettings,
+    /// Uploaded files.
+    pub files: colloq_storage::FileSettings,
 }
 
 /// Storage settings.
@@ -193,6 +195,9 @@ pub struct FresnsSettings {
     /// Words that stop a message from being sent (36605), matched
     /// case-insensitively anywhere in the text (TOML list `fresns.block_words`).
     pub block_words: Vec<String>,
+    /// `fresns.conversation_files`: the kinds of file a conversation accepts
+    /// (`image`, `video`, `audio`, `document`). Default `["image"]`, upstream's.
+    pub conversation_files: Vec<String>,
 }
 
 impl Default for FresnsSettings {
@@ -203,6 +208,7 @@ impl Default for FresnsSettings {
             default_avatar: String::new(),
             deactivate_avatar: String::new(),
             block_words: Vec::new(),
+            conversation_files: vec!["image".to_owned()],
         }
     }
 }

@@ -4,13 +4,15 @@ use actix_web::web;
 use chrono::{DateTime, Utc};
 use colloq_core::{Clock, CoreError};
 use colloq_persistence::{DbConn, DbPool, StoreError};
+use colloq_storage::{BlobStore, StorageError};
 
 use crate::Settings;
 
-/// What every handler shares: the pool, the settings and the clock.
+/// What every handler shares: the pool, the file store, the settings and the clock.
 #[derive(Clone)]
 pub struct AppState {
     pool: DbPool,
+    store: BlobStore,
     settings: Arc<Settings>,
     clock: Clock,
 }
@@ -22,13 +24,23 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// State over a migrated pool.
-    pub fn new(pool: DbPool, settings: Settings, clock: Clock) -> Self {
-        Self {
+    /// State over a migrated pool, with the file store the settings describe.
+    ///
+    /// # Errors
+    /// When the file store's configuration cannot be used.
+    pub fn new(pool: DbPool, settings: Settings, clock: Clock) -> Result<Self, StorageError> {
+        let store = BlobStore::from_settings(&settings.files)?;
+        Ok(Self {
             pool,
+            store,
             settings: Arc::new(settings),
             clock,
-        }
+        })
+    }
+
+    /// The file store.
+    pub fn store(&self) -> &BlobStore {
+        &self.store
     }
 
     /// The settings.

@@ -9,7 +9,7 @@
 //!
 //! Layout:
 //! - [`conn`]: the connection enum, the pool, engine selection, migrations.
-//! - [`accounts`], [`tokens`], [`orders`], [`messages`]: one module per table family.
+//! - [`accounts`], [`tokens`], [`orders`], [`messages`], [`files`]: one module per table family.
 //! - `error`: [`StoreError`].
 
 pub mod accounts;
@@ -18,6 +18,7 @@ pub mod bulk;
 pub mod conn;
 pub mod conversations;
 pub mod error;
+pub mod files;
 pub mod messages;
 pub mod orders;
 pub mod plans;

@@ -5,7 +5,7 @@
 //! Reading a page is one range scan of the `(thread_id, seq)` index.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use colloq_domain::ids::{MessageId, ThreadId, UserId};
+use colloq_domain::ids::{FileId, MessageId, ThreadId, UserId};
 use colloq_domain::message::{Message, MessageType, NewMessage, SenderRole};
 use diesel::prelude::*;
 
@@ -26,6 +26,7 @@ pub(crate) struct MessageRow {
     created_at: NaiveDateTime,
     recipient_id: Option<i64>,
     recipient_read_at: Option<NaiveDateTime>,
+    file_id: Option<i64>,
 }
 
 impl From<MessageRow> for Message {
@@ -44,6 +45,7 @@ impl From<MessageRow> for Message {
             created_at: from_db_time(row.created_at),
             recipient: row.recipient_id.map(UserId),
             read: row.recipient_read_at.is_some(),
+            file: row.file_id.map(FileId),
         }
     }
 }
@@ -124,6 +126,7 @@ fn append_to(
             messages::body.eq(message.body.as_ref()),
             messages::created_at.eq(at),
             messages::recipient_id.eq(recipient.map(UserId::get)),
+            messages::file_id.eq(message.file.map(FileId::get)),
         ))
         .returning(messages::id)
         .get_result(conn)?;
@@ -139,6 +142,7 @@ fn append_to(
         created_at: from_db_time(at),
         recipient,
         read: false,
+        file: message.file,
     })
 }
 

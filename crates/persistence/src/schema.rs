@@ -97,6 +97,34 @@ diesel::table! {
         sender_deleted_at -> Nullable<Timestamp>,
         recipient_deleted_at -> Nullable<Timestamp>,
         recipient_read_at -> Nullable<Timestamp>,
+        file_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    blobs (sha256) {
+        sha256 -> Text,
+        md5 -> Text,
+        size -> BigInt,
+        mime -> Text,
+        extension -> Text,
+        kind -> Integer,
+        width -> Nullable<Integer>,
+        height -> Nullable<Integer>,
+        last_seen_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    files (id) {
+        id -> BigInt,
+        fid -> Text,
+        sha256 -> Text,
+        name -> Text,
+        uploader_id -> BigInt,
+        scope_user_id -> Nullable<BigInt>,
+        thread_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
     }
 }
 
@@ -164,6 +192,7 @@ diesel::joinable!(auth_tokens -> users (user_id));
 diesel::joinable!(comm_orders -> threads (id));
 diesel::joinable!(messages -> threads (thread_id));
 diesel::joinable!(conversations -> threads (id));
+diesel::joinable!(messages -> files (file_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -177,4 +206,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     blocks,
     login_failures,
     conversations,
+    blobs,
+    files,
 );

@@ -8,6 +8,6 @@ pub use read::{
     ConversationSummary, Panel, conversation_detail, conversation_messages, delete_messages,
     list_conversations, mark_read, messaging_permission, panel, toggle_pin,
 };
-pub use send::send_direct_message;
+pub use send::{DirectContent, send_direct_message};
 
 pub use colloq_persistence::conversations::Selection;

@@ -15,15 +15,21 @@ pub struct SendMessage {
     pub kind: MessageType,
     /// The content.
     pub body: MessageBody,
+    /// The public id of an upload the content refers to (a media message whose
+    /// URL is one of colloq's file URLs).
+    pub attachment: Option<String>,
 }
 
 /// Sends a message on an order as the viewer. A staff reply to a pending order
 /// opens it (status `communicating`, with a system note). The message is
 /// committed before this returns: an acknowledged message is never lost.
 ///
+/// An attachment must be the sender's own upload, not attached to another
+/// thread, of a kind the message type carries.
+///
 /// # Errors
 /// [`CoreError::NotVisible`]; [`CoreError::Forbidden`] for a customer's `quote`;
-/// an illegal transition for a cancelled order.
+/// an illegal transition for a cancelled order; [`crate::Refusal::File`].
 pub fn send_order_message(
     conn: &mut DbConn,
     viewer: &Viewer,
@@ -43,6 +49,20 @@ pub fn send_order_message(
             }
             .into());
         }
+        let file = match &input.attachment {
+            Some(fid) => Some(
+                crate::files::attach(
+                    conn,
+                    fid,
+                    viewer.user.id,
+                    id.thread(),
+                    None,
+                    Some(input.kind),
+                )?
+                .id,
+            ),
+            None => None,
+        };
         let message = NewMessage {
             sender: Some(viewer.user.id),
             role: if viewer.as_staff {
@@ -53,6 +73,7 @@ pub fn send_order_message(
             sender_name: viewer.user.username.clone(),
             kind: input.kind,
             body: input.body,
+            file,
         };
         let stored = messages::append(conn, id.thread(), &message, now)?;
         if viewer.as_staff {

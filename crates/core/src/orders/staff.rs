@@ -35,6 +35,7 @@ pub fn quote_order(
             sender_name: viewer.user.username.clone(),
             kind: MessageType::Quote,
             body: MessageBody::system(quote.content.clone()),
+            file: None,
         };
         messages::append(conn, id.thread(), &message, now)?;
         if next != order.status {

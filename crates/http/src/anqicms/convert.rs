@@ -245,7 +245,14 @@ impl TryFrom<SendMessageRequest> for (OrderId, SendMessage) {
         let kind = MessageType::parse(required("message_type", req.message_type.as_ref())?)
             .map_err(domain)?;
         let body = MessageBody::parse(req.content.unwrap_or_default()).map_err(domain)?;
-        Ok((id, SendMessage { kind, body }))
+        Ok((
+            id,
+            SendMessage {
+                kind,
+                body,
+                attachment: None,
+            },
+        ))
     }
 }
 

@@ -196,3 +196,25 @@ pub(super) struct MessageDto {
     pub(super) content: String,
     pub(super) created_time: i64,
 }
+
+/// An uploaded file (`POST /api/attachment/upload`), with upstream's attachment
+/// keys (AnQiCMS `model.Attachment`) plus `mime`, an extension.
+#[derive(Debug, Serialize)]
+pub(super) struct AttachmentDto {
+    pub(super) id: i64,
+    pub(super) user_id: i64,
+    pub(super) file_name: String,
+    pub(super) file_location: String,
+    pub(super) file_size: u64,
+    pub(super) file_md5: String,
+    pub(super) width: u32,
+    pub(super) height: u32,
+    pub(super) category_id: i64,
+    pub(super) is_image: i32,
+    pub(super) status: i32,
+    pub(super) logo: String,
+    pub(super) thumb: String,
+    pub(super) mime: String,
+    pub(super) created_time: i64,
+    pub(super) updated_time: i64,
+}

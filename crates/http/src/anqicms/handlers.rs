@@ -2,7 +2,7 @@
 
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::web::{Data, Path};
-use actix_web::{HttpResponse, HttpResponseBuilder};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use colloq_core::messages::{self, SendMessage};
 use colloq_core::orders;
 use colloq_core::sessions::{self, Session, TokenScope};
@@ -16,14 +16,14 @@ use super::convert::{
     cursor_params, id_param, login_request, page_params, positive_id, status_param, user_dto,
 };
 use super::dto::{
-    CreateOrderRequest, Envelope, ImagesRequest, LoginRequest, MessageDto, OrderDto,
+    AttachmentDto, CreateOrderRequest, Envelope, ImagesRequest, LoginRequest, MessageDto, OrderDto,
     OrderIdRequest, QuoteRequest, RegisterRequest, SendMessageRequest, StatusRequest,
     UpdateOrderRequest,
 };
 use super::error::ApiError;
 use super::extract::{Anyone, Body, Credential, Customer, PresentedToken, Staff};
-use crate::AppState;
 use crate::params::Params;
+use crate::{AppState, files};
 
 type Reply = Result<HttpResponse, ApiError>;
 
@@ -283,8 +283,25 @@ pub(super) async fn list_messages<A: Authed>(who: A, params: Params) -> Reply {
     ))
 }
 
-pub(super) async fn send_message<A: Authed>(who: A, Body(req): Body<SendMessageRequest>) -> Reply {
-    let input: Result<(OrderId, SendMessage), ApiError> = req.try_into();
+pub(super) async fn send_message<A: Authed>(
+    who: A,
+    http: HttpRequest,
+    state: Data<AppState>,
+    Body(req): Body<SendMessageRequest>,
+) -> Reply {
+    let mut input: Result<(OrderId, SendMessage), ApiError> = req.try_into();
+    if let Ok((_, message)) = &mut input {
+        // Media content naming one of colloq's file URLs must be the sender's
+        // own upload; any other URL is kept as given, as upstream does.
+        if colloq_domain::file::FileKind::ALL
+            .iter()
+            .any(|k| message.kind.accepts(*k))
+        {
+            let origin = files::origin(&http, &state);
+            message.attachment =
+                files::referenced_fid(message.body.as_ref(), &origin).map(str::to_owned);
+        }
+    }
     let message = who
         .credential()
         .run(move |conn, viewer, now| {
@@ -295,4 +312,64 @@ pub(super) async fn send_message<A: Authed>(who: A, Body(req): Body<SendMessageR
         })
         .await?;
     Ok(ok("message sent", MessageDto::from(message)))
+}
+
+/// `POST /api/attachment/upload` (and the staff twin): a multipart `file`,
+/// stored once per distinct content; answers the attachment with its URL.
+pub(super) async fn upload_attachment<A: Authed>(
+    who: A,
+    http: HttpRequest,
+    state: Data<AppState>,
+    form: actix_multipart::Multipart,
+) -> Reply {
+    // Who is asking is settled before a byte of the file is read.
+    let user = who
+        .credential()
+        .run(|_conn, viewer, _now| Ok(viewer.user.clone()))
+        .await?;
+    let policy = state
+        .settings()
+        .files
+        .policy(&colloq_domain::file::FileKind::ALL);
+    let received = files::receive(&state, form, policy)
+        .await
+        .map_err(upload_error)?;
+    let stored = files::store(&state, &user, received, None)
+        .await
+        .map_err(upload_error)?;
+    let url = format!(
+        "{}{}",
+        files::origin(&http, &state),
+        files::file_path(&stored)
+    );
+    let (width, height) = stored.meta.dimensions.unwrap_or_default();
+    let created = stored.created_at.timestamp();
+    Ok(ok(
+        "file uploaded",
+        AttachmentDto {
+            id: stored.id.get(),
+            user_id: stored.uploader.get(),
+            file_name: stored.name,
+            file_location: files::file_path_of(&stored.fid, &stored.meta.extension),
+            file_size: stored.meta.size,
+            file_md5: stored.meta.md5,
+            width,
+            height,
+            category_id: 0,
+            is_image: i32::from(stored.meta.kind == colloq_domain::file::FileKind::Image),
+            status: 1,
+            logo: url.clone(),
+            thumb: url,
+            mime: stored.meta.mime,
+            created_time: created,
+            updated_time: created,
+        },
+    ))
+}
+
+fn upload_error(err: files::UploadError) -> ApiError {
+    match err {
+        files::UploadError::Internal(e) => ApiError::Core(e),
+        other => ApiError::BadRequest(format!("file: {other}")),
+    }
 }

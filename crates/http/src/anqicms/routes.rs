@@ -46,6 +46,14 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
             "/api/communication/message/send",
             web::post().to(h::send_message::<Anyone>),
         ))
+        .service(at(
+            "/api/attachment/upload",
+            web::post().to(h::upload_attachment::<Anyone>),
+        ))
+        .service(at(
+            "/system/api/attachment/upload",
+            web::post().to(h::upload_attachment::<Staff>),
+        ))
         .service(at("/system/api/login", web::post().to(h::login_staff)))
         .service(at("/system/api/logout", web::post().to(h::logout::<Staff>)))
         .service(at(

@@ -142,6 +142,31 @@ pub(crate) fn message(code: i32, lang: Lang) -> &'static str {
             "該用戶已註銷",
         ),
         35204 => ("Incorrect password", "密码错误", "密碼錯誤"),
+        36109 => (
+            "Conversations do not accept image files",
+            "对话不允许发送图片文件",
+            "對話不允許發送圖片文件",
+        ),
+        36110 => (
+            "Conversations do not accept video files",
+            "对话不允许发送视频文件",
+            "對話不允許發送影片文件",
+        ),
+        36111 => (
+            "Conversations do not accept audio files",
+            "对话不允许发送音频文件",
+            "對話不允許發送音訊文件",
+        ),
+        36112 => (
+            "Conversations do not accept document files",
+            "对话不允许发送文档文件",
+            "對話不允許發送文件檔案",
+        ),
+        36200 => (
+            "The file type is not supported",
+            "不支持该文件类型",
+            "不支援該檔案類型",
+        ),
         36600 => (
             "Conversation function is not enabled and cannot be used",
             "对话功能未开启，无法使用",

@@ -1,6 +1,7 @@
 //! Between the Fresns wire and the domain: parameters validated with Laravel's
 //! English messages (code 30000), and the response shapes.
 
+use colloq_domain::file::{FileKind, StoredFile, human_size};
 use colloq_domain::ids::MessageId;
 use colloq_domain::message::Message;
 use colloq_domain::page::{Cursor, PageRequest};
@@ -188,7 +189,7 @@ pub(crate) fn render_user(
 
 /// Fresns message type: 1 text, 2 file.
 fn message_type(m: &Message) -> i32 {
-    if m.kind == colloq_domain::message::MessageType::File {
+    if m.file.is_some() || m.kind == colloq_domain::message::MessageType::File {
         2
     } else {
         1
@@ -196,7 +197,13 @@ fn message_type(m: &Message) -> i32 {
 }
 
 /// A message as the messages list and send-message show it, keys in order.
-pub(crate) fn message_item(m: &Message, user: Value, me: &User, view: TimeView) -> Value {
+pub(crate) fn message_item(
+    m: &Message,
+    user: Value,
+    file: Value,
+    me: &User,
+    view: TimeView,
+) -> Value {
     let (datetime, format, ago) = view.triple(m.created_at);
     let kind = message_type(m);
     let content = (kind == 1 && !m.body.is_empty()).then(|| m.body.clone());
@@ -206,12 +213,73 @@ pub(crate) fn message_item(m: &Message, user: Value, me: &User, view: TimeView) 
         "isMe": m.sender == Some(me.id),
         "type": kind,
         "content": content,
-        "file": null,
+        "file": file,
         "datetime": datetime,
         "datetimeFormat": format,
         "timeAgo": ago,
         "readStatus": m.read
     })
+}
+
+/// File Info (research note §4.3): the common keys, then only the keys of the
+/// file's own type. colloq makes no thumbnails or transcodes, so every image
+/// size URL is the file itself and media are always "transcoded" (3).
+pub(crate) fn file_info(file: &StoredFile, origin: &str) -> Value {
+    let url = format!("{origin}{}", crate::files::file_path(file));
+    let meta = &file.meta;
+    let mut info = json!({
+        "fid": file.fid,
+        "type": meta.kind.code(),
+        "status": true,
+        "substitutionImageUrl": "",
+        "sensitive": false,
+        "name": file.name,
+        "mime": meta.mime,
+        "extension": meta.extension,
+        "size": human_size(meta.size),
+        "md5": meta.md5,
+        "sha": meta.sha256,
+        "shaType": "sha256",
+        "moreJson": null,
+    });
+    let extra = match meta.kind {
+        FileKind::Image => {
+            let (width, height) = meta.dimensions.unwrap_or_default();
+            json!({
+                "imageWidth": width,
+                "imageHeight": height,
+                // Upstream's rule for "long" images (shown cropped in feeds).
+                "imageLong": width >= 700 && u64::from(height) >= 3 * u64::from(width),
+                "imageConfigUrl": url,
+                "imageRatioUrl": url,
+                "imageSquareUrl": url,
+                "imageBigUrl": url,
+            })
+        }
+        FileKind::Video => json!({
+            "videoTime": null,
+            "videoPosterUrl": "",
+            "videoUrl": url,
+            "transcodingState": 3,
+        }),
+        FileKind::Audio => json!({
+            "audioTime": null,
+            "audioUrl": url,
+            "transcodingState": 3,
+        }),
+        FileKind::Document => json!({ "documentPreviewUrl": url }),
+    };
+    if let (Some(target), Value::Object(extra)) = (info.as_object_mut(), extra) {
+        target.extend(extra);
+    }
+    info
+}
+
+/// `file` of a message item: File Info when the message carries a file.
+pub(crate) fn message_file(m: &Message, files: &[StoredFile], origin: &str) -> Value {
+    m.file
+        .and_then(|id| files.iter().find(|f| f.id == id))
+        .map_or(Value::Null, |f| file_info(f, origin))
 }
 
 /// `latestMessage` of a list item; every field null when there is none.

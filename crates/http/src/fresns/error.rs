@@ -66,6 +66,8 @@ fn refusal_code(refusal: Refusal) -> i32 {
         Refusal::SelfConversation => 36603,
         Refusal::Messaging(m) => messaging_code(m),
         Refusal::BlockedWords => 36605,
+        // Reported as a parameter error with its own text (see `failure`).
+        Refusal::File(_) => 30000,
     }
 }
 
@@ -113,6 +115,11 @@ impl ApiError {
                 }
                 CoreError::InvalidCredentials => (34304, None),
                 CoreError::NotVisible | CoreError::Forbidden(_) => (36602, None),
+                // Laravel's `exists` rule text, whatever the reason, so fids of
+                // other people's files cannot be probed.
+                CoreError::Refused(Refusal::File(_)) => {
+                    (30000, Some("The selected fid is invalid.".to_owned()))
+                }
                 CoreError::Refused(refusal) => (refusal_code(*refusal), None),
                 CoreError::Conflict => (
                     30000,

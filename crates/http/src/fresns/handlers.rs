@@ -1,14 +1,16 @@
 //! Thin adapters for the Fresns dialect: validate, call use cases, render.
 
-use actix_web::HttpResponse;
+use actix_multipart::Multipart;
 use actix_web::web::Path;
+use actix_web::{HttpRequest, HttpResponse};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::Duration;
 use colloq_core::accounts::{self, UserRef};
-use colloq_core::conversations::{self, Selection};
+use colloq_core::conversations::{self, DirectContent, Selection};
 use colloq_core::sessions::{self, FresnsSession, Issuer};
 use colloq_core::{CoreError, Refusal};
+use colloq_domain::file::FileKind;
 use colloq_domain::ids::ThreadId;
 use colloq_domain::message::MessageBody;
 use colloq_domain::user::{Email, LoginName, Phone, PlainPassword, User};
@@ -17,12 +19,14 @@ use serde_json::{Map, Value, json};
 
 use super::codes::{Lang, message};
 use super::convert::{
-    account_info, choice, cursor_params, int_field, key_filter, latest_message, message_item,
-    page_params, paginated, param_error, path_id, pinned_param, render_user, required_text, text,
+    account_info, choice, cursor_params, file_info, int_field, key_filter, latest_message,
+    message_file, message_item, page_params, paginated, param_error, path_id, pinned_param,
+    render_user, required_text, text,
 };
 use super::error::{ApiError, messaging_code};
 use super::extract::{AccountOnly, Client, Input, Me};
 use super::userinfo::{KeyFilter, Permission};
+use crate::files;
 use crate::params::Params;
 
 type Reply = Result<HttpResponse, ApiError>;
@@ -288,7 +292,12 @@ pub(super) async fn conversation_detail(me: Me, id: Path<String>, params: Params
     ))
 }
 
-pub(super) async fn conversation_messages(me: Me, id: Path<String>, params: Params) -> Reply {
+pub(super) async fn conversation_messages(
+    me: Me,
+    http: HttpRequest,
+    id: Path<String>,
+    params: Params,
+) -> Reply {
     let id = ThreadId(path_id(&id)?);
     let newest_first = choice(&params, "orderDirection", &["asc", "desc"])? != Some("asc");
     let reverse_page =
@@ -299,7 +308,7 @@ pub(super) async fn conversation_messages(me: Me, id: Path<String>, params: Para
     let Me { client, user } = me;
     let enabled = client.state.settings().fresns.conversation_enabled;
     let viewer = user.clone();
-    let (found, people) = client
+    let (found, people, carried) = client
         .state
         .run(move |conn, _now| {
             let (found, people) =
@@ -309,9 +318,12 @@ pub(super) async fn conversation_messages(me: Me, id: Path<String>, params: Para
                 let perm = permission(conn, &viewer, &person, enabled)?;
                 rendered.push((person, perm));
             }
-            Ok((found, rendered))
+            let ids: Vec<_> = found.items.iter().filter_map(|m| m.file).collect();
+            let carried = colloq_core::files::carried(conn, &ids)?;
+            Ok((found, rendered, carried))
         })
         .await?;
+    let origin = files::origin(&http, &client.state);
     let settings = &client.state.settings().fresns;
     let users: Vec<(colloq_domain::ids::UserId, Value)> = people
         .iter()
@@ -333,7 +345,8 @@ pub(super) async fn conversation_messages(me: Me, id: Path<String>, params: Para
                     || render_user(None, Ok(()), client.view, settings, &filter),
                     |(_, v)| v.clone(),
                 );
-            message_item(m, sender, &user, client.view)
+            let file = message_file(m, &carried, &origin);
+            message_item(m, sender, file, &user, client.view)
         })
         .collect();
     if reverse_page {
@@ -342,25 +355,15 @@ pub(super) async fn conversation_messages(me: Me, id: Path<String>, params: Para
     Ok(ok(client.view.lang, paginated(list, found.total, page)))
 }
 
-pub(super) async fn send_message(me: Me, Input(input): Input) -> Reply {
+pub(super) async fn send_message(me: Me, http: HttpRequest, Input(input): Input) -> Reply {
     if me.client.key.is_read_only {
         return Err(ApiError::Code(31305));
     }
     let to = UserRef::parse(&required_text(&input, "uidOrUsername")?);
-    if text(&input, "fid").is_some() {
-        // Uploads arrive with the attachments work; until then no fid names a file.
-        return Err(param_error("The selected fid is invalid.".to_owned()));
-    }
-    let body = match input.get("message") {
-        None | Some(Value::Null) => {
-            return Err(param_error(
-                "The message field is required when fid is not present.".to_owned(),
-            ));
-        }
-        Some(Value::String(s)) => MessageBody::parse(s.clone()).map_err(|_too_long| {
-            param_error("The message must not be greater than 10000 characters.".to_owned())
-        })?,
-        Some(_) => return Err(param_error("The message must be a string.".to_owned())),
+    // As upstream: when both are given, the file wins and the text is ignored.
+    let content = match text(&input, "fid") {
+        Some(fid) => DirectContent::File(fid),
+        None => DirectContent::Text(message_text(&input)?),
     };
     let Me { client, user } = me;
     let settings = client.state.settings().fresns.clone();
@@ -368,10 +371,20 @@ pub(super) async fn send_message(me: Me, Input(input): Input) -> Reply {
         return Err(ApiError::Code(36600));
     }
     let sender = user.clone();
-    let (stored, _conversation) = client
+    let (stored, file) = client
         .state
         .run(move |conn, now| {
-            conversations::send_direct_message(conn, &sender, &to, body, &settings.block_words, now)
+            let (stored, _conversation) = conversations::send_direct_message(
+                conn,
+                &sender,
+                &to,
+                content,
+                &settings.block_words,
+                now,
+            )?;
+            let file =
+                colloq_core::files::carried(conn, &stored.file.into_iter().collect::<Vec<_>>())?;
+            Ok((stored, file))
         })
         .await?;
     let settings = &client.state.settings().fresns;
@@ -382,10 +395,24 @@ pub(super) async fn send_message(me: Me, Input(input): Input) -> Reply {
         settings,
         &KeyFilter::None,
     );
+    let file = message_file(&stored, &file, &files::origin(&http, &client.state));
     Ok(ok(
         client.view.lang,
-        message_item(&stored, me_info, &user, client.view),
+        message_item(&stored, me_info, file, &user, client.view),
     ))
+}
+
+/// The `message` of a text message.
+fn message_text(input: &Map<String, Value>) -> Result<MessageBody, ApiError> {
+    match input.get("message") {
+        None | Some(Value::Null) => Err(param_error(
+            "The message field is required when fid is not present.".to_owned(),
+        )),
+        Some(Value::String(s)) => MessageBody::parse(s.clone()).map_err(|_too_long| {
+            param_error("The message must not be greater than 10000 characters.".to_owned())
+        }),
+        Some(_) => Err(param_error("The message must be a string.".to_owned())),
+    }
 }
 
 /// `type` + `conversationId` / `messageIds` of mark-as-read and delete.
@@ -445,4 +472,132 @@ pub(super) async fn pin_conversation(me: Me, Input(input): Input) -> Reply {
         .run(move |conn, _now| conversations::toggle_pin(conn, &user, ThreadId(id)))
         .await?;
     Ok(ok(me.client.view.lang, Value::Null))
+}
+
+/// The code that refuses a kind of file in conversations (36109–36112).
+fn kind_refused(kind: FileKind) -> ApiError {
+    ApiError::Code(match kind {
+        FileKind::Image => 36109,
+        FileKind::Video => 36110,
+        FileKind::Audio => 36111,
+        FileKind::Document => 36112,
+    })
+}
+
+fn upload_error(err: files::UploadError) -> ApiError {
+    use colloq_storage::IngestError;
+    match err {
+        files::UploadError::Refused(IngestError::NotAllowed(kind)) => kind_refused(kind),
+        files::UploadError::Refused(IngestError::Unsupported) => ApiError::Code(36200),
+        files::UploadError::Refused(IngestError::Io(e)) => {
+            tracing::error!(error = %crate::error_chain::ErrorChain(&e), "receiving an upload");
+            ApiError::Core(CoreError::Unavailable("receiving the upload failed"))
+        }
+        files::UploadError::Internal(e) => ApiError::Core(e),
+        other => param_error(format!("The file is invalid: {other}.")),
+    }
+}
+
+/// The form fields of an upload, checked as upstream's DTO does; returns the
+/// declared kind and the recipient named by `tableKey`.
+fn upload_fields(
+    received: &files::Received,
+    allowed: &[FileKind],
+) -> Result<(FileKind, UserRef), ApiError> {
+    let field = |name: &str, label: &str| {
+        received
+            .field(name)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| param_error(format!("The {label} field is required.")))
+    };
+    if field("tableName", "table name")? != "conversation_messages" {
+        return Err(param_error(
+            "The selected table name is invalid: colloq stores files of conversation_messages only.".to_owned(),
+        ));
+    }
+    if field("tableColumn", "table column")? != "message_file_id" {
+        return Err(param_error(
+            "The selected table column is invalid.".to_owned(),
+        ));
+    }
+    let kind = FileKind::parse(field("type", "type")?)
+        .ok_or_else(|| param_error("The selected type is invalid.".to_owned()))?;
+    match field("uploadMode", "upload mode")? {
+        "file" => {}
+        "fileInfo" => {
+            return Err(param_error(
+                "The upload mode fileInfo is not supported: colloq takes file details from the bytes.".to_owned(),
+            ));
+        }
+        _ => {
+            return Err(param_error(
+                "The selected upload mode is invalid.".to_owned(),
+            ));
+        }
+    }
+    let to = UserRef::parse(field("tableKey", "table key")?);
+    if !allowed.contains(&kind) {
+        return Err(kind_refused(kind));
+    }
+    if received.file.meta.kind != kind {
+        return Err(ApiError::Code(36200));
+    }
+    Ok((kind, to))
+}
+
+/// `POST /api/v2/common/upload-file` for a conversation message: the file is
+/// checked against the configured kinds and limits while it streams in, then
+/// the sender's permission to message the recipient (`tableKey`) is checked
+/// before it is stored. The File Info's `fid` is what send-message takes.
+pub(super) async fn upload_file(me: Me, http: HttpRequest, form: Multipart) -> Reply {
+    let Me { client, user } = me;
+    let state = client.state.clone();
+    let allowed: Vec<FileKind> = state
+        .settings()
+        .fresns
+        .conversation_files
+        .iter()
+        .filter_map(|k| FileKind::parse(k))
+        .collect();
+    let policy = state.settings().files.policy(&allowed);
+    let received = files::receive(&state, form, policy)
+        .await
+        .map_err(upload_error)?;
+    let checked = upload_fields(&received, &allowed).and_then(|(_, to)| {
+        if state.settings().fresns.conversation_enabled {
+            Ok(to)
+        } else {
+            Err(ApiError::Code(36600))
+        }
+    });
+    let to = match checked {
+        Ok(to) => to,
+        Err(e) => {
+            received.discard().await;
+            return Err(e);
+        }
+    };
+    let sender = user.clone();
+    let recipient = state
+        .run_with(move |conn, _now| {
+            let recipient = accounts::find_user(conn, &to)?.ok_or(ApiError::Code(31602))?;
+            permission(conn, &sender, &recipient, true)?.map_err(ApiError::Code)?;
+            Ok::<_, ApiError>(recipient)
+        })
+        .await;
+    let recipient = match recipient {
+        Ok(recipient) => recipient,
+        Err(e) => {
+            received.discard().await;
+            return Err(e);
+        }
+    };
+    let stored = files::store(&state, &user, received, Some(recipient.id))
+        .await
+        .map_err(upload_error)?;
+    Ok(ok(
+        client.view.lang,
+        file_info(&stored, &files::origin(&http, &state)),
+    ))
 }

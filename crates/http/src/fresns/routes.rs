@@ -21,6 +21,7 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
             .route("/user/auth", web::post().to(h::auth_user))
             .route("/user/panel", web::get().to(h::user_panel))
             .route("/conversation/list", web::get().to(h::list_conversations))
+            .route("/common/upload-file", web::post().to(h::upload_file))
             .route(
                 "/conversation/send-message",
                 web::post().to(h::send_message),

@@ -436,7 +436,7 @@ fn same_instant_thread(p: &Pair) -> i64 {
             &mut conn,
             &alice,
             &UserRef::Username("bob".to_owned()),
-            body,
+            colloq_core::conversations::DirectContent::Text(body),
             &[],
             now,
         )

@@ -57,9 +57,28 @@ impl Resp {
     }
 }
 
+/// A response with its body as bytes.
+#[derive(Debug)]
+pub(crate) struct RawResp {
+    pub(crate) status: StatusCode,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+impl RawResp {
+    pub(crate) fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
 pub(crate) struct TestApp {
     /// Kept so the database lives as long as the app.
     _db: TestDatabase,
+    /// The test's own file store directory (local backend).
+    pub(crate) files: tempfile::TempDir,
     pub(crate) pool: DbPool,
     pub(crate) state: AppState,
 }
@@ -69,14 +88,31 @@ impl TestApp {
         Self::with_settings(Settings::default())
     }
 
-    pub(crate) fn with_settings(settings: Settings) -> Self {
+    pub(crate) fn with_settings(mut settings: Settings) -> Self {
         let db = TestDatabase::new().unwrap();
         let pool = db.pool(4).unwrap();
-        let state = AppState::new(pool.clone(), settings, Clock::default());
+        let files = tempfile::tempdir().unwrap();
+        settings.files.dir = files.path().join("store");
+        let state = AppState::new(pool.clone(), settings, Clock::default()).unwrap();
         Self {
             _db: db,
+            files,
             pool,
             state,
+        }
+    }
+
+    /// A response whose body is not JSON (file downloads).
+    pub(crate) async fn send_raw(&self, req: test::TestRequest) -> RawResp {
+        let app = test::init_service(colloq_http::app(self.state.clone())).await;
+        let res = test::call_service(&app, req.to_request()).await;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let body = test::read_body(res).await.to_vec();
+        RawResp {
+            status,
+            headers,
+            body,
         }
     }
 
@@ -99,7 +135,7 @@ impl TestApp {
         }
     }
 
-    fn authed(req: test::TestRequest, auth: Auth<'_>) -> test::TestRequest {
+    pub(crate) fn authed(req: test::TestRequest, auth: Auth<'_>) -> test::TestRequest {
         match auth {
             Auth::None => req,
             Auth::Token(t) => req.insert_header(("token", t)),

@@ -9,6 +9,8 @@
 )]
 
 mod bad_input;
+mod files_anqicms;
+mod files_fresns;
 mod fresns_auth;
 mod fresns_conversations;
 mod fresns_helpers;
@@ -17,3 +19,4 @@ mod lifecycle;
 mod messages;
 mod orders;
 mod sessions;
+mod uploads;

@@ -1,0 +1,3 @@
+ALTER TABLE messages DROP COLUMN file_id;
+DROP TABLE files;
+DROP TABLE blobs;
