@@ -8,59 +8,10 @@
     reason = "an integration-test crate is all tests; failing loudly is the point"
 )]
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
 
-use colloq_persistence::testing::TestDatabase;
 use serde_json::{Value, json};
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn colloq(db: &TestDatabase) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_colloq"));
-    cmd.arg("--database-url").arg(db.url());
-    match db.pg_schema() {
-        Some(schema) => cmd.env("COLLOQ_DATABASE__PG_SCHEMA", schema),
-        None => cmd.env_remove("COLLOQ_DATABASE__PG_SCHEMA"),
-    };
-    cmd.env("COLLOQ_LOG", "warn");
-    cmd
-}
-
-fn start(db: &TestDatabase) -> Server {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let child = colloq(db)
-        .args(["--bind", &format!("127.0.0.1:{port}"), "serve"])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server { child, base };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while ureq::get(&format!("{}/api/communication/fields", server.base))
-        .call()
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "colloq did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    server
-}
+use support::{Env, Server};
 
 fn post(server: &Server, path: &str, header: (&str, &str), body: &Value) -> Value {
     let mut req = ureq::post(&format!("{}{path}", server.base));
@@ -84,8 +35,9 @@ fn get(server: &Server, path: &str, header: (&str, &str)) -> Value {
 
 #[test]
 fn the_binary_serves_the_anqicms_flow_and_keeps_messages_across_restarts() {
-    let db = TestDatabase::new().unwrap();
-    let created = colloq(&db)
+    let env = Env::new();
+    let created = env
+        .colloq()
         .args([
             "user",
             "create",
@@ -109,7 +61,7 @@ fn the_binary_serves_the_anqicms_flow_and_keeps_messages_across_restarts() {
     );
     assert_eq!(printed["admin"], true);
 
-    let server = start(&db);
+    let server = env.serve(env.colloq());
     let alice = post(
         &server,
         "/api/register",
@@ -155,7 +107,7 @@ fn the_binary_serves_the_anqicms_flow_and_keeps_messages_across_restarts() {
     assert_eq!(listed["total"], 13, "12 messages and one status note");
     drop(server);
 
-    let server = start(&db);
+    let server = env.serve(env.colloq());
     let listed = get(
         &server,
         &format!("/api/communication/messages?comm_order_id={order}&page_size=100"),

@@ -8,36 +8,16 @@
     reason = "an integration-test crate is all tests; failing loudly is the point"
 )]
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod support;
+
+use std::process::Command;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use colloq_persistence::testing::TestDatabase;
 use md5::{Digest, Md5};
 use serde_json::{Value, json};
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn colloq(db: &TestDatabase) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_colloq"));
-    cmd.arg("--database-url")
-        .arg(db.url())
-        .env("COLLOQ_LOG", "warn");
-    match db.pg_schema() {
-        Some(schema) => cmd.env("COLLOQ_DATABASE__PG_SCHEMA", schema),
-        None => cmd.env_remove("COLLOQ_DATABASE__PG_SCHEMA"),
-    };
-    cmd
-}
+use support::Env;
 
 fn json_out(cmd: &mut Command) -> Value {
     let out = cmd.output().unwrap();
@@ -121,12 +101,15 @@ impl Client<'_> {
 
 #[test]
 fn the_binary_serves_fresns_with_signed_requests() {
-    let db = TestDatabase::new().unwrap();
+    let env = Env::new();
     let key =
-        json_out(colloq(&db).args(["app-key", "create", "--platform-id", "4", "--name", "web"]));
+        json_out(
+            env.colloq()
+                .args(["app-key", "create", "--platform-id", "4", "--name", "web"]),
+        );
     assert_eq!(key["platform_id"], 4);
     for name in ["alice", "bob"] {
-        json_out(colloq(&db).args([
+        json_out(env.colloq().args([
             "user",
             "create",
             "--username",
@@ -137,26 +120,8 @@ fn the_binary_serves_fresns_with_signed_requests() {
             &format!("{name}@example.com"),
         ]));
     }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let base = format!("http://127.0.0.1:{port}");
-    let child = colloq(&db)
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _server = Server(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while ureq::get(&format!("{base}/api/communication/fields"))
-        .call()
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "colloq did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let server = env.serve(env.colloq());
+    let base = server.base.clone();
     let blank = |base| Client {
         base,
         app_id: key["app_id"].as_str().unwrap().to_owned(),

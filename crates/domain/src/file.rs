@@ -227,11 +227,11 @@ mod tests {
             Err(AttachRefusal::OtherThread)
         );
         assert_eq!(
-            file(1, Some(2), None).may_attach(UserId(1), ThreadId(6), Some(2)),
+            file(1, Some(2), None).may_attach(UserId(1), ThreadId(6), Some(UserId(2))),
             Ok(())
         );
         assert_eq!(
-            file(1, Some(2), None).may_attach(UserId(1), ThreadId(6), Some(3)),
+            file(1, Some(2), None).may_attach(UserId(1), ThreadId(6), Some(UserId(3))),
             Err(AttachRefusal::OtherThread)
         );
     }

@@ -62,6 +62,7 @@ fn setup() -> (TestDatabase, DbConn, i64, i64, i64) {
                     sender_name: "a".to_owned(),
                     kind: MessageType::Text,
                     body,
+                    file: None,
                 };
                 messages::append(conn, order.id.thread(), &msg, Utc::now())?;
             }
@@ -74,6 +75,7 @@ fn setup() -> (TestDatabase, DbConn, i64, i64, i64) {
                 sender_name: "a".to_owned(),
                 kind: MessageType::Text,
                 body,
+                file: None,
             };
             messages::append_direct(conn, conversation.id, &msg, bob, Utc::now())?;
         }

@@ -68,6 +68,7 @@ fn text(sender: UserId, body: &str) -> NewMessage {
         sender_name: "alice".to_owned(),
         kind: MessageType::Text,
         body: MessageBody::parse(body.to_owned()).unwrap(),
+        file: None,
     }
 }
 

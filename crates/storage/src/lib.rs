@@ -8,7 +8,7 @@
 //! - [`inspect`]: which formats are accepted, decided from the first bytes.
 //! - [`Ingest`]: receiving one upload into a temporary file with hashes and limits.
 //! - [`BlobStore`]: the backends, behind one interface.
-//! - [`FileSettings`]: configuration.
+//! - [`FileSettings`], the configuration.
 
 mod ingest;
 pub mod inspect;

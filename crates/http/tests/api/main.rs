@@ -11,6 +11,7 @@
 mod bad_input;
 mod files_anqicms;
 mod files_fresns;
+mod files_s3;
 mod fresns_auth;
 mod fresns_conversations;
 mod fresns_helpers;

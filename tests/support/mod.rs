@@ -1,0 +1,82 @@
+//! Running the real `colloq` binary in tests: a command on the test's own
+//! database and file directory, and a server on a free port that stops when
+//! dropped.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use colloq_persistence::testing::TestDatabase;
+
+/// A test's database and file directory.
+pub(crate) struct Env {
+    pub(crate) db: TestDatabase,
+    pub(crate) files: tempfile::TempDir,
+}
+
+impl Env {
+    pub(crate) fn new() -> Self {
+        Self {
+            db: TestDatabase::new().unwrap(),
+            files: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// `colloq` pointed at this environment.
+    pub(crate) fn colloq(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_colloq"));
+        cmd.arg("--database-url")
+            .arg(self.db.url())
+            .env("COLLOQ_LOG", "warn")
+            .env("COLLOQ_FILES__DIR", self.files_dir());
+        match self.db.pg_schema() {
+            Some(schema) => cmd.env("COLLOQ_DATABASE__PG_SCHEMA", schema),
+            None => cmd.env_remove("COLLOQ_DATABASE__PG_SCHEMA"),
+        };
+        cmd
+    }
+
+    pub(crate) fn files_dir(&self) -> PathBuf {
+        self.files.path().join("store")
+    }
+
+    /// Serves with `cmd` (from [`Env::colloq`], perhaps with more settings) on a
+    /// free port, once it answers.
+    pub(crate) fn serve(&self, mut cmd: Command) -> Server {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let base = format!("http://127.0.0.1:{port}");
+        let child = cmd
+            .args(["--bind", &format!("127.0.0.1:{port}"), "serve"])
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Server { child, base };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while ureq::get(&format!("{}/api/communication/fields", server.base))
+            .call()
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "colloq did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+}
+
+/// A running server, killed when dropped.
+pub(crate) struct Server {
+    pub(crate) child: Child,
+    pub(crate) base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
