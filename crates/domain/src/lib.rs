@@ -13,7 +13,7 @@
 //! - [`order`]: AnQiCMS communication orders and their lifecycle.
 //! - [`conversation`]: Fresns conversations and who may message whom.
 //! - [`message`]: messages of every kind of thread.
-//! - [`file`]: uploaded files, what their bytes say, and where they may be attached.
+//! - [`file`](mod@file): uploaded files, what their bytes say, and where they may be attached.
 //! - [`page`]: page requests, pages, and the per-thread sequence window.
 
 pub mod conversation;
