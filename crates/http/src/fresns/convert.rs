@@ -6,6 +6,8 @@ use colloq_domain::ids::MessageId;
 use colloq_domain::message::Message;
 use colloq_domain::page::{Cursor, PageRequest};
 use colloq_domain::user::User;
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::error::ApiError;
@@ -165,12 +167,34 @@ pub(crate) fn int_field(input: &Map<String, Value>, name: &str) -> Result<Option
 
 /// `{pagination, list}` with upstream's rules: `currentPage` is the request's,
 /// `lastPage` at least 1.
-pub(crate) fn paginated(list: Vec<Value>, total: i64, page: PageRequest) -> Value {
-    let last_page = ((total + page.size() - 1) / page.size()).max(1);
-    json!({
-        "pagination": {"total": total, "pageSize": page.size(), "currentPage": page.page(), "lastPage": last_page},
-        "list": list
-    })
+pub(crate) fn paginated<T: Serialize>(list: Vec<T>, total: i64, page: PageRequest) -> Paginated<T> {
+    Paginated {
+        pagination: Pagination {
+            total,
+            page_size: page.size(),
+            current_page: page.page(),
+            last_page: ((total + page.size() - 1) / page.size()).max(1),
+        },
+        list,
+    }
+}
+
+/// A page of a list: `pagination`, then `list`.
+#[derive(Debug, Serialize)]
+pub(crate) struct Paginated<T> {
+    pagination: Pagination,
+    list: Vec<T>,
+}
+
+#[derive(Debug, Serialize)]
+struct Pagination {
+    total: i64,
+    #[serde(rename = "pageSize")]
+    page_size: i64,
+    #[serde(rename = "currentPage")]
+    current_page: i64,
+    #[serde(rename = "lastPage")]
+    last_page: i64,
 }
 
 /// Renders a user, or the placeholder when the profile is gone.
@@ -197,28 +221,56 @@ fn message_type(m: &Message) -> i32 {
 }
 
 /// A message as the messages list and send-message show it, keys in order.
-pub(crate) fn message_item(
-    m: &Message,
-    user: Value,
+///
+/// `user` is pre-serialised: a page repeats the same one or two User Info
+/// objects (about 3 KB each) on every item, and building and cloning them as
+/// `Value` trees was most of a page's cost.
+#[derive(Debug, Serialize)]
+pub(crate) struct MessageItem<'a> {
+    id: i64,
+    user: Option<&'a RawValue>,
+    #[serde(rename = "isMe")]
+    is_me: bool,
+    #[serde(rename = "type")]
+    kind: i32,
+    content: Option<&'a str>,
+    file: Value,
+    datetime: String,
+    #[serde(rename = "datetimeFormat")]
+    datetime_format: String,
+    #[serde(rename = "timeAgo")]
+    time_ago: String,
+    #[serde(rename = "readStatus")]
+    read_status: bool,
+}
+
+pub(crate) fn message_item<'a>(
+    m: &'a Message,
+    user: Option<&'a RawValue>,
     file: Value,
     me: &User,
     view: TimeView,
-) -> Value {
-    let (datetime, format, ago) = view.triple(m.created_at);
+) -> MessageItem<'a> {
+    let (datetime, datetime_format, time_ago) = view.triple(m.created_at);
     let kind = message_type(m);
-    let content = (kind == 1 && !m.body.is_empty()).then(|| m.body.clone());
-    json!({
-        "id": m.id.get(),
-        "user": user,
-        "isMe": m.sender == Some(me.id),
-        "type": kind,
-        "content": content,
-        "file": file,
-        "datetime": datetime,
-        "datetimeFormat": format,
-        "timeAgo": ago,
-        "readStatus": m.read
-    })
+    MessageItem {
+        id: m.id.get(),
+        user,
+        is_me: m.sender == Some(me.id),
+        kind,
+        content: (kind == 1 && !m.body.is_empty()).then_some(m.body.as_str()),
+        file,
+        datetime,
+        datetime_format,
+        time_ago,
+        read_status: m.read,
+    }
+}
+
+/// A rendered User Info, serialised once for every item that shows it.
+/// (Serialising a `Value` cannot fail: its keys are strings.)
+pub(crate) fn raw_user(user: &Value) -> Option<Box<RawValue>> {
+    serde_json::value::to_raw_value(user).ok()
 }
 
 /// File Info (research note §4.3): the common keys, then only the keys of the

@@ -15,13 +15,14 @@ use colloq_domain::ids::ThreadId;
 use colloq_domain::message::MessageBody;
 use colloq_domain::user::{Email, LoginName, Phone, PlainPassword, User};
 use colloq_persistence::DbConn;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::codes::{Lang, message};
 use super::convert::{
     account_info, choice, cursor_params, file_info, int_field, key_filter, latest_message,
     message_file, message_item, page_params, paginated, param_error, path_id, pinned_param,
-    render_user, required_text, text,
+    raw_user, render_user, required_text, text,
 };
 use super::error::{ApiError, messaging_code};
 use super::extract::{AccountOnly, Client, Input, Me};
@@ -31,8 +32,20 @@ use crate::params::Params;
 
 type Reply = Result<HttpResponse, ApiError>;
 
-fn ok(lang: Lang, data: Value) -> HttpResponse {
-    HttpResponse::Ok().json(json!({"code": 0, "message": message(0, lang), "data": data}))
+/// The success envelope, serialised straight from `data`.
+#[derive(serde::Serialize)]
+struct Envelope<'a, T> {
+    code: i32,
+    message: &'a str,
+    data: T,
+}
+
+fn ok(lang: Lang, data: impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Ok().json(Envelope {
+        code: 0,
+        message: message(0, lang),
+        data,
+    })
 }
 
 /// The viewer's messaging permission towards `target`, as a Fresns code.
@@ -325,26 +338,22 @@ pub(super) async fn conversation_messages(
         .await?;
     let origin = files::origin(&http, &client.state);
     let settings = &client.state.settings().fresns;
-    let users: Vec<(colloq_domain::ids::UserId, Value)> = people
+    let users: Vec<(colloq_domain::ids::UserId, Option<Box<RawValue>>)> = people
         .iter()
         .map(|(p, perm)| {
-            (
-                p.id,
-                render_user(Some(p), *perm, client.view, settings, &filter),
-            )
+            let info = render_user(Some(p), *perm, client.view, settings, &filter);
+            (p.id, raw_user(&info))
         })
         .collect();
-    let mut list: Vec<Value> = found
+    let missing = raw_user(&render_user(None, Ok(()), client.view, settings, &filter));
+    let mut list: Vec<_> = found
         .items
         .iter()
         .map(|m| {
             let sender = users
                 .iter()
                 .find(|(id, _)| Some(*id) == m.sender)
-                .map_or_else(
-                    || render_user(None, Ok(()), client.view, settings, &filter),
-                    |(_, v)| v.clone(),
-                );
+                .map_or(missing.as_deref(), |(_, raw)| raw.as_deref());
             let file = message_file(m, &carried, &origin);
             message_item(m, sender, file, &user, client.view)
         })
@@ -396,9 +405,10 @@ pub(super) async fn send_message(me: Me, http: HttpRequest, Input(input): Input)
         &KeyFilter::None,
     );
     let file = message_file(&stored, &file, &files::origin(&http, &client.state));
+    let me_info = raw_user(&me_info);
     Ok(ok(
         client.view.lang,
-        message_item(&stored, me_info, file, &user, client.view),
+        message_item(&stored, me_info.as_deref(), file, &user, client.view),
     ))
 }
 
