@@ -90,6 +90,11 @@ impl MessageType {
         }
     }
 
+    /// Whether a message of this type may carry an uploaded file at all.
+    pub fn carries_files(self) -> bool {
+        FileKind::ALL.into_iter().any(|kind| self.accepts(kind))
+    }
+
     /// Whether a message of this type may carry an uploaded file of `kind`
     /// (`file` carries anything; text-like types carry none).
     pub fn accepts(self, kind: FileKind) -> bool {

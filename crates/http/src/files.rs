@@ -232,13 +232,24 @@ pub(crate) fn referenced_fid<'a>(content: &'a str, origin: &str) -> Option<&'a s
         None if content.starts_with("/files/") => content,
         None => return None,
     };
-    let name = path.strip_prefix("/files/")?;
-    let fid = name.split_once('.').map_or(name, |(fid, _ext)| fid);
+    let fid = fid_of(path.strip_prefix("/files/")?);
     (!fid.is_empty() && fid.bytes().all(|b| b.is_ascii_alphanumeric())).then_some(fid)
+}
+
+/// The fid in a file name (`{fid}.{ext}` or a bare fid).
+fn fid_of(name: &str) -> &str {
+    name.split_once('.').map_or(name, |(fid, _ext)| fid)
 }
 
 fn not_found() -> HttpResponse {
     HttpResponse::NotFound().json(serde_json::json!({"code": 404, "msg": "file not found"}))
+}
+
+/// A 500 whose cause goes to the log only.
+fn internal(what: &str, err: &dyn std::error::Error) -> HttpResponse {
+    tracing::error!(error = %crate::error_chain::ErrorChain(err), "{what}");
+    HttpResponse::InternalServerError()
+        .json(serde_json::json!({"code": 500, "msg": "internal server error"}))
 }
 
 /// `GET /files/{name}`: the bytes of an upload. The fid in the name is the
@@ -257,11 +268,7 @@ pub(crate) async fn download(
     let file = match found {
         Ok(Some(file)) => file,
         Ok(None) => return not_found(),
-        Err(e) => {
-            tracing::error!(error = %crate::error_chain::ErrorChain(&e), "looking up a file");
-            return HttpResponse::InternalServerError()
-                .json(serde_json::json!({"code": 500, "msg": "internal server error"}));
-        }
+        Err(e) => return internal("looking up a file", &e),
     };
     let etag = format!("\"{}\"", file.meta.sha256);
     let size = file.meta.size;
@@ -335,11 +342,7 @@ pub(crate) async fn download(
         .await
     {
         Ok(body) => body,
-        Err(e) => {
-            tracing::error!(error = %crate::error_chain::ErrorChain(&e), "reading a stored file");
-            return HttpResponse::InternalServerError()
-                .json(serde_json::json!({"code": 500, "msg": "internal server error"}));
-        }
+        Err(e) => return internal("reading a stored file", &e),
     };
     response.no_chunking(length).streaming(body)
 }

@@ -132,6 +132,7 @@ pub fn insert(
     file: NewFile<'_>,
     now: DateTime<Utc>,
 ) -> Result<StoredFile, StoreError> {
+    let created_at = to_db_time(now);
     let id: i64 = diesel::insert_into(files::table)
         .values((
             files::fid.eq(file.fid),
@@ -139,11 +140,22 @@ pub fn insert(
             files::name.eq(file.name),
             files::uploader_id.eq(file.uploader.get()),
             files::scope_user_id.eq(file.scope_user.map(UserId::get)),
-            files::created_at.eq(to_db_time(now)),
+            files::created_at.eq(created_at),
         ))
         .returning(files::id)
         .get_result(conn)?;
-    find(conn, FileId(id))?.ok_or(StoreError::NotFound)
+    // Content metadata is a function of the bytes, so an existing blob row
+    // holds exactly `file.meta`: nothing needs reading back.
+    Ok(StoredFile {
+        id: FileId(id),
+        fid: file.fid.to_owned(),
+        name: file.name.to_owned(),
+        uploader: file.uploader,
+        scope_user: file.scope_user,
+        thread: None,
+        meta: file.meta.clone(),
+        created_at: from_db_time(created_at),
+    })
 }
 
 /// Removes an upload row (when storing its object failed).
@@ -153,21 +165,6 @@ pub fn insert(
 pub fn delete(conn: &mut DbConn, id: FileId) -> Result<(), StoreError> {
     diesel::delete(files::table.find(id.get())).execute(conn)?;
     Ok(())
-}
-
-/// The upload with internal id `id`.
-///
-/// # Errors
-/// On database failure.
-pub fn find(conn: &mut DbConn, id: FileId) -> Result<Option<StoredFile>, StoreError> {
-    files::table
-        .inner_join(blobs::table.on(blobs::sha256.eq(files::sha256)))
-        .filter(files::id.eq(id.get()))
-        .select((FileRow::as_select(), BlobRow::as_select()))
-        .first(conn)
-        .optional()
-        .map(|row| row.map(to_file))
-        .map_err(StoreError::from)
 }
 
 /// The upload with public id `fid`.

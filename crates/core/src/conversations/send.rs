@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 use colloq_domain::conversation::{Conversation, may_message};
+use colloq_domain::file::StoredFile;
 use colloq_domain::message::{Message, MessageBody, MessageType, NewMessage, SenderRole};
 use colloq_domain::user::User;
 use colloq_persistence::{DbConn, conversations, messages, write_transaction};
@@ -21,7 +22,8 @@ pub enum DirectContent {
 /// conversation on first contact. The recipient's permission and the blocked
 /// words are checked first; a file must be the sender's own upload for this
 /// recipient, not attached to another conversation. The message is committed
-/// before this returns.
+/// before this returns. Returns the message, its conversation, and the file it
+/// carries.
 ///
 /// # Errors
 /// [`Refusal::UnknownUser`], [`Refusal::Messaging`], [`Refusal::BlockedWords`],
@@ -33,7 +35,7 @@ pub fn send_direct_message(
     content: DirectContent,
     blocked_words: &[String],
     now: DateTime<Utc>,
-) -> Result<(Message, Conversation), CoreError> {
+) -> Result<(Message, Conversation, Option<StoredFile>), CoreError> {
     let recipient = find_user(conn, to)?.ok_or(CoreError::Refused(Refusal::UnknownUser))?;
     let facts = relation(conn, sender, &recipient)?;
     may_message(sender, &recipient, facts)
@@ -65,7 +67,7 @@ pub fn send_direct_message(
                 )?;
                 // The body keeps a readable trace; clients get File Info.
                 let body = MessageBody::system(format!("/files/{}", file.fid));
-                (MessageType::for_file(file.meta.kind), body, Some(file.id))
+                (MessageType::for_file(file.meta.kind), body, Some(file))
             }
         };
         let message = NewMessage {
@@ -74,12 +76,12 @@ pub fn send_direct_message(
             sender_name: sender.nickname.clone(),
             kind,
             body,
-            file,
+            file: file.as_ref().map(|f| f.id),
         };
         let stored = messages::append_direct(conn, conversation.id, &message, recipient.id, now)?;
         conversations::record_message(conn, &conversation, sender.id, stored.created_at)?;
         let conversation =
             conversations::find(conn, conversation.id)?.ok_or(CoreError::NotVisible)?;
-        Ok((stored, conversation))
+        Ok((stored, conversation, file))
     })
 }

@@ -293,10 +293,7 @@ pub(super) async fn send_message<A: Authed>(
     if let Ok((_, message)) = &mut input {
         // Media content naming one of colloq's file URLs must be the sender's
         // own upload; any other URL is kept as given, as upstream does.
-        if colloq_domain::file::FileKind::ALL
-            .iter()
-            .any(|k| message.kind.accepts(*k))
-        {
+        if message.kind.carries_files() {
             let origin = files::origin(&http, &state);
             message.attachment =
                 files::referenced_fid(message.body.as_ref(), &origin).map(str::to_owned);

@@ -380,20 +380,17 @@ pub(super) async fn send_message(me: Me, http: HttpRequest, Input(input): Input)
         return Err(ApiError::Code(36600));
     }
     let sender = user.clone();
-    let (stored, file) = client
+    let (stored, _conversation, file) = client
         .state
         .run(move |conn, now| {
-            let (stored, _conversation) = conversations::send_direct_message(
+            conversations::send_direct_message(
                 conn,
                 &sender,
                 &to,
                 content,
                 &settings.block_words,
                 now,
-            )?;
-            let file =
-                colloq_core::files::carried(conn, &stored.file.into_iter().collect::<Vec<_>>())?;
-            Ok((stored, file))
+            )
         })
         .await?;
     let settings = &client.state.settings().fresns;
@@ -404,7 +401,9 @@ pub(super) async fn send_message(me: Me, http: HttpRequest, Input(input): Input)
         settings,
         &KeyFilter::None,
     );
-    let file = message_file(&stored, &file, &files::origin(&http, &client.state));
+    let file = file.map_or(Value::Null, |f| {
+        file_info(&f, &files::origin(&http, &client.state))
+    });
     let me_info = raw_user(&me_info);
     Ok(ok(
         client.view.lang,

@@ -8,27 +8,7 @@ use serde_json::{Value, json};
 use sha2::Digest as _;
 
 use crate::helpers::{Auth, Resp, TestApp};
-use crate::uploads::{Part, elf, md5_hex, pdf, png, with_form};
-
-async fn upload(
-    app: &TestApp,
-    auth: Auth<'_>,
-    filename: &str,
-    content_type: &str,
-    bytes: &[u8],
-) -> Resp {
-    let req = TestApp::authed(TestRequest::post().uri("/api/attachment/upload"), auth);
-    app.send(with_form(
-        req,
-        &[Part::File {
-            field: "file",
-            filename,
-            content_type,
-            bytes,
-        }],
-    ))
-    .await
-}
+use crate::uploads::{Part, elf, md5_hex, pdf, png, upload, with_form};
 
 /// The path part of a file URL (the test server's origin is `http://localhost:8080`).
 fn path_of(url: &Value) -> String {

@@ -15,7 +15,7 @@ use colloq_http::Settings;
 use colloq_storage::Backend;
 
 use crate::helpers::{Auth, TestApp};
-use crate::uploads::{Part, png, with_form};
+use crate::uploads::{png, upload};
 
 const MOTO: &str = "moto[server]==5.2.5";
 
@@ -110,29 +110,14 @@ async fn the_s3_backend_stores_once_and_serves_ranges() {
     let (_, alice) = app.customer("alice").await;
     let (_, bob) = app.customer("bob").await;
     let image = png(33, 44, 70_000);
-    let upload = |token: String| {
-        let req = TestApp::authed(
-            TestRequest::post().uri("/api/attachment/upload"),
-            Auth::Token(&token),
-        );
-        with_form(
-            req,
-            &[Part::File {
-                field: "file",
-                filename: "s3.png",
-                content_type: "image/png",
-                bytes: &image,
-            }],
-        )
-    };
-    let first = app.send(upload(alice.clone())).await;
+    let first = upload(&app, Auth::Token(&alice), "s3.png", "image/png", &image).await;
     let data = first.data().clone();
     assert_eq!(
         (data["width"].as_u64(), data["height"].as_u64()),
         (Some(33), Some(44))
     );
     assert_eq!(objects_in(&bucket), 1);
-    let second = app.send(upload(bob.clone())).await;
+    let second = upload(&app, Auth::Token(&bob), "s3.png", "image/png", &image).await;
     second.data();
     assert_eq!(objects_in(&bucket), 1, "the same bytes are stored once");
     let path = data["file_location"].as_str().unwrap();

@@ -432,7 +432,7 @@ fn same_instant_thread(p: &Pair) -> i64 {
     let mut id = 0;
     for i in 1..=5 {
         let body = MessageBody::parse(format!("m{i}")).unwrap();
-        let (_, conversation) = send_direct_message(
+        let (_, conversation, _) = send_direct_message(
             &mut conn,
             &alice,
             &UserRef::Username("bob".to_owned()),

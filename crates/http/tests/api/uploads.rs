@@ -2,6 +2,8 @@
 
 use actix_web::test::TestRequest;
 
+use crate::helpers::{Auth, Resp, TestApp};
+
 /// One part of a multipart form.
 pub(crate) enum Part<'a> {
     Text(&'a str, &'a str),
@@ -53,6 +55,27 @@ pub(crate) fn with_form(req: TestRequest, parts: &[Part<'_>]) -> TestRequest {
     let (content_type, body) = multipart(parts);
     req.insert_header(("Content-Type", content_type))
         .set_payload(body)
+}
+
+/// `POST /api/attachment/upload` with one file.
+pub(crate) async fn upload(
+    app: &TestApp,
+    auth: Auth<'_>,
+    filename: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> Resp {
+    let req = TestApp::authed(TestRequest::post().uri("/api/attachment/upload"), auth);
+    app.send(with_form(
+        req,
+        &[Part::File {
+            field: "file",
+            filename,
+            content_type,
+            bytes,
+        }],
+    ))
+    .await
 }
 
 fn crc32(bytes: &[u8]) -> u32 {
