@@ -197,18 +197,25 @@ struct Pagination {
     last_page: i64,
 }
 
-/// Renders a user, or the placeholder when the profile is gone.
+/// Renders a user, or the placeholder when the profile is gone, serialised: a
+/// page repeats the same one or two User Info objects on every item.
 pub(crate) fn render_user(
     user: Option<&User>,
     permission: Permission,
     view: TimeView,
     settings: &FresnsSettings,
     filter: &KeyFilter,
-) -> Value {
-    match user {
-        Some(user) => filter.apply(user_info(user, permission, view, settings)),
-        None => placeholder(settings),
-    }
+) -> Box<RawValue> {
+    // Serialising cannot fail: every map key is a string.
+    let rendered = match (user, filter) {
+        (Some(user), KeyFilter::None) => {
+            serde_json::value::to_raw_value(&user_info(user, permission, view, settings))
+        }
+        (Some(user), filter) => serde_json::to_value(user_info(user, permission, view, settings))
+            .and_then(|info| serde_json::value::to_raw_value(&filter.apply(info))),
+        (None, _) => serde_json::value::to_raw_value(&placeholder(settings)),
+    };
+    rendered.unwrap_or_else(|_never| RawValue::NULL.to_owned())
 }
 
 /// Fresns message type: 1 text, 2 file.
@@ -265,12 +272,6 @@ pub(crate) fn message_item<'a>(
         time_ago,
         read_status: m.read,
     }
-}
-
-/// A rendered User Info, serialised once for every item that shows it.
-/// (Serialising a `Value` cannot fail: its keys are strings.)
-pub(crate) fn raw_user(user: &Value) -> Option<Box<RawValue>> {
-    serde_json::value::to_raw_value(user).ok()
 }
 
 /// File Info (research note §4.3): the common keys, then only the keys of the
@@ -373,7 +374,7 @@ fn mask_phone(phone: &str) -> String {
 }
 
 /// Account Info (research note §3.4), with the account's profiles.
-pub(crate) fn account_info(account: &User, users: Vec<Value>, view: TimeView) -> Value {
+pub(crate) fn account_info(account: &User, users: Vec<Box<RawValue>>, view: TimeView) -> Value {
     json!({
         "aid": account.aid,
         "countryCode": null,

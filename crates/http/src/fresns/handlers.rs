@@ -22,7 +22,7 @@ use super::codes::{Lang, message};
 use super::convert::{
     account_info, choice, cursor_params, file_info, int_field, key_filter, latest_message,
     message_file, message_item, page_params, paginated, param_error, path_id, pinned_param,
-    raw_user, render_user, required_text, text,
+    render_user, required_text, text,
 };
 use super::error::{ApiError, messaging_code};
 use super::extract::{AccountOnly, Client, Input, Me};
@@ -338,14 +338,20 @@ pub(super) async fn conversation_messages(
         .await?;
     let origin = files::origin(&http, &client.state);
     let settings = &client.state.settings().fresns;
-    let users: Vec<(colloq_domain::ids::UserId, Option<Box<RawValue>>)> = people
+    let users: Vec<(colloq_domain::ids::UserId, Box<RawValue>)> = people
         .iter()
         .map(|(p, perm)| {
-            let info = render_user(Some(p), *perm, client.view, settings, &filter);
-            (p.id, raw_user(&info))
+            (
+                p.id,
+                render_user(Some(p), *perm, client.view, settings, &filter),
+            )
         })
         .collect();
-    let missing = raw_user(&render_user(None, Ok(()), client.view, settings, &filter));
+    let missing = found
+        .items
+        .iter()
+        .any(|m| !users.iter().any(|(id, _)| Some(*id) == m.sender))
+        .then(|| render_user(None, Ok(()), client.view, settings, &filter));
     let mut list: Vec<_> = found
         .items
         .iter()
@@ -353,7 +359,7 @@ pub(super) async fn conversation_messages(
             let sender = users
                 .iter()
                 .find(|(id, _)| Some(*id) == m.sender)
-                .map_or(missing.as_deref(), |(_, raw)| raw.as_deref());
+                .map_or(missing.as_deref(), |(_, raw)| Some(&**raw));
             let file = message_file(m, &carried, &origin);
             message_item(m, sender, file, &user, client.view)
         })
@@ -404,10 +410,9 @@ pub(super) async fn send_message(me: Me, http: HttpRequest, Input(input): Input)
     let file = file.map_or(Value::Null, |f| {
         file_info(&f, &files::origin(&http, &client.state))
     });
-    let me_info = raw_user(&me_info);
     Ok(ok(
         client.view.lang,
-        message_item(&stored, me_info.as_deref(), file, &user, client.view),
+        message_item(&stored, Some(&me_info), file, &user, client.view),
     ))
 }
 

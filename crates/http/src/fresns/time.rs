@@ -1,7 +1,7 @@
 //! `datetime`, `datetimeFormat` and `timeAgo` (research note §4.5), computed with
 //! real date values in the client's UTC offset (fractional offsets included).
 
-use chrono::{DateTime, Datelike, FixedOffset, Offset as _, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, Offset as _, Timelike, Utc};
 
 use super::codes::Lang;
 
@@ -22,18 +22,17 @@ impl TimeView {
         Self { lang, offset, now }
     }
 
-    fn date_format(self) -> &'static str {
-        match self.lang {
-            Lang::En => "%m/%d/%Y",
-            Lang::ZhHans | Lang::ZhHant => "%Y-%m-%d",
-        }
-    }
-
     /// `<date format> H:i:s` in the client's offset.
     pub(crate) fn datetime(self, t: DateTime<Utc>) -> String {
-        t.with_timezone(&self.offset)
-            .format(&format!("{} %H:%M:%S", self.date_format()))
-            .to_string()
+        let l = t.with_timezone(&self.offset);
+        let (y, mo, d) = (l.year(), l.month(), l.day());
+        let (h, mi, s) = (l.hour(), l.minute(), l.second());
+        // Written out rather than through a strftime pattern: a message page
+        // formats dozens of times, and chrono parses the pattern on each call.
+        match self.lang {
+            Lang::En => format!("{mo:02}/{d:02}/{y:04} {h:02}:{mi:02}:{s:02}"),
+            Lang::ZhHans | Lang::ZhHant => format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}"),
+        }
     }
 
     /// The short form: full in another year, date without year and `H:i` in
@@ -41,16 +40,16 @@ impl TimeView {
     pub(crate) fn datetime_format(self, t: DateTime<Utc>) -> String {
         let local = t.with_timezone(&self.offset);
         let now = self.now.with_timezone(&self.offset);
+        let (mo, d, h, mi) = (local.month(), local.day(), local.hour(), local.minute());
         if local.year() != now.year() {
             self.datetime(t)
         } else if local.date_naive() != now.date_naive() {
-            let short = match self.lang {
-                Lang::En => "%m/%d %H:%M",
-                Lang::ZhHans | Lang::ZhHant => "%m-%d %H:%M",
-            };
-            local.format(short).to_string()
+            match self.lang {
+                Lang::En => format!("{mo:02}/{d:02} {h:02}:{mi:02}"),
+                Lang::ZhHans | Lang::ZhHant => format!("{mo:02}-{d:02} {h:02}:{mi:02}"),
+            }
         } else {
-            local.format("%H:%M").to_string()
+            format!("{h:02}:{mi:02}")
         }
     }
 
@@ -70,30 +69,22 @@ impl TimeView {
             (s / (336 * 86_400), 4)
         };
         let n = n.max(1);
-        let templates: [&str; 5] = match self.lang {
-            Lang::En => [
-                "{n} minute ago",
-                "{n} hour ago",
-                "{n} day ago",
-                "{n} month ago",
-                "{n} year ago",
-            ],
-            Lang::ZhHans => [
-                "{n} 分钟前",
-                "{n} 小时前",
-                "{n} 天前",
-                "{n} 个月前",
-                "{n} 年前",
-            ],
-            Lang::ZhHant => [
-                "{n} 分鐘前",
-                "{n} 小時前",
-                "{n} 天前",
-                "{n} 個月前",
-                "{n} 年前",
-            ],
+        let unit = match (self.lang, unit) {
+            (Lang::En, 0) => "minute ago",
+            (Lang::En, 1) => "hour ago",
+            (Lang::En, 2) => "day ago",
+            (Lang::En, 3) => "month ago",
+            (Lang::En, _) => "year ago",
+            (Lang::ZhHans, 0) => "分钟前",
+            (Lang::ZhHans, 1) => "小时前",
+            (Lang::ZhHant, 0) => "分鐘前",
+            (Lang::ZhHant, 1) => "小時前",
+            (_, 2) => "天前",
+            (Lang::ZhHans, 3) => "个月前",
+            (Lang::ZhHant, 3) => "個月前",
+            (_, _) => "年前",
         };
-        templates[unit].replace("{n}", &n.to_string())
+        format!("{n} {unit}")
     }
 
     /// The three keys of a message or event time.

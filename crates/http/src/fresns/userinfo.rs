@@ -3,7 +3,11 @@
 //! lists, one default role). The placeholder for a missing or deleted user
 //! (§4.2), and the `whitelistKeys` / `blacklistKeys` filter (§4.4).
 
+use std::sync::OnceLock;
+
 use colloq_domain::user::User;
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::codes::{Lang, message};
@@ -51,108 +55,200 @@ fn extends() -> Value {
     json!({"textBox": [], "infoBox": [], "interactionBox": []})
 }
 
-/// The full User Info of `user` as `viewer_permission` sees it.
-pub(crate) fn user_info(
-    user: &User,
-    permission: Permission,
-    view: TimeView,
-    settings: &FresnsSettings,
-) -> Value {
-    let fsid = user.uid;
-    let avatar = if !user.enabled {
-        settings.deactivate_avatar.clone()
-    } else if user.avatar_url.is_empty() {
-        settings.default_avatar.clone()
-    } else {
-        user.avatar_url.clone()
-    };
-    let register = view.datetime(user.created_at);
-    let conversation = match permission {
-        Ok(()) => json!({"status": true, "code": 0, "message": message(0, view.lang)}),
-        Err(code) => json!({"status": false, "code": code, "message": message(code, view.lang)}),
-    };
-    let role_name = match view.lang {
+fn role_name(lang: Lang) -> &'static str {
+    match lang {
         Lang::En => "User",
         Lang::ZhHans => "普通用户",
         Lang::ZhHant => "普通用戶",
+    }
+}
+
+fn roles(lang: Lang) -> Value {
+    json!([{
+        "rid": 1, "isMain": true, "nicknameColor": null, "name": role_name(lang), "nameDisplay": false,
+        "icon": null, "iconDisplay": false, "expiryDateTime": null, "rankState": 1, "status": true
+    }])
+}
+
+fn interaction() -> Value {
+    json!({
+        "userName": "User", "userUidName": "UID", "userUsernameName": "Username",
+        "userNicknameName": "Nickname", "userRoleName": "Role", "userBioName": "Bio",
+        "followSetting": false, "followName": "Follow", "likeSetting": false, "likeName": "Like",
+        "dislikeSetting": false, "dislikeName": "Dislike", "blockSetting": false, "blockName": "Block",
+        "publishPostName": "Post", "publishCommentName": "Comment",
+        "likeStatus": false, "dislikeStatus": false, "followStatus": false, "followMeStatus": false,
+        "followNote": null, "followExpired": true, "followExpiryDateTime": null,
+        "blockStatus": false, "blockMeStatus": false, "blockNote": null
+    })
+}
+
+/// The parts of User Info that are the same for every user (per language),
+/// serialised once per process: they are two thirds of its bytes, and building
+/// them as `Value` trees for each user was most of a message page's CPU.
+struct Constant {
+    stats: Box<RawValue>,
+    operations: Box<RawValue>,
+    extends: Box<RawValue>,
+    role_permissions: Box<RawValue>,
+    interaction: Box<RawValue>,
+    roles: [Box<RawValue>; 3],
+}
+
+fn raw(value: &Value) -> Box<RawValue> {
+    // Serialising a `Value` cannot fail: its keys are strings.
+    serde_json::value::to_raw_value(value).unwrap_or_else(|_never| RawValue::NULL.to_owned())
+}
+
+fn constant() -> &'static Constant {
+    static CONSTANT: OnceLock<Constant> = OnceLock::new();
+    CONSTANT.get_or_init(|| Constant {
+        stats: raw(&stats()),
+        operations: raw(&operations()),
+        extends: raw(&extends()),
+        role_permissions: raw(&json!({"rid": 1, "conversation": true})),
+        interaction: raw(&interaction()),
+        roles: [Lang::En, Lang::ZhHans, Lang::ZhHant].map(|lang| raw(&roles(lang))),
+    })
+}
+
+/// The viewer's messaging permission as User Info shows it.
+#[derive(Debug, Serialize)]
+struct ConversationPermission {
+    status: bool,
+    code: i32,
+    message: &'static str,
+}
+
+/// Fresns User Info, keys in upstream's order. `()` is `null` and `[(); 0]`
+/// is `[]`: keys colloq has no data for, written as upstream's defaults.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UserInfo<'a> {
+    fsid: i64,
+    uid: i64,
+    username: &'a str,
+    url: String,
+    nickname: &'a str,
+    avatar: &'a str,
+    decorate: (),
+    banner: (),
+    gender: i32,
+    birthday: (),
+    bio: (),
+    location: (),
+    conversation_limit: i32,
+    comment_limit: i32,
+    verified_status: bool,
+    verified_icon: (),
+    verified_desc: (),
+    verified_date_time: (),
+    expired: bool,
+    expiry_date_time: (),
+    last_publish_post: (),
+    last_publish_comment: (),
+    last_edit_username: (),
+    last_edit_nickname: (),
+    register_date: String,
+    has_password: bool,
+    rank_state: i32,
+    status: bool,
+    wait_delete: bool,
+    wait_delete_date_time: (),
+    bio_html: (),
+    nickname_color: (),
+    rid: i32,
+    role_name: &'static str,
+    role_name_display: bool,
+    role_icon: (),
+    role_icon_display: bool,
+    role_expiry_date_time: (),
+    role_rank_state: i32,
+    role_permissions: &'static RawValue,
+    role_status: bool,
+    stats: &'static RawValue,
+    archives: [(); 0],
+    operations: &'static RawValue,
+    extends: &'static RawValue,
+    roles: &'static RawValue,
+    interaction: &'static RawValue,
+    conversation: ConversationPermission,
+}
+
+/// The full User Info of `user` as `viewer_permission` sees it.
+pub(crate) fn user_info<'a>(
+    user: &'a User,
+    permission: Permission,
+    view: TimeView,
+    settings: &'a FresnsSettings,
+) -> UserInfo<'a> {
+    let avatar = if !user.enabled {
+        &settings.deactivate_avatar
+    } else if user.avatar_url.is_empty() {
+        &settings.default_avatar
+    } else {
+        &user.avatar_url
     };
-    let mut m = Map::new();
-    let mut put = |k: &str, v: Value| {
-        m.insert(k.to_owned(), v);
-    };
-    put("fsid", json!(fsid));
-    put("uid", json!(user.uid));
-    put("username", json!(user.username));
-    put(
-        "url",
-        json!(format!(
-            "{}/u/{fsid}",
-            settings.site_url.trim_end_matches('/')
-        )),
-    );
-    put("nickname", json!(user.nickname));
-    put("avatar", json!(avatar));
-    put("decorate", Value::Null);
-    put("banner", Value::Null);
-    put("gender", json!(1));
-    put("birthday", Value::Null);
-    put("bio", Value::Null);
-    put("location", Value::Null);
-    put("conversationLimit", json!(user.conversation_limit.code()));
-    put("commentLimit", json!(1));
-    put("verifiedStatus", json!(user.verified));
-    put("verifiedIcon", Value::Null);
-    put("verifiedDesc", Value::Null);
-    put("verifiedDateTime", Value::Null);
-    put("expired", json!(false));
-    put("expiryDateTime", Value::Null);
-    put("lastPublishPost", Value::Null);
-    put("lastPublishComment", Value::Null);
-    put("lastEditUsername", Value::Null);
-    put("lastEditNickname", Value::Null);
-    put("registerDate", json!(register));
-    put("hasPassword", json!(user.has_password));
-    put("rankState", json!(1));
-    put("status", json!(user.enabled));
-    put("waitDelete", json!(false));
-    put("waitDeleteDateTime", Value::Null);
-    put("bioHtml", Value::Null);
-    put("nicknameColor", Value::Null);
-    put("rid", json!(1));
-    put("roleName", json!(role_name));
-    put("roleNameDisplay", json!(false));
-    put("roleIcon", Value::Null);
-    put("roleIconDisplay", json!(false));
-    put("roleExpiryDateTime", Value::Null);
-    put("roleRankState", json!(1));
-    put("rolePermissions", json!({"rid": 1, "conversation": true}));
-    put("roleStatus", json!(true));
-    put("stats", stats());
-    put("archives", json!([]));
-    put("operations", operations());
-    put("extends", extends());
-    put(
-        "roles",
-        json!([{
-            "rid": 1, "isMain": true, "nicknameColor": null, "name": role_name, "nameDisplay": false,
-            "icon": null, "iconDisplay": false, "expiryDateTime": null, "rankState": 1, "status": true
-        }]),
-    );
-    put(
-        "interaction",
-        json!({
-            "userName": "User", "userUidName": "UID", "userUsernameName": "Username",
-            "userNicknameName": "Nickname", "userRoleName": "Role", "userBioName": "Bio",
-            "followSetting": false, "followName": "Follow", "likeSetting": false, "likeName": "Like",
-            "dislikeSetting": false, "dislikeName": "Dislike", "blockSetting": false, "blockName": "Block",
-            "publishPostName": "Post", "publishCommentName": "Comment",
-            "likeStatus": false, "dislikeStatus": false, "followStatus": false, "followMeStatus": false,
-            "followNote": null, "followExpired": true, "followExpiryDateTime": null,
-            "blockStatus": false, "blockMeStatus": false, "blockNote": null
-        }),
-    );
-    put("conversation", conversation);
-    Value::Object(m)
+    let code = permission.err().unwrap_or(0);
+    let fixed = constant();
+    UserInfo {
+        fsid: user.uid,
+        uid: user.uid,
+        username: &user.username,
+        url: format!("{}/u/{}", settings.site_url.trim_end_matches('/'), user.uid),
+        nickname: &user.nickname,
+        avatar,
+        decorate: (),
+        banner: (),
+        gender: 1,
+        birthday: (),
+        bio: (),
+        location: (),
+        conversation_limit: user.conversation_limit.code(),
+        comment_limit: 1,
+        verified_status: user.verified,
+        verified_icon: (),
+        verified_desc: (),
+        verified_date_time: (),
+        expired: false,
+        expiry_date_time: (),
+        last_publish_post: (),
+        last_publish_comment: (),
+        last_edit_username: (),
+        last_edit_nickname: (),
+        register_date: view.datetime(user.created_at),
+        has_password: user.has_password,
+        rank_state: 1,
+        status: user.enabled,
+        wait_delete: false,
+        wait_delete_date_time: (),
+        bio_html: (),
+        nickname_color: (),
+        rid: 1,
+        role_name: role_name(view.lang),
+        role_name_display: false,
+        role_icon: (),
+        role_icon_display: false,
+        role_expiry_date_time: (),
+        role_rank_state: 1,
+        role_permissions: &fixed.role_permissions,
+        role_status: true,
+        stats: &fixed.stats,
+        archives: [],
+        operations: &fixed.operations,
+        extends: &fixed.extends,
+        roles: &fixed.roles[match view.lang {
+            Lang::En => 0,
+            Lang::ZhHans => 1,
+            Lang::ZhHant => 2,
+        }],
+        interaction: &fixed.interaction,
+        conversation: ConversationPermission {
+            status: code == 0,
+            code,
+            message: message(code, view.lang),
+        },
+    }
 }
 
 /// What stands in for a missing or deleted user (§4.2): no `roles`,
