@@ -19,17 +19,26 @@ struct PageQuery {
     thread: i64,
     page: i64,
     size: i64,
+    #[serde(default)]
+    pad: usize,
 }
 
 #[derive(Serialize)]
 struct Page {
     total: i64,
     rows: Vec<(i64, i64, String)>,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pad: String,
 }
 
 async fn page(pool: web::Data<DbPool>, query: web::Query<PageQuery>) -> HttpResponse {
     let pool = pool.get_ref().clone();
-    let PageQuery { thread, page, size } = query.into_inner();
+    let PageQuery {
+        thread,
+        page,
+        size,
+        pad,
+    } = query.into_inner();
     let result = web::block(move || {
         let mut conn = pool.get()?;
         let thread = ThreadId(thread);
@@ -44,6 +53,7 @@ async fn page(pool: web::Data<DbPool>, query: web::Query<PageQuery>) -> HttpResp
                 .into_iter()
                 .map(|m| (m.id.get(), m.seq, m.body))
                 .collect(),
+            pad: "x".repeat(pad),
         })
     })
     .await;

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use colloq_auth::token::{IssuedToken, hash_token};
 use colloq_domain::user::User;
+use colloq_persistence::accounts::Holder;
 use colloq_persistence::{DbConn, accounts, tokens};
 
 use crate::Refusal;
@@ -221,9 +222,10 @@ pub fn verify_account_token(
     platform_id: i32,
     now: DateTime<Utc>,
 ) -> Result<User, CoreError> {
-    let account =
-        accounts::find_by_aid(conn, aid)?.ok_or(CoreError::Refused(Refusal::UnknownAccount))?;
-    let record = tokens::find(conn, &hash_token(token))?
+    let (account, record) =
+        accounts::find_with_token(conn, Holder::Account(aid), &hash_token(token))?
+            .ok_or(CoreError::Refused(Refusal::UnknownAccount))?;
+    let record = record
         .filter(|r| {
             r.scope == TokenScope::FresnsAccount.as_str() && r.account == account.account_id
         })
@@ -246,10 +248,12 @@ pub fn verify_user_token(
     now: DateTime<Utc>,
 ) -> Result<User, CoreError> {
     let invalid = CoreError::Refused(Refusal::UserTokenInvalid);
-    let Some(user) = accounts::find_by_uid(conn, uid)? else {
+    let Some((user, record)) =
+        accounts::find_with_token(conn, Holder::Profile(uid), &hash_token(token))?
+    else {
         return Err(invalid);
     };
-    let record = tokens::find(conn, &hash_token(token))?
+    let record = record
         .filter(|r| {
             r.scope == TokenScope::FresnsUser.as_str()
                 && r.account == account.account_id

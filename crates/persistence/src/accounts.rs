@@ -7,6 +7,7 @@ use colloq_domain::user::{LoginName, User};
 use diesel::prelude::*;
 
 use crate::schema::{accounts, auth_tokens, users};
+use crate::tokens::{TokenRecord, TokenRow};
 use crate::{DbConn, StoreError, from_db_time, to_db_time};
 
 #[derive(Queryable, Selectable)]
@@ -327,6 +328,49 @@ pub fn update_profile(
 /// Query failures.
 pub fn find_by_aid(conn: &mut DbConn, aid: &str) -> Result<Option<User>, StoreError> {
     user_where!(conn, accounts::aid.eq(aid).and(users::is_primary.eq(true)))
+}
+
+/// Whom a Fresns request's token belongs to: an account (`X-Fresns-Aid`, seen
+/// through its primary profile) or one profile (`X-Fresns-Uid`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder<'a> {
+    /// The account with this public id.
+    Account(&'a str),
+    /// The profile with this public id.
+    Profile(i64),
+}
+
+/// The profile a Fresns header names and, when a token with this hash exists,
+/// that token's record (whoever it belongs to: the caller compares), in one
+/// indexed read. Every Fresns request checks its account and user headers.
+///
+/// # Errors
+/// Query failures.
+pub fn find_with_token(
+    conn: &mut DbConn,
+    holder: Holder<'_>,
+    hash: &str,
+) -> Result<Option<(User, Option<TokenRecord>)>, StoreError> {
+    macro_rules! read {
+        ($filter:expr) => {
+            users::table
+                .inner_join(accounts::table)
+                .left_join(auth_tokens::table.on(auth_tokens::token_hash.eq(hash)))
+                .filter($filter)
+                .select((
+                    UserRow::as_select(),
+                    AccountRow::as_select(),
+                    Option::<TokenRow>::as_select(),
+                ))
+                .first::<(UserRow, AccountRow, Option<TokenRow>)>(conn)
+                .optional()
+        };
+    }
+    let row = match holder {
+        Holder::Account(aid) => read!(accounts::aid.eq(aid).and(users::is_primary.eq(true))),
+        Holder::Profile(uid) => read!(users::uid.eq(uid)),
+    }?;
+    Ok(row.map(|(user, account, token)| (to_user((user, account)), token.map(TokenRecord::from))))
 }
 
 /// A token bound to a profile and that profile, in one indexed read (the hot

@@ -12,7 +12,7 @@ use colloq_domain::page::{PageRequest, Paged};
 use diesel::prelude::*;
 
 use crate::messages::MessageRow;
-use crate::schema::{conversations as c, messages as m};
+use crate::schema::{conversations as c, messages as m, threads};
 use crate::{DbConn, StoreError, from_db_time, to_db_time};
 
 /// The `threads.kind` of conversations.
@@ -69,6 +69,25 @@ pub fn find(conn: &mut DbConn, id: ThreadId) -> Result<Option<Conversation>, Sto
         .first(conn)
         .optional()
         .map(|row| row.map(Conversation::from))
+        .map_err(StoreError::from)
+}
+
+/// A conversation and the number of messages ever sent in it (its thread's
+/// length), in one read: what a page of its messages needs first.
+///
+/// # Errors
+/// Query failures.
+pub fn find_with_length(
+    conn: &mut DbConn,
+    id: ThreadId,
+) -> Result<Option<(Conversation, i64)>, StoreError> {
+    c::table
+        .inner_join(threads::table)
+        .filter(c::id.eq(id.get()))
+        .select((ConversationRow::as_select(), threads::message_count))
+        .first::<(ConversationRow, i64)>(conn)
+        .optional()
+        .map(|row| row.map(|(conversation, length)| (conversation.into(), length)))
         .map_err(StoreError::from)
 }
 
@@ -267,6 +286,12 @@ pub enum Window {
         page: PageRequest,
         /// Newest first (Fresns `orderDirection=desc`).
         newest_first: bool,
+        /// The thread's length, as [`find_with_length`] read it.
+        length: i64,
+        /// Whether `me` deleted any message of the thread (their side's count
+        /// is below the length). Without deletions a rank is a seq, and the
+        /// deleted seqs need not be read.
+        has_deletions: bool,
     },
     /// Up to `limit` messages just before `seq`, newest first.
     Before {
@@ -352,9 +377,17 @@ pub fn visible_page(
             .order(m::seq.asc())
             .limit(limit)
             .load(conn)?,
-        Window::Page { page, newest_first } => {
-            let deleted = deleted_seqs(conn, thread, me)?;
-            let length = crate::messages::count(conn, thread)?;
+        Window::Page {
+            page,
+            newest_first,
+            length,
+            has_deletions,
+        } => {
+            let deleted = if has_deletions {
+                deleted_seqs(conn, thread, me)?
+            } else {
+                Vec::new()
+            };
             let visible_count = length - i64::try_from(deleted.len()).unwrap_or(length);
             let skipped = page.offset();
             if skipped >= visible_count {

@@ -8,29 +8,27 @@ use diesel::prelude::*;
 use crate::schema::{blocks, follows, login_failures};
 use crate::{DbConn, StoreError, to_db_time};
 
-/// Whether `follower` follows `followee`.
+/// Whether `recipient` follows `sender`, and whether `recipient` blocked
+/// `sender`: the two facts of the messaging rule, in one read.
 ///
 /// # Errors
 /// Query failures.
-pub fn follows(conn: &mut DbConn, follower: UserId, followee: UserId) -> Result<bool, StoreError> {
-    diesel::select(diesel::dsl::exists(
-        follows::table
-            .filter(follows::follower_id.eq(follower.get()))
-            .filter(follows::followee_id.eq(followee.get())),
-    ))
-    .get_result(conn)
-    .map_err(StoreError::from)
-}
-
-/// Whether `blocker` has blocked `blocked`.
-///
-/// # Errors
-/// Query failures.
-pub fn blocks(conn: &mut DbConn, blocker: UserId, blocked: UserId) -> Result<bool, StoreError> {
-    diesel::select(diesel::dsl::exists(
-        blocks::table
-            .filter(blocks::blocker_id.eq(blocker.get()))
-            .filter(blocks::blocked_id.eq(blocked.get())),
+pub fn standing(
+    conn: &mut DbConn,
+    recipient: UserId,
+    sender: UserId,
+) -> Result<(bool, bool), StoreError> {
+    diesel::select((
+        diesel::dsl::exists(
+            follows::table
+                .filter(follows::follower_id.eq(recipient.get()))
+                .filter(follows::followee_id.eq(sender.get())),
+        ),
+        diesel::dsl::exists(
+            blocks::table
+                .filter(blocks::blocker_id.eq(recipient.get()))
+                .filter(blocks::blocked_id.eq(sender.get())),
+        ),
     ))
     .get_result(conn)
     .map_err(StoreError::from)

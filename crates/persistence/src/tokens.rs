@@ -48,13 +48,26 @@ pub struct TokenRecord {
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = auth_tokens)]
-struct TokenRow {
+pub(crate) struct TokenRow {
     account_id: i64,
     user_id: Option<i64>,
     scope: String,
     expires_at: NaiveDateTime,
     platform_id: Option<i32>,
     parent_hash: Option<String>,
+}
+
+impl From<TokenRow> for TokenRecord {
+    fn from(r: TokenRow) -> Self {
+        Self {
+            account: AccountId(r.account_id),
+            user: r.user_id.map(UserId),
+            scope: r.scope,
+            expires_at: from_db_time(r.expires_at),
+            platform_id: r.platform_id,
+            parent_hash: r.parent_hash,
+        }
+    }
 }
 
 /// Stores a token.
@@ -92,16 +105,7 @@ pub fn find(conn: &mut DbConn, hash: &str) -> Result<Option<TokenRecord>, StoreE
         .select(TokenRow::as_select())
         .first(conn)
         .optional()
-        .map(|row| {
-            row.map(|r| TokenRecord {
-                account: AccountId(r.account_id),
-                user: r.user_id.map(UserId),
-                scope: r.scope,
-                expires_at: from_db_time(r.expires_at),
-                platform_id: r.platform_id,
-                parent_hash: r.parent_hash,
-            })
-        })
+        .map(|row| row.map(TokenRecord::from))
         .map_err(StoreError::from)
 }
 

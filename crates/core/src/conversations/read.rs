@@ -20,9 +20,11 @@ pub(super) fn relation(
     if sender.id == recipient.id {
         return Ok(Relation::default());
     }
+    let (recipient_follows_sender, recipient_blocked_sender) =
+        relations::standing(conn, recipient.id, sender.id)?;
     Ok(Relation {
-        recipient_follows_sender: relations::follows(conn, recipient.id, sender.id)?,
-        recipient_blocked_sender: relations::blocks(conn, recipient.id, sender.id)?,
+        recipient_follows_sender,
+        recipient_blocked_sender,
     })
 }
 
@@ -100,13 +102,18 @@ pub fn list_conversations(
 fn participant_view(conn: &mut DbConn, me: &User, id: ThreadId) -> Result<Conversation, CoreError> {
     let conversation =
         conversations::find(conn, id)?.ok_or(CoreError::Refused(Refusal::UnknownConversation))?;
+    check_participant(&conversation, me)?;
+    Ok(conversation)
+}
+
+fn check_participant(conversation: &Conversation, me: &User) -> Result<(), CoreError> {
     if conversation.side_of(me.id).is_none() {
         return Err(CoreError::Refused(Refusal::NotParticipant));
     }
     if conversation.a.user == conversation.b.user {
         return Err(CoreError::Refused(Refusal::SelfConversation));
     }
-    Ok(conversation)
+    Ok(())
 }
 
 /// One conversation with its counters for `me`.
@@ -134,10 +141,19 @@ pub fn conversation_messages(
     cursor: Cursor,
     newest_first: bool,
 ) -> Result<(Paged<Message>, Vec<User>), CoreError> {
-    let conversation = participant_view(conn, me, id)?;
+    let (conversation, length) = conversations::find_with_length(conn, id)?
+        .ok_or(CoreError::Refused(Refusal::UnknownConversation))?;
+    check_participant(&conversation, me)?;
+    // The side's counter is exact (kept in the same transaction as every send
+    // and deletion), so it is both the total and the test for deletions.
     let total = conversation.side_of(me.id).map_or(0, |s| s.message_count);
     let window = match cursor {
-        Cursor::Page(page) => Window::Page { page, newest_first },
+        Cursor::Page(page) => Window::Page {
+            page,
+            newest_first,
+            length,
+            has_deletions: total < length,
+        },
         Cursor::Before { id: anchor, limit } => Window::Before {
             seq: messages::seq_of(conn, id, anchor)?
                 .ok_or_else(|| crate::messages::not_here("before_id"))?,
@@ -152,7 +168,12 @@ pub fn conversation_messages(
     let items = conversations::visible_page(conn, id, me.id, window)?;
     let mut people = Vec::with_capacity(2);
     for user in [conversation.a.user, conversation.b.user] {
-        if let Some(u) = visible_user(conn, user)? {
+        if user == me.id {
+            // The caller's own profile was just read with their token.
+            if !me.deleted {
+                people.push(me.clone());
+            }
+        } else if let Some(u) = visible_user(conn, user)? {
             people.push(u);
         }
     }
