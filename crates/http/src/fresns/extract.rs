@@ -1,40 +1,203 @@
-//! Who is calling, for the Fresns dialect: headers validated, the app key and
-//! signature checked, then the account and user tokens — always, in upstream's
-//! order (there is no mode that trusts headers). Handlers take [`Me`] (account
-//! and user logged in), [`AccountOnly`] or [`Client`] in their signature.
+//! Who is calling, for the Fresns dialect. The `X-Fresns-*` headers are
+//! validated when the request is extracted; the app key, signature and account
+//! and user tokens are checked, always and in upstream's order (there is no mode
+//! that trusts headers), at the start of the handler's own database call, so a
+//! request costs one trip to the blocking pool, not two.
+//!
+//! Handlers state what they need in their signature ([`Me`]: account and user
+//! logged in, [`AccountOnly`] or [`Client`]) and call [`Signed::run`]. Like
+//! upstream, whose middleware runs before request validation, a handler moves
+//! its parsed parameters into `run` and reports their errors after the checks.
 
-use std::future::Future;
+use std::future::{Future, Ready, ready};
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::{FromRequest, HttpRequest, web};
+use chrono::{DateTime, Utc};
 use colloq_core::{CoreError, app_keys, sessions};
 use colloq_domain::user::User;
+use colloq_persistence::DbConn;
 use colloq_persistence::app_keys::AppKey;
 use serde_json::{Map, Value};
 
 use super::codes::Lang;
 use super::error::ApiError;
-use super::headers::{self, HeaderProblem};
+use super::headers::{self, ClientHeaders, HeaderProblem};
 use super::time::TimeView;
 use crate::AppState;
 
-/// A request whose headers, signature and tokens all passed.
-#[derive(Debug, Clone)]
-pub(crate) struct Client {
+/// A request whose headers are valid; who sent it is settled by [`run`](Self::run).
+pub(crate) struct Signed<W> {
+    headers: ClientHeaders,
+    pub(crate) view: TimeView,
+    pub(crate) state: web::Data<AppState>,
+    who: PhantomData<fn() -> W>,
+}
+
+/// Any client with a valid key and signature; tokens checked when sent.
+pub(crate) type Client = Signed<Caller>;
+/// A logged-in account (aid) and user (uid).
+pub(crate) type Me = Signed<Myself>;
+/// A logged-in account (aid); the user is not needed.
+pub(crate) type AccountOnly = Signed<AccountHolder>;
+
+/// A caller whose app key, signature and presented tokens all passed.
+/// `Debug` never shows the account token.
+#[derive(Clone)]
+pub(crate) struct Caller {
     pub(crate) key: AppKey,
     pub(crate) platform_id: i32,
-    pub(crate) view: TimeView,
     pub(crate) account: Option<User>,
     pub(crate) aid_token: Option<String>,
     pub(crate) user: Option<User>,
-    pub(crate) state: web::Data<AppState>,
 }
 
-type Checked = (AppKey, Option<User>, Option<User>);
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("key", &self.key)
+            .field("platform_id", &self.platform_id)
+            .field("account", &self.account)
+            .field("user", &self.user)
+            .finish_non_exhaustive()
+    }
+}
 
-async fn check(req: HttpRequest) -> Result<Client, ApiError> {
+/// What a handler needs to know about its caller, or the refusal.
+pub(crate) trait Who: Sized + Send + 'static {
+    fn from_caller(caller: Caller) -> Result<Self, ApiError>;
+}
+
+impl Who for Caller {
+    fn from_caller(caller: Caller) -> Result<Self, ApiError> {
+        Ok(caller)
+    }
+}
+
+/// The caller of a [`Me`] request.
+#[derive(Debug)]
+pub(crate) struct Myself {
+    pub(crate) caller: Caller,
+    pub(crate) user: User,
+}
+
+impl Who for Myself {
+    fn from_caller(caller: Caller) -> Result<Self, ApiError> {
+        if caller.account.is_none() {
+            return Err(ApiError::Code(31501));
+        }
+        let user = caller.user.clone().ok_or(ApiError::Code(31601))?;
+        Ok(Self { caller, user })
+    }
+}
+
+/// The caller of an [`AccountOnly`] request. `Debug` never shows the token.
+pub(crate) struct AccountHolder {
+    pub(crate) caller: Caller,
+    pub(crate) account: User,
+    pub(crate) aid_token: String,
+}
+
+impl std::fmt::Debug for AccountHolder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountHolder")
+            .field("caller", &self.caller)
+            .field("account", &self.account)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Who for AccountHolder {
+    fn from_caller(caller: Caller) -> Result<Self, ApiError> {
+        let (Some(account), Some(aid_token)) = (caller.account.clone(), caller.aid_token.clone())
+        else {
+            return Err(ApiError::Code(31501));
+        };
+        Ok(Self {
+            caller,
+            account,
+            aid_token,
+        })
+    }
+}
+
+/// The key, signature and token checks, in upstream's order.
+fn check(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    client: &ClientHeaders,
+) -> Result<Caller, ApiError> {
+    let key = app_keys::find_app_key(conn, &client.app_id)?
+        .filter(|k| k.is_enabled)
+        .ok_or(ApiError::Code(31301))?;
+    if key.key_type != 1 {
+        return Err(ApiError::Code(31304));
+    }
+    if key.platform_id != client.platform_id {
+        return Err(ApiError::Code(31102));
+    }
+    if !client.timestamp_fresh(now.timestamp_millis()) {
+        return Err(ApiError::Code(31303));
+    }
+    if client.expected_signature(&key.app_secret) != client.signature {
+        return Err(ApiError::Code(31302));
+    }
+    let account = match (&client.aid, &client.aid_token) {
+        (Some(aid), Some(token)) => Some(sessions::verify_account_token(
+            conn,
+            aid,
+            token,
+            client.platform_id,
+            now,
+        )?),
+        _ => None,
+    };
+    let user = match (client.uid, &client.uid_token, &account) {
+        (Some(_), _, None) => return Err(ApiError::Code(31502)),
+        (Some(uid), Some(token), Some(account)) => Some(sessions::verify_user_token(
+            conn,
+            account,
+            uid,
+            token,
+            client.platform_id,
+            now,
+        )?),
+        _ => None,
+    };
+    Ok(Caller {
+        key,
+        platform_id: client.platform_id,
+        account,
+        aid_token: client.aid_token.clone(),
+        user,
+    })
+}
+
+impl<W: Who> Signed<W> {
+    /// Checks the caller, then runs `f` as them, in one blocking call.
+    ///
+    /// # Errors
+    /// The first failed check's code; whatever `f` returns.
+    pub(crate) async fn run<T, F>(&self, f: F) -> Result<(W, T), ApiError>
+    where
+        F: FnOnce(&mut DbConn, DateTime<Utc>, &W) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let headers = self.headers.clone();
+        self.state
+            .run_with(move |conn, now| {
+                let who = W::from_caller(check(conn, now, &headers)?)?;
+                let value = f(conn, now, &who)?;
+                Ok((who, value))
+            })
+            .await
+    }
+}
+
+fn parse(req: &HttpRequest) -> Result<(ClientHeaders, TimeView, web::Data<AppState>), ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
@@ -42,135 +205,45 @@ async fn check(req: HttpRequest) -> Result<Client, ApiError> {
             "application state missing",
         )))?;
     let lang = Lang::from_headers(req.headers());
-    let client = headers::parse(req.headers()).map_err(|problem| match problem {
+    let headers = headers::parse(req.headers()).map_err(|problem| match problem {
         HeaderProblem::Invalid(reason) => ApiError::Header(reason),
         HeaderProblem::Timezone => ApiError::Code(31402),
     })?;
-    let aid_token = client.aid_token.clone();
-    let platform_id = client.platform_id;
-    let offset = client.offset_minutes;
-    let checked: Result<Checked, i32> = state
-        .run(move |conn, now| {
-            let refused = |code| Ok(Err(code));
-            let Some(key) = app_keys::find_app_key(conn, &client.app_id)?.filter(|k| k.is_enabled)
-            else {
-                return refused(31301);
-            };
-            if key.key_type != 1 {
-                return refused(31304);
-            }
-            if key.platform_id != client.platform_id {
-                return refused(31102);
-            }
-            if !client.timestamp_fresh(now.timestamp_millis()) {
-                return refused(31303);
-            }
-            if client.expected_signature(&key.app_secret) != client.signature {
-                return refused(31302);
-            }
-            let account = match (&client.aid, &client.aid_token) {
-                (Some(aid), Some(token)) => Some(sessions::verify_account_token(
-                    conn,
-                    aid,
-                    token,
-                    client.platform_id,
-                    now,
-                )?),
-                _ => None,
-            };
-            let user = match (client.uid, &client.uid_token, &account) {
-                (Some(_), _, None) => return refused(31502),
-                (Some(uid), Some(token), Some(account)) => Some(sessions::verify_user_token(
-                    conn,
-                    account,
-                    uid,
-                    token,
-                    client.platform_id,
-                    now,
-                )?),
-                _ => None,
-            };
-            Ok(Ok((key, account, user)))
-        })
-        .await?;
-    let (key, account, user) = checked.map_err(ApiError::Code)?;
-    Ok(Client {
-        key,
-        platform_id,
-        view: TimeView::new(lang, offset, state.clock().now()),
-        account,
-        aid_token,
-        user,
-        state,
-    })
+    let view = TimeView::new(lang, headers.offset_minutes, state.clock().now());
+    Ok((headers, view, state))
+}
+
+impl<W: Who> FromRequest for Signed<W> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        ready(parse(req).map(|(headers, view, state)| Self {
+            headers,
+            view,
+            state,
+            who: PhantomData,
+        }))
+    }
 }
 
 type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 
-impl FromRequest for Client {
-    type Error = ApiError;
-    type Future = Extracting<Self>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        Box::pin(check(req.clone()))
-    }
-}
-
-/// A request with a logged-in account (aid) and user (uid).
-pub(crate) struct Me {
-    pub(crate) client: Client,
-    pub(crate) user: User,
-}
-
-impl FromRequest for Me {
-    type Error = ApiError;
-    type Future = Extracting<Self>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let client = check(req).await?;
-            if client.account.is_none() {
-                return Err(ApiError::Code(31501));
-            }
-            let user = client.user.clone().ok_or(ApiError::Code(31601))?;
-            Ok(Self { client, user })
-        })
-    }
-}
-
-/// A request with a logged-in account (aid); the user is not needed.
-pub(crate) struct AccountOnly {
-    pub(crate) client: Client,
-    pub(crate) account: User,
-    pub(crate) aid_token: String,
-}
-
-impl FromRequest for AccountOnly {
-    type Error = ApiError;
-    type Future = Extracting<Self>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        Box::pin(async move {
-            let client = check(req).await?;
-            let (Some(account), Some(aid_token)) =
-                (client.account.clone(), client.aid_token.clone())
-            else {
-                return Err(ApiError::Code(31501));
-            };
-            Ok(Self {
-                client,
-                account,
-                aid_token,
-            })
-        })
-    }
-}
-
 /// A request body as Laravel sees it: JSON or form fields, strings trimmed
-/// (passwords excepted) and empty strings read as null.
-pub(crate) struct Input(pub(crate) Map<String, Value>);
+/// (passwords excepted) and empty strings read as null. An unreadable body is
+/// kept as its error, reported after the caller checks like any other
+/// parameter error.
+pub(crate) struct Input(Result<Map<String, Value>, ApiError>);
+
+impl Input {
+    /// Reads the request's parameters from the body.
+    pub(crate) fn read<T>(
+        self,
+        f: impl FnOnce(&Map<String, Value>) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        self.0.and_then(|map| f(&map))
+    }
+}
 
 impl FromRequest for Input {
     type Error = ApiError;
@@ -183,47 +256,47 @@ impl FromRequest for Input {
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         let bytes = web::Bytes::from_request(req, payload);
-        Box::pin(async move {
-            let bytes = bytes.await.map_err(|err| {
-                ApiError::Param(match err.as_error::<PayloadError>() {
-                    Some(PayloadError::Overflow) => "The request body is too large.".to_owned(),
-                    _ => "The request body could not be read.".to_owned(),
-                })
-            })?;
-            let map = if is_form {
-                form_urlencoded::parse(&bytes)
-                    .into_owned()
-                    .map(|(k, v)| (k, Value::String(v)))
-                    .collect()
-            } else if bytes.iter().all(u8::is_ascii_whitespace) {
-                Map::new()
-            } else {
-                match serde_json::from_slice::<Value>(&bytes) {
-                    Ok(Value::Object(map)) => map,
-                    _ => {
-                        return Err(ApiError::Param(
-                            "The request body must be a JSON object.".to_owned(),
-                        ));
-                    }
-                }
-            };
-            Ok(Self(
-                map.into_iter()
-                    .map(|(k, v)| {
-                        let v = match v {
-                            Value::String(s) if k != "password" && s.trim().is_empty() => {
-                                Value::Null
-                            }
-                            Value::String(s) if k != "password" => {
-                                Value::String(s.trim().to_owned())
-                            }
-                            Value::String(s) if s.is_empty() => Value::Null,
-                            other => other,
-                        };
-                        (k, v)
-                    })
-                    .collect(),
-            ))
-        })
+        Box::pin(async move { Ok(Self(read_body(bytes.await, is_form))) })
     }
+}
+
+fn read_body(
+    bytes: Result<web::Bytes, actix_web::Error>,
+    is_form: bool,
+) -> Result<Map<String, Value>, ApiError> {
+    let bytes = bytes.map_err(|err| {
+        ApiError::Param(match err.as_error::<PayloadError>() {
+            Some(PayloadError::Overflow) => "The request body is too large.".to_owned(),
+            _ => "The request body could not be read.".to_owned(),
+        })
+    })?;
+    let map = if is_form {
+        form_urlencoded::parse(&bytes)
+            .into_owned()
+            .map(|(k, v)| (k, Value::String(v)))
+            .collect()
+    } else if bytes.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(map)) => map,
+            _ => {
+                return Err(ApiError::Param(
+                    "The request body must be a JSON object.".to_owned(),
+                ));
+            }
+        }
+    };
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::String(s) if k != "password" && s.trim().is_empty() => Value::Null,
+                Value::String(s) if k != "password" => Value::String(s.trim().to_owned()),
+                Value::String(s) if s.is_empty() => Value::Null,
+                other => other,
+            };
+            (k, v)
+        })
+        .collect())
 }

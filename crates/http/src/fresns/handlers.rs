@@ -13,6 +13,7 @@ use colloq_core::{CoreError, Refusal};
 use colloq_domain::file::FileKind;
 use colloq_domain::ids::ThreadId;
 use colloq_domain::message::MessageBody;
+use colloq_domain::page::{Cursor, PageRequest};
 use colloq_domain::user::{Email, LoginName, Phone, PlainPassword, User};
 use colloq_persistence::DbConn;
 use serde_json::value::RawValue;
@@ -25,7 +26,8 @@ use super::convert::{
     render_user, required_text, text,
 };
 use super::error::{ApiError, messaging_code};
-use super::extract::{AccountOnly, Client, Input, Me};
+use super::extract::{AccountOnly, Caller, Client, Input, Me, Myself};
+use super::time::TimeView;
 use super::userinfo::{KeyFilter, Permission};
 use crate::files;
 use crate::params::Params;
@@ -61,22 +63,28 @@ fn permission(
     Ok(conversations::messaging_permission(conn, viewer, target)?.map_err(messaging_code))
 }
 
-fn issuer(client: &Client) -> Issuer<'_> {
+fn issuer(caller: &Caller) -> Issuer<'_> {
     Issuer {
-        platform_id: client.platform_id,
-        app_id: &client.key.app_id,
-        ttl: client.key.token_ttl_secs.map(Duration::seconds),
+        platform_id: caller.platform_id,
+        app_id: &caller.key.app_id,
+        ttl: caller.key.token_ttl_secs.map(Duration::seconds),
     }
 }
 
-fn session_token(id_key: &str, id: Value, session: &FresnsSession, client: &Client) -> Value {
-    let ttl = client.key.token_ttl_secs;
+fn session_token(
+    id_key: &str,
+    id: Value,
+    session: &FresnsSession,
+    caller: &Caller,
+    view: TimeView,
+) -> Value {
+    let ttl = caller.key.token_ttl_secs;
     json!({
         id_key: id,
         "token": session.token.secret(),
         "expiredHours": ttl.map(|s| s / 3600),
         "expiredDays": ttl.map(|s| s / 86_400),
-        "expiredDateTime": session.expires_at.map(|t| client.view.datetime(t)),
+        "expiredDateTime": session.expires_at.map(|t| view.datetime(t)),
     })
 }
 
@@ -127,24 +135,25 @@ fn login_names(input: &Map<String, Value>) -> Result<Vec<LoginName>, ApiError> {
     }
 }
 
-pub(super) async fn login_account(client: Client, Input(input): Input) -> Reply {
-    let names = login_names(&input)?;
-    let password = base64_password(&input)?;
-    let Some(password) = password else {
-        return Err(if text(&input, "verifyCode").is_some() {
-            // colloq sends no verification codes, so none can be right.
-            ApiError::Code(33203)
-        } else {
-            param_error(
-                "The password field is required when verify code is not present.".to_owned(),
-            )
-        });
-    };
-    let settings = client.state.settings().fresns.clone();
-    let key = client.clone();
-    let (account, users, session) = client
-        .state
-        .run(move |conn, now| {
+pub(super) async fn login_account(client: Client, input: Input) -> Reply {
+    let request = input.read(|input| {
+        let names = login_names(input)?;
+        let password = base64_password(input)?.ok_or_else(|| {
+            if text(input, "verifyCode").is_some() {
+                // colloq sends no verification codes, so none can be right.
+                ApiError::Code(33203)
+            } else {
+                param_error(
+                    "The password field is required when verify code is not present.".to_owned(),
+                )
+            }
+        })?;
+        Ok((names, password))
+    });
+    let enabled = client.state.settings().fresns.conversation_enabled;
+    let (caller, (account, users, session)) = client
+        .run(move |conn, now, caller| {
+            let (names, password) = request?;
             let mut outcome = Err(CoreError::Refused(Refusal::UnknownAccount));
             for name in &names {
                 outcome = accounts::login_account(conn, name, &password, now);
@@ -153,10 +162,10 @@ pub(super) async fn login_account(client: Client, Input(input): Input) -> Reply 
                 }
             }
             let account = outcome?;
-            let session = sessions::issue_account_token(conn, &account, issuer(&key), now)?;
+            let session = sessions::issue_account_token(conn, &account, issuer(caller), now)?;
             let mut users = Vec::new();
             for user in accounts::profiles(conn, &account)? {
-                let perm = permission(conn, &account, &user, settings.conversation_enabled)?;
+                let perm = permission(conn, &account, &user, enabled)?;
                 users.push((user, perm));
             }
             Ok((account, users, session))
@@ -170,62 +179,63 @@ pub(super) async fn login_account(client: Client, Input(input): Input) -> Reply 
     Ok(ok(
         client.view.lang,
         json!({
-            "sessionToken": session_token("aid", json!(account.aid), &session, &client),
+            "sessionToken": session_token("aid", json!(account.aid), &session, &caller, client.view),
             "detail": account_info(&account, users, client.view),
         }),
     ))
 }
 
-pub(super) async fn auth_user(who: AccountOnly, Input(input): Input) -> Reply {
-    let target = UserRef::parse(&required_text(&input, "uidOrUsername")?);
-    let password = base64_password(&input)?;
-    let AccountOnly {
-        client,
-        account,
-        aid_token,
-    } = who;
-    let key = client.clone();
-    let (user, session) = client
-        .state
-        .run(move |conn, now| {
-            let user = accounts::switch_user(conn, &account, &target, password.as_ref(), now)?;
-            let session = sessions::issue_user_token(conn, &aid_token, &user, issuer(&key), now)?;
+pub(super) async fn auth_user(who: AccountOnly, input: Input) -> Reply {
+    let request = input.read(|input| {
+        let target = UserRef::parse(&required_text(input, "uidOrUsername")?);
+        Ok((target, base64_password(input)?))
+    });
+    let (holder, (user, session)) = who
+        .run(move |conn, now, holder| {
+            let (target, password) = request?;
+            let user =
+                accounts::switch_user(conn, &holder.account, &target, password.as_ref(), now)?;
+            let session = sessions::issue_user_token(
+                conn,
+                &holder.aid_token,
+                &user,
+                issuer(&holder.caller),
+                now,
+            )?;
             Ok((user, session))
         })
         .await?;
-    let settings = &client.state.settings().fresns;
+    let settings = &who.state.settings().fresns;
     // Upstream renders this profile without a viewer, so its permission is 31601.
     let detail = render_user(
         Some(&user),
         Err(31601),
-        client.view,
+        who.view,
         settings,
         &KeyFilter::None,
     );
+    let token = session_token("uid", json!(user.uid), &session, &holder.caller, who.view);
     Ok(ok(
-        client.view.lang,
-        json!({"sessionToken": session_token("uid", json!(user.uid), &session, &client), "detail": detail}),
+        who.view.lang,
+        json!({"sessionToken": token, "detail": detail}),
     ))
 }
 
 pub(super) async fn logout_account(who: AccountOnly) -> Reply {
-    let token = who.aid_token;
-    who.client
-        .state
-        .run(move |conn, _now| sessions::revoke_account_token(conn, &token))
-        .await?;
-    Ok(ok(who.client.view.lang, Value::Null))
+    who.run(|conn, _now, holder| {
+        sessions::revoke_account_token(conn, &holder.aid_token)?;
+        Ok(())
+    })
+    .await?;
+    Ok(ok(who.view.lang, Value::Null))
 }
 
 pub(super) async fn user_panel(me: Me) -> Reply {
-    let user = me.user;
-    let panel = me
-        .client
-        .state
-        .run(move |conn, _now| conversations::panel(conn, &user))
+    let (_, panel) = me
+        .run(|conn, _now, myself| Ok(conversations::panel(conn, &myself.user)?))
         .await?;
     Ok(ok(
-        me.client.view.lang,
+        me.view.lang,
         json!({
             "conversations": {"conversationCount": panel.conversation_count, "unreadMessages": panel.unread_messages},
             "notifications": {"systems": 0, "recommends": 0, "likes": 0, "dislikes": 0, "follows": 0, "blocks": 0, "mentions": 0, "comments": 0, "quotes": 0},
@@ -235,74 +245,91 @@ pub(super) async fn user_panel(me: Me) -> Reply {
 }
 
 pub(super) async fn list_conversations(me: Me, params: Params) -> Reply {
-    let page = page_params(&params)?;
-    let pinned = pinned_param(&params)?;
+    let request = page_params(&params).and_then(|page| Ok((page, pinned_param(&params)?)));
     let filter = key_filter(&params);
-    let Me { client, user } = me;
-    let enabled = client.state.settings().fresns.conversation_enabled;
-    let viewer = user.clone();
-    let (found, perms) = client
-        .state
-        .run(move |conn, _now| {
-            let found = conversations::list_conversations(conn, &viewer, pinned, page)?;
+    let enabled = me.state.settings().fresns.conversation_enabled;
+    let (myself, (found, perms, page)) = me
+        .run(move |conn, _now, myself| {
+            let (page, pinned) = request?;
+            let viewer = &myself.user;
+            let found = conversations::list_conversations(conn, viewer, pinned, page)?;
             let mut perms = Vec::with_capacity(found.items.len());
             for item in &found.items {
                 perms.push(match &item.other {
-                    Some(other) => permission(conn, &viewer, other, enabled)?,
+                    Some(other) => permission(conn, viewer, other, enabled)?,
                     None => Ok(()),
                 });
             }
-            Ok((found, perms))
+            Ok((found, perms, page))
         })
         .await?;
-    let settings = &client.state.settings().fresns;
+    let settings = &me.state.settings().fresns;
     let list = found
         .items
         .iter()
         .zip(perms)
         .map(|(item, perm)| {
-            let side = item.conversation.side_of(user.id);
+            let side = item.conversation.side_of(myself.user.id);
             json!({
                 "id": item.conversation.id.get(),
-                "user": render_user(item.other.as_ref(), perm, client.view, settings, &filter),
-                "latestMessage": latest_message(item.latest.as_ref(), client.view),
+                "user": render_user(item.other.as_ref(), perm, me.view, settings, &filter),
+                "latestMessage": latest_message(item.latest.as_ref(), me.view),
                 "pinned": side.is_some_and(|s| s.pinned),
                 "messageCount": side.map_or(0, |s| s.message_count),
                 "unreadCount": side.map_or(0, |s| s.unread_count),
             })
         })
         .collect();
-    Ok(ok(client.view.lang, paginated(list, found.total, page)))
+    Ok(ok(me.view.lang, paginated(list, found.total, page)))
 }
 
 pub(super) async fn conversation_detail(me: Me, id: Path<String>, params: Params) -> Reply {
-    let id = ThreadId(path_id(&id)?);
+    let request = path_id(&id).map(ThreadId);
     let filter = key_filter(&params);
-    let Me { client, user } = me;
-    let enabled = client.state.settings().fresns.conversation_enabled;
-    let viewer = user.clone();
-    let (summary, perm) = client
-        .state
-        .run(move |conn, _now| {
-            let summary = conversations::conversation_detail(conn, &viewer, id)?;
+    let enabled = me.state.settings().fresns.conversation_enabled;
+    let (myself, (summary, perm)) = me
+        .run(move |conn, _now, myself| {
+            let viewer = &myself.user;
+            let summary = conversations::conversation_detail(conn, viewer, request?)?;
             let perm = match &summary.other {
-                Some(other) => permission(conn, &viewer, other, enabled)?,
+                Some(other) => permission(conn, viewer, other, enabled)?,
                 None => Ok(()),
             };
             Ok((summary, perm))
         })
         .await?;
-    let settings = &client.state.settings().fresns;
-    let side = summary.conversation.side_of(user.id);
+    let settings = &me.state.settings().fresns;
+    let side = summary.conversation.side_of(myself.user.id);
     Ok(ok(
-        client.view.lang,
+        me.view.lang,
         json!({
             "id": summary.conversation.id.get(),
-            "user": render_user(summary.other.as_ref(), perm, client.view, settings, &filter),
+            "user": render_user(summary.other.as_ref(), perm, me.view, settings, &filter),
             "messageCount": side.map_or(0, |s| s.message_count),
             "unreadCount": side.map_or(0, |s| s.unread_count),
         }),
     ))
+}
+
+/// The parameters of a messages page.
+#[derive(Debug, Clone, Copy)]
+struct MessagesQuery {
+    id: ThreadId,
+    newest_first: bool,
+    /// `pageListDirection=oldest`: the page's items are listed oldest first.
+    reverse_page: bool,
+    page: PageRequest,
+    cursor: Cursor,
+}
+
+fn messages_query(id: &str, params: &Params) -> Result<MessagesQuery, ApiError> {
+    Ok(MessagesQuery {
+        id: ThreadId(path_id(id)?),
+        newest_first: choice(params, "orderDirection", &["asc", "desc"])? != Some("asc"),
+        reverse_page: choice(params, "pageListDirection", &["latest", "oldest"])? == Some("oldest"),
+        page: page_params(params)?,
+        cursor: cursor_params(params)?,
+    })
 }
 
 pub(super) async fn conversation_messages(
@@ -311,39 +338,38 @@ pub(super) async fn conversation_messages(
     id: Path<String>,
     params: Params,
 ) -> Reply {
-    let id = ThreadId(path_id(&id)?);
-    let newest_first = choice(&params, "orderDirection", &["asc", "desc"])? != Some("asc");
-    let reverse_page =
-        choice(&params, "pageListDirection", &["latest", "oldest"])? == Some("oldest");
-    let page = page_params(&params)?;
-    let cursor = cursor_params(&params)?;
+    let request = messages_query(&id, &params);
     let filter = key_filter(&params);
-    let Me { client, user } = me;
-    let enabled = client.state.settings().fresns.conversation_enabled;
-    let viewer = user.clone();
-    let (found, people, carried) = client
-        .state
-        .run(move |conn, _now| {
-            let (found, people) =
-                conversations::conversation_messages(conn, &viewer, id, cursor, newest_first)?;
+    let enabled = me.state.settings().fresns.conversation_enabled;
+    let (myself, (query, found, people, carried)) = me
+        .run(move |conn, _now, myself| {
+            let query = request?;
+            let viewer = &myself.user;
+            let (found, people) = conversations::conversation_messages(
+                conn,
+                viewer,
+                query.id,
+                query.cursor,
+                query.newest_first,
+            )?;
             let mut rendered = Vec::with_capacity(people.len());
             for person in people {
-                let perm = permission(conn, &viewer, &person, enabled)?;
+                let perm = permission(conn, viewer, &person, enabled)?;
                 rendered.push((person, perm));
             }
             let ids: Vec<_> = found.items.iter().filter_map(|m| m.file).collect();
             let carried = colloq_core::files::carried(conn, &ids)?;
-            Ok((found, rendered, carried))
+            Ok((query, found, rendered, carried))
         })
         .await?;
-    let origin = files::origin(&http, &client.state);
-    let settings = &client.state.settings().fresns;
+    let origin = files::origin(&http, &me.state);
+    let settings = &me.state.settings().fresns;
     let users: Vec<(colloq_domain::ids::UserId, Box<RawValue>)> = people
         .iter()
         .map(|(p, perm)| {
             (
                 p.id,
-                render_user(Some(p), *perm, client.view, settings, &filter),
+                render_user(Some(p), *perm, me.view, settings, &filter),
             )
         })
         .collect();
@@ -351,7 +377,7 @@ pub(super) async fn conversation_messages(
         .items
         .iter()
         .any(|m| !users.iter().any(|(id, _)| Some(*id) == m.sender))
-        .then(|| render_user(None, Ok(()), client.view, settings, &filter));
+        .then(|| render_user(None, Ok(()), me.view, settings, &filter));
     let mut list: Vec<_> = found
         .items
         .iter()
@@ -361,58 +387,60 @@ pub(super) async fn conversation_messages(
                 .find(|(id, _)| Some(*id) == m.sender)
                 .map_or(missing.as_deref(), |(_, raw)| Some(&**raw));
             let file = message_file(m, &carried, &origin);
-            message_item(m, sender, file, &user, client.view)
+            message_item(m, sender, file, &myself.user, me.view)
         })
         .collect();
-    if reverse_page {
+    if query.reverse_page {
         list.reverse();
     }
-    Ok(ok(client.view.lang, paginated(list, found.total, page)))
+    Ok(ok(me.view.lang, paginated(list, found.total, query.page)))
 }
 
-pub(super) async fn send_message(me: Me, http: HttpRequest, Input(input): Input) -> Reply {
-    if me.client.key.is_read_only {
-        return Err(ApiError::Code(31305));
-    }
-    let to = UserRef::parse(&required_text(&input, "uidOrUsername")?);
-    // As upstream: when both are given, the file wins and the text is ignored.
-    let content = match text(&input, "fid") {
-        Some(fid) => DirectContent::File(fid),
-        None => DirectContent::Text(message_text(&input)?),
-    };
-    let Me { client, user } = me;
-    let settings = client.state.settings().fresns.clone();
-    if !settings.conversation_enabled {
-        return Err(ApiError::Code(36600));
-    }
-    let sender = user.clone();
-    let (stored, _conversation, file) = client
-        .state
-        .run(move |conn, now| {
-            conversations::send_direct_message(
+pub(super) async fn send_message(me: Me, http: HttpRequest, input: Input) -> Reply {
+    let request = input.read(|input| {
+        let to = UserRef::parse(&required_text(input, "uidOrUsername")?);
+        // As upstream: when both are given, the file wins and the text is ignored.
+        let content = match text(input, "fid") {
+            Some(fid) => DirectContent::File(fid),
+            None => DirectContent::Text(message_text(input)?),
+        };
+        Ok((to, content))
+    });
+    let settings = me.state.settings().fresns.clone();
+    let (myself, (stored, file)) = me
+        .run(move |conn, now, myself| {
+            if myself.caller.key.is_read_only {
+                return Err(ApiError::Code(31305));
+            }
+            let (to, content) = request?;
+            if !settings.conversation_enabled {
+                return Err(ApiError::Code(36600));
+            }
+            let (stored, _conversation, file) = conversations::send_direct_message(
                 conn,
-                &sender,
+                &myself.user,
                 &to,
                 content,
                 &settings.block_words,
                 now,
-            )
+            )?;
+            Ok((stored, file))
         })
         .await?;
-    let settings = &client.state.settings().fresns;
+    let settings = &me.state.settings().fresns;
     let me_info = render_user(
-        Some(&user),
+        Some(&myself.user),
         Err(31602),
-        client.view,
+        me.view,
         settings,
         &KeyFilter::None,
     );
     let file = file.map_or(Value::Null, |f| {
-        file_info(&f, &files::origin(&http, &client.state))
+        file_info(&f, &files::origin(&http, &me.state))
     });
     Ok(ok(
-        client.view.lang,
-        message_item(&stored, Some(&me_info), file, &user, client.view),
+        me.view.lang,
+        message_item(&stored, Some(&me_info), file, &myself.user, me.view),
     ))
 }
 
@@ -455,37 +483,39 @@ fn selection(input: &Map<String, Value>) -> Result<Selection, ApiError> {
     }
 }
 
-pub(super) async fn mark_as_read(me: Me, Input(input): Input) -> Reply {
-    let selection = selection(&input)?;
-    let user = me.user;
-    me.client
-        .state
-        .run(move |conn, now| conversations::mark_read(conn, &user, &selection, now))
-        .await?;
-    Ok(ok(me.client.view.lang, Value::Null))
+pub(super) async fn mark_as_read(me: Me, input: Input) -> Reply {
+    let request = input.read(selection);
+    me.run(move |conn, now, myself| {
+        conversations::mark_read(conn, &myself.user, &request?, now)?;
+        Ok(())
+    })
+    .await?;
+    Ok(ok(me.view.lang, Value::Null))
 }
 
-pub(super) async fn delete_conversation(me: Me, Input(input): Input) -> Reply {
-    let selection = selection(&input)?;
-    let user = me.user;
-    me.client
-        .state
-        .run(move |conn, now| conversations::delete_messages(conn, &user, &selection, now))
-        .await?;
-    Ok(ok(me.client.view.lang, Value::Null))
+pub(super) async fn delete_conversation(me: Me, input: Input) -> Reply {
+    let request = input.read(selection);
+    me.run(move |conn, now, myself| {
+        conversations::delete_messages(conn, &myself.user, &request?, now)?;
+        Ok(())
+    })
+    .await?;
+    Ok(ok(me.view.lang, Value::Null))
 }
 
-pub(super) async fn pin_conversation(me: Me, Input(input): Input) -> Reply {
-    let id = text(&input, "conversationId")
-        .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))
-        .and_then(|v| v.parse::<i64>().ok())
-        .ok_or(ApiError::Code(30002))?;
-    let user = me.user;
-    me.client
-        .state
-        .run(move |conn, _now| conversations::toggle_pin(conn, &user, ThreadId(id)))
-        .await?;
-    Ok(ok(me.client.view.lang, Value::Null))
+pub(super) async fn pin_conversation(me: Me, input: Input) -> Reply {
+    let request = input.read(|input| {
+        text(input, "conversationId")
+            .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))
+            .and_then(|v| v.parse::<i64>().ok())
+            .ok_or(ApiError::Code(30002))
+    });
+    me.run(move |conn, _now, myself| {
+        conversations::toggle_pin(conn, &myself.user, ThreadId(request?))?;
+        Ok(())
+    })
+    .await?;
+    Ok(ok(me.view.lang, Value::Null))
 }
 
 /// The code that refuses a kind of file in conversations (36109–36112).
@@ -565,8 +595,9 @@ fn upload_fields(
 /// the sender's permission to message the recipient (`tableKey`) is checked
 /// before it is stored. The File Info's `fid` is what send-message takes.
 pub(super) async fn upload_file(me: Me, http: HttpRequest, form: Multipart) -> Reply {
-    let Me { client, user } = me;
-    let state = client.state.clone();
+    // The caller is checked before a byte of the upload is read.
+    let (Myself { user, .. }, ()) = me.run(|_conn, _now, _myself| Ok(())).await?;
+    let state = me.state.clone();
     let allowed: Vec<FileKind> = state
         .settings()
         .fresns
@@ -611,7 +642,7 @@ pub(super) async fn upload_file(me: Me, http: HttpRequest, form: Multipart) -> R
         .await
         .map_err(upload_error)?;
     Ok(ok(
-        client.view.lang,
+        me.view.lang,
         file_info(&stored, &files::origin(&http, &state)),
     ))
 }

@@ -6,8 +6,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use md5::{Digest, Md5};
 
-/// The validated headers of a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The validated headers of a request. `Debug` never shows the tokens.
+#[derive(Clone, PartialEq, Eq)]
 pub(crate) struct ClientHeaders {
     pub(crate) app_id: String,
     pub(crate) platform_id: i32,
@@ -22,6 +22,20 @@ pub(crate) struct ClientHeaders {
     pub(crate) timestamp: String,
     /// The client's UTC offset in minutes, when it sent a time zone.
     pub(crate) offset_minutes: Option<i32>,
+}
+
+impl std::fmt::Debug for ClientHeaders {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientHeaders")
+            .field("app_id", &self.app_id)
+            .field("platform_id", &self.platform_id)
+            .field("version", &self.version)
+            .field("aid", &self.aid)
+            .field("uid", &self.uid)
+            .field("timestamp", &self.timestamp)
+            .field("offset_minutes", &self.offset_minutes)
+            .finish_non_exhaustive()
+    }
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {

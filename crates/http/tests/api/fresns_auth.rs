@@ -528,3 +528,73 @@ async fn messages_follow_the_language_tag() {
         .await;
     assert_eq!(res.fcode(31501), "Account not logged in, Unable to use");
 }
+
+#[actix_web::test]
+async fn the_caller_is_checked_before_the_request_parameters() {
+    // Upstream's header and token middleware runs before request validation, so
+    // a request wrong in both ways gets the caller's code.
+    let app = TestApp::new();
+    let key = app.key(2, false, None);
+    let me = app.fresns_user(&key, "alice").await;
+    let forged = Session {
+        uid_token: Some("forged".to_owned()),
+        ..me.clone()
+    };
+    let bad_page = "/api/v2/conversation/1/messages?pageSize=0";
+    app.fresns(Method::GET, bad_page, &key, &forged, None)
+        .await
+        .fcode(31603);
+    app.fresns(
+        Method::GET,
+        "/api/v2/conversation/x/detail",
+        &key,
+        &forged,
+        None,
+    )
+    .await
+    .fcode(31603);
+    let no_recipient = Some(json!({"message": "hi"}));
+    app.fresns(
+        Method::POST,
+        "/api/v2/conversation/send-message",
+        &key,
+        &forged,
+        no_recipient.clone(),
+    )
+    .await
+    .fcode(31603);
+    let not_json = app
+        .fresns_request(
+            Method::POST,
+            "/api/v2/conversation/send-message",
+            &key,
+            &me,
+            None,
+            &Tweaks {
+                signature: Some("0".repeat(32)),
+                ..Tweaks::default()
+            },
+        )
+        .insert_header(("content-type", "application/json"))
+        .set_payload("{not json");
+    app.send(not_json).await.fcode(31302);
+
+    // With the caller accepted, the parameters are reported.
+    assert!(
+        app.fresns(Method::GET, bad_page, &key, &me, None)
+            .await
+            .fcode(30000)
+            .contains("page size")
+    );
+    let read_only = app.key(2, true, None);
+    let reader = app.fresns_login(&read_only, "alice").await;
+    app.fresns(
+        Method::POST,
+        "/api/v2/conversation/send-message",
+        &read_only,
+        &reader,
+        no_recipient,
+    )
+    .await
+    .fcode(31305);
+}
