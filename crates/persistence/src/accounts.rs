@@ -62,14 +62,14 @@ fn to_user((user, account): (UserRow, AccountRow)) -> User {
 /// One profile with its account, by any filter on the joined tables.
 macro_rules! user_where {
     ($conn:expr, $filter:expr) => {
-        users::table
+        native!($conn, |c| users::table
             .inner_join(accounts::table)
             .filter($filter)
             .select((UserRow::as_select(), AccountRow::as_select()))
-            .first($conn)
-            .optional()
-            .map(|row| row.map(to_user))
-            .map_err(StoreError::from)
+            .first(c)
+            .optional())
+        .map(|row| row.map(to_user))
+        .map_err(StoreError::from)
     };
 }
 
@@ -353,7 +353,7 @@ pub fn find_with_token(
 ) -> Result<Option<(User, Option<TokenRecord>)>, StoreError> {
     macro_rules! read {
         ($filter:expr) => {
-            users::table
+            native!(conn, |c| users::table
                 .inner_join(accounts::table)
                 .left_join(auth_tokens::table.on(auth_tokens::token_hash.eq(hash)))
                 .filter($filter)
@@ -362,8 +362,8 @@ pub fn find_with_token(
                     AccountRow::as_select(),
                     Option::<TokenRow>::as_select(),
                 ))
-                .first::<(UserRow, AccountRow, Option<TokenRow>)>(conn)
-                .optional()
+                .first::<(UserRow, AccountRow, Option<TokenRow>)>(c)
+                .optional())
         };
     }
     let row = match holder {
@@ -382,7 +382,7 @@ pub fn find_by_token(
     conn: &mut DbConn,
     hash: &str,
 ) -> Result<Option<(String, DateTime<Utc>, User)>, StoreError> {
-    auth_tokens::table
+    native!(conn, |c| auth_tokens::table
         .inner_join(users::table.inner_join(accounts::table))
         .filter(auth_tokens::token_hash.eq(hash))
         .select((
@@ -391,12 +391,12 @@ pub fn find_by_token(
             UserRow::as_select(),
             AccountRow::as_select(),
         ))
-        .first::<(String, NaiveDateTime, UserRow, AccountRow)>(conn)
-        .optional()
-        .map(|row| {
-            row.map(|(scope, expires, user, account)| {
-                (scope, from_db_time(expires), to_user((user, account)))
-            })
+        .first::<(String, NaiveDateTime, UserRow, AccountRow)>(c)
+        .optional())
+    .map(|row| {
+        row.map(|(scope, expires, user, account)| {
+            (scope, from_db_time(expires), to_user((user, account)))
         })
-        .map_err(StoreError::from)
+    })
+    .map_err(StoreError::from)
 }

@@ -67,12 +67,12 @@ pub fn insert(conn: &mut DbConn, key: &AppKey, now: DateTime<Utc>) -> Result<(),
 /// # Errors
 /// Query failures.
 pub fn find(conn: &mut DbConn, app_id: &str) -> Result<Option<AppKey>, StoreError> {
-    app_keys::table
+    native!(conn, |c| app_keys::table
         .filter(app_keys::app_id.eq(app_id))
         .select(AppKey::as_select())
-        .first(conn)
-        .optional()
-        .map_err(StoreError::from)
+        .first(c)
+        .optional())
+    .map_err(StoreError::from)
 }
 
 /// Enables or disables a key.

@@ -63,13 +63,13 @@ impl From<ConversationRow> for Conversation {
 /// # Errors
 /// Query failures.
 pub fn find(conn: &mut DbConn, id: ThreadId) -> Result<Option<Conversation>, StoreError> {
-    c::table
+    native!(conn, |conn| c::table
         .find(id.get())
         .select(ConversationRow::as_select())
         .first(conn)
-        .optional()
-        .map(|row| row.map(Conversation::from))
-        .map_err(StoreError::from)
+        .optional())
+    .map(|row| row.map(Conversation::from))
+    .map_err(StoreError::from)
 }
 
 /// A conversation and the number of messages ever sent in it (its thread's
@@ -81,14 +81,14 @@ pub fn find_with_length(
     conn: &mut DbConn,
     id: ThreadId,
 ) -> Result<Option<(Conversation, i64)>, StoreError> {
-    c::table
+    native!(conn, |conn| c::table
         .inner_join(threads::table)
         .filter(c::id.eq(id.get()))
         .select((ConversationRow::as_select(), threads::message_count))
         .first::<(ConversationRow, i64)>(conn)
-        .optional()
-        .map(|row| row.map(|(conversation, length)| (conversation.into(), length)))
-        .map_err(StoreError::from)
+        .optional())
+    .map(|row| row.map(|(conversation, length)| (conversation.into(), length)))
+    .map_err(StoreError::from)
 }
 
 /// The conversation between two users, in either orientation.
@@ -362,21 +362,23 @@ pub fn visible_page(
         .or(m::recipient_id
             .eq(me_id)
             .and(m::recipient_deleted_at.is_null()));
+    // The selection is added per engine: `as_select` names its backend.
     let base = m::table
         .filter(m::thread_id.eq(thread.get()))
-        .filter(visible)
-        .select(MessageRow::as_select());
+        .filter(visible);
     let rows = match window {
-        Window::Before { seq, limit } => base
+        Window::Before { seq, limit } => native!(conn, |c| base
             .filter(m::seq.lt(seq))
             .order(m::seq.desc())
             .limit(limit)
-            .load(conn)?,
-        Window::After { seq, limit } => base
+            .select(MessageRow::as_select())
+            .load(c))?,
+        Window::After { seq, limit } => native!(conn, |c| base
             .filter(m::seq.gt(seq))
             .order(m::seq.asc())
             .limit(limit)
-            .load(conn)?,
+            .select(MessageRow::as_select())
+            .load(c))?,
         Window::Page {
             page,
             newest_first,
@@ -410,9 +412,15 @@ pub fn visible_page(
             );
             let range = base.filter(m::seq.between(low, high));
             if newest_first {
-                range.order(m::seq.desc()).load(conn)?
+                native!(conn, |c| range
+                    .order(m::seq.desc())
+                    .select(MessageRow::as_select())
+                    .load(c))?
             } else {
-                range.order(m::seq.asc()).load(conn)?
+                native!(conn, |c| range
+                    .order(m::seq.asc())
+                    .select(MessageRow::as_select())
+                    .load(c))?
             }
         }
     };

@@ -156,7 +156,7 @@ pub fn after_seq(
     after: i64,
     limit: i64,
 ) -> Result<Vec<Message>, StoreError> {
-    messages::table
+    native!(conn, |c| messages::table
         .filter(messages::thread_id.eq(thread.get()))
         // Sequences are gap-free, so the page is exactly this range: bounded on
         // both sides, it is an index range read on every planner.
@@ -165,9 +165,9 @@ pub fn after_seq(
         .order(messages::seq.asc())
         .limit(limit)
         .select(MessageRow::as_select())
-        .load(conn)
-        .map(|rows| rows.into_iter().map(Message::from).collect())
-        .map_err(StoreError::from)
+        .load(c))
+    .map(|rows| rows.into_iter().map(Message::from).collect())
+    .map_err(StoreError::from)
 }
 
 /// The latest `limit` messages of a thread, oldest first.
@@ -193,11 +193,11 @@ pub fn latest(conn: &mut DbConn, thread: ThreadId, limit: i64) -> Result<Vec<Mes
 /// # Errors
 /// [`StoreError::NotFound`] when the thread does not exist.
 pub fn count(conn: &mut DbConn, thread: ThreadId) -> Result<i64, StoreError> {
-    threads::table
+    native!(conn, |c| threads::table
         .find(thread.get())
         .select(threads::message_count)
-        .first(conn)
-        .map_err(StoreError::from)
+        .first(c))
+    .map_err(StoreError::from)
 }
 
 /// The seq of a message, if it belongs to `thread`.

@@ -296,12 +296,12 @@ pub fn owner_and_count(
     conn: &mut DbConn,
     id: OrderId,
 ) -> Result<Option<(UserId, i64)>, StoreError> {
-    comm_orders::table
+    native!(conn, |c| comm_orders::table
         .inner_join(threads::table)
         .filter(comm_orders::id.eq(id.get()))
         .select((comm_orders::user_id, threads::message_count))
-        .first::<(i64, i64)>(conn)
-        .optional()
-        .map(|row| row.map(|(owner, count)| (UserId(owner), count)))
-        .map_err(StoreError::from)
+        .first::<(i64, i64)>(c)
+        .optional())
+    .map(|row| row.map(|(owner, count)| (UserId(owner), count)))
+    .map_err(StoreError::from)
 }

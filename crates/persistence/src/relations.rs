@@ -18,7 +18,7 @@ pub fn standing(
     recipient: UserId,
     sender: UserId,
 ) -> Result<(bool, bool), StoreError> {
-    diesel::select((
+    native!(conn, |c| diesel::select((
         diesel::dsl::exists(
             follows::table
                 .filter(follows::follower_id.eq(recipient.get()))
@@ -30,7 +30,7 @@ pub fn standing(
                 .filter(blocks::blocked_id.eq(sender.get())),
         ),
     ))
-    .get_result(conn)
+    .get_result(c))
     .map_err(StoreError::from)
 }
 
