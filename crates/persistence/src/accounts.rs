@@ -30,7 +30,11 @@ struct UserRow {
     nickname: String,
     avatar_url: String,
     updated_at: NaiveDateTime,
-    password_hash: Option<String>,
+    // Whether the profile has its own password; the hash itself is only read
+    // where it is checked (Credentials, profile_password_hash).
+    #[diesel(select_expression = users::password_hash.is_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::IsNotNull<users::password_hash>)]
+    has_password: bool,
     conversation_limit: i32,
     is_enabled: bool,
     is_verified: bool,
@@ -53,7 +57,7 @@ fn to_user((user, account): (UserRow, AccountRow)) -> User {
         enabled: user.is_enabled,
         verified: user.is_verified,
         deleted: user.deleted_at.is_some(),
-        has_password: user.password_hash.is_some(),
+        has_password: user.has_password,
         created_at: from_db_time(account.created_at),
         updated_at: from_db_time(user.updated_at),
     }

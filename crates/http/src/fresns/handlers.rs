@@ -43,11 +43,30 @@ struct Envelope<'a, T> {
 }
 
 fn ok(lang: Lang, data: impl serde::Serialize) -> HttpResponse {
-    HttpResponse::Ok().json(Envelope {
+    ok_sized(lang, data, 1024)
+}
+
+/// [`ok`] for a body of about `capacity` bytes: a message page is tens of
+/// kilobytes, which a buffer growing from empty would copy several times over.
+fn ok_sized(lang: Lang, data: impl serde::Serialize, capacity: usize) -> HttpResponse {
+    let envelope = Envelope {
         code: 0,
         message: message(0, lang),
         data,
-    })
+    };
+    let mut body = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut body, &envelope) {
+        Ok(()) => HttpResponse::Ok()
+            .content_type(actix_web::http::header::ContentType::json())
+            .body(body),
+        // Only a Serialize impl that fails can get here; none of colloq's does.
+        Err(err) => {
+            tracing::error!(error = %err, "writing an answer");
+            actix_web::ResponseError::error_response(&ApiError::Core(CoreError::Unavailable(
+                "the answer could not be written",
+            )))
+        }
+    }
 }
 
 /// The viewer's messaging permission towards `target`, as a Fresns code.
@@ -393,7 +412,18 @@ pub(super) async fn conversation_messages(
     if query.reverse_page {
         list.reverse();
     }
-    Ok(ok(me.view.lang, paginated(list, found.total, query.page)))
+    let per_item = users
+        .iter()
+        .map(|(_, raw)| raw.get().len())
+        .max()
+        .unwrap_or(0)
+        + 512;
+    let capacity = per_item * list.len() + 256;
+    Ok(ok_sized(
+        me.view.lang,
+        paginated(list, found.total, query.page),
+        capacity,
+    ))
 }
 
 pub(super) async fn send_message(me: Me, http: HttpRequest, input: Input) -> Reply {
