@@ -6,7 +6,7 @@ use colloq_domain::ids::{AccountId, UserId};
 use colloq_domain::user::{LoginName, User};
 use diesel::prelude::*;
 
-use crate::schema::{accounts, auth_tokens, users};
+use crate::schema::{accounts, auth_tokens, blocks, follows, users};
 use crate::tokens::{TokenRecord, TokenRow};
 use crate::{DbConn, StoreError, from_db_time, to_db_time};
 
@@ -332,6 +332,42 @@ pub fn update_profile(
 /// Query failures.
 pub fn find_by_aid(conn: &mut DbConn, aid: &str) -> Result<Option<User>, StoreError> {
     user_where!(conn, accounts::aid.eq(aid).and(users::is_primary.eq(true)))
+}
+
+/// A profile with the two facts of the messaging rule about `viewer`: whether
+/// the profile follows `viewer`, and whether it blocked `viewer`. One read
+/// where a message page needs the other participant and may-message for them.
+///
+/// # Errors
+/// Query failures.
+pub fn find_with_standing(
+    conn: &mut DbConn,
+    id: UserId,
+    viewer: UserId,
+) -> Result<Option<(User, bool, bool)>, StoreError> {
+    native!(conn, |c| users::table
+        .inner_join(accounts::table)
+        .filter(users::id.eq(id.get()))
+        .select((
+            UserRow::as_select(),
+            AccountRow::as_select(),
+            diesel::dsl::exists(
+                follows::table
+                    .filter(follows::follower_id.eq(id.get()))
+                    .filter(follows::followee_id.eq(viewer.get())),
+            ),
+            diesel::dsl::exists(
+                blocks::table
+                    .filter(blocks::blocker_id.eq(id.get()))
+                    .filter(blocks::blocked_id.eq(viewer.get())),
+            ),
+        ))
+        .first::<(UserRow, AccountRow, bool, bool)>(c)
+        .optional())
+    .map(|row| {
+        row.map(|(user, account, follows, blocked)| (to_user((user, account)), follows, blocked))
+    })
+    .map_err(StoreError::from)
 }
 
 /// Whom a Fresns request's token belongs to: an account (`X-Fresns-Aid`, seen

@@ -130,7 +130,8 @@ pub fn conversation_detail(
 }
 
 /// A page of the messages `me` still sees, in time order, and both participants
-/// (absent when their profile is gone). Listing marks nothing read.
+/// (absent when their profile is gone), each with whether `me` may message
+/// them. Listing marks nothing read.
 ///
 /// # Errors
 /// As [`conversation_detail`].
@@ -140,7 +141,7 @@ pub fn conversation_messages(
     id: ThreadId,
     cursor: Cursor,
     newest_first: bool,
-) -> Result<(Paged<Message>, Vec<User>), CoreError> {
+) -> Result<(Paged<Message>, Participants), CoreError> {
     let (conversation, length) = conversations::find_with_length(conn, id)?
         .ok_or(CoreError::Refused(Refusal::UnknownConversation))?;
     check_participant(&conversation, me)?;
@@ -171,14 +172,26 @@ pub fn conversation_messages(
         if user == me.id {
             // The caller's own profile was just read with their token.
             if !me.deleted {
-                people.push(me.clone());
+                people.push((me.clone(), may_message(me, me, Relation::default())));
             }
-        } else if let Some(u) = visible_user(conn, user)? {
-            people.push(u);
+        } else if let Some((other, follows, blocked)) =
+            accounts::find_with_standing(conn, user, me.id)?
+            && !other.deleted
+        {
+            let relation = Relation {
+                recipient_follows_sender: follows,
+                recipient_blocked_sender: blocked,
+            };
+            let may = may_message(me, &other, relation);
+            people.push((other, may));
         }
     }
     Ok((Paged { items, total }, people))
 }
+
+/// The participants of a conversation still shown, each with whether the viewer
+/// may message them.
+pub type Participants = Vec<(User, Result<(), MessagingRefusal>)>;
 
 /// A conversation-wide action needs `me` to take part; a missing conversation
 /// answers the same (upstream gives 36602 for both here).

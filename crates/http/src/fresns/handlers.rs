@@ -371,11 +371,17 @@ pub(super) async fn conversation_messages(
                 query.cursor,
                 query.newest_first,
             )?;
-            let mut rendered = Vec::with_capacity(people.len());
-            for person in people {
-                let perm = permission(conn, viewer, &person, enabled)?;
-                rendered.push((person, perm));
-            }
+            let rendered: Vec<(User, Permission)> = people
+                .into_iter()
+                .map(|(person, may)| {
+                    let perm = if enabled {
+                        may.map_err(messaging_code)
+                    } else {
+                        Err(36600)
+                    };
+                    (person, perm)
+                })
+                .collect();
             let ids: Vec<_> = found.items.iter().filter_map(|m| m.file).collect();
             let carried = colloq_core::files::carried(conn, &ids)?;
             Ok((query, found, rendered, carried))

@@ -1154,3 +1154,75 @@ async fn deep_pages_stay_right_when_one_side_deleted_messages() {
         "The before id and after id cannot be used together."
     );
 }
+
+#[actix_web::test]
+async fn message_pages_show_the_viewers_permission_towards_each_sender() {
+    // The page reads the other participant and the follow and block facts in
+    // one query; each sender's User Info shows whether the viewer may write.
+    let p = pair().await;
+    p.send(&p.alice, "bob", "hi").await;
+    p.send(&p.bob, "alice", "hello").await;
+    let id = p.get(&p.alice, "/api/v2/conversation/list").await.fdata()["list"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let uri = format!("/api/v2/conversation/{id}/messages?orderDirection=asc");
+    let codes = |res: &crate::helpers::Resp| -> Vec<(bool, i64)> {
+        res.fdata()["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["isMe"].as_bool().unwrap(),
+                    m["user"]["conversation"]["code"].as_i64().unwrap(),
+                )
+            })
+            .collect()
+    };
+    // Alice's own profile carries the refusal to message oneself; bob is open.
+    let open = codes(&p.get(&p.alice, &uri).await);
+    assert_eq!(open[1], (false, 0), "{open:?}");
+    let own = open[0].1;
+    assert_ne!(own, 0, "one cannot message oneself");
+
+    p.profile(
+        "bob",
+        &ProfileChanges {
+            conversation_limit: Some(2),
+            ..ProfileChanges::default()
+        },
+    );
+    assert_eq!(
+        codes(&p.get(&p.alice, &uri).await),
+        vec![(true, own), (false, 36606)],
+        "bob only accepts people he follows"
+    );
+    {
+        let mut conn = p.app.pool.get().unwrap();
+        relations::follow(
+            &mut conn,
+            p.id_of("bob"),
+            p.id_of("alice"),
+            p.app.clock().now(),
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        codes(&p.get(&p.alice, &uri).await),
+        vec![(true, own), (false, 0)]
+    );
+    {
+        let mut conn = p.app.pool.get().unwrap();
+        relations::block(
+            &mut conn,
+            p.id_of("bob"),
+            p.id_of("alice"),
+            p.app.clock().now(),
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        codes(&p.get(&p.alice, &uri).await),
+        vec![(true, own), (false, 36608)]
+    );
+}
