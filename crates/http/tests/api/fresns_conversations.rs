@@ -74,6 +74,20 @@ impl Pair {
         accounts::update_profile(&mut conn, user.id, changes).unwrap();
     }
 
+    /// Records that `who` follows `whom`.
+    fn follows(&self, who: &str, whom: &str) {
+        let mut conn = self.app.pool.get().unwrap();
+        let now = self.app.clock().now();
+        relations::follow(&mut conn, self.id_of(who), self.id_of(whom), now).unwrap();
+    }
+
+    /// Records that `who` blocks `whom`.
+    fn blocks(&self, who: &str, whom: &str) {
+        let mut conn = self.app.pool.get().unwrap();
+        let now = self.app.clock().now();
+        relations::block(&mut conn, self.id_of(who), self.id_of(whom), now).unwrap();
+    }
+
     fn id_of(&self, name: &str) -> colloq_domain::ids::UserId {
         let mut conn = self.app.pool.get().unwrap();
         accounts::find_by_username(&mut conn, name)
@@ -274,17 +288,8 @@ async fn send_checks_permission_words_keys_and_input() {
         },
     );
     p.profile("bob", &limit(2));
-    {
-        // Documented meaning: bob accepts users *he* follows.
-        let mut conn = p.app.pool.get().unwrap();
-        relations::follow(
-            &mut conn,
-            p.id_of("alice"),
-            p.id_of("bob"),
-            p.app.clock().now(),
-        )
-        .unwrap();
-    }
+    // Documented meaning: bob accepts users *he* follows.
+    p.follows("alice", "bob");
     p.call(
         Method::POST,
         "/api/v2/conversation/send-message",
@@ -293,16 +298,7 @@ async fn send_checks_permission_words_keys_and_input() {
     )
     .await
     .fcode(36606);
-    {
-        let mut conn = p.app.pool.get().unwrap();
-        relations::follow(
-            &mut conn,
-            p.id_of("bob"),
-            p.id_of("alice"),
-            p.app.clock().now(),
-        )
-        .unwrap();
-    }
+    p.follows("bob", "alice");
     p.call(
         Method::POST,
         "/api/v2/conversation/send-message",
@@ -312,16 +308,7 @@ async fn send_checks_permission_words_keys_and_input() {
     .await
     .fdata();
     p.profile("bob", &limit(1));
-    {
-        let mut conn = p.app.pool.get().unwrap();
-        relations::block(
-            &mut conn,
-            p.id_of("bob"),
-            p.id_of("alice"),
-            p.app.clock().now(),
-        )
-        .unwrap();
-    }
+    p.blocks("bob", "alice");
     p.call(
         Method::POST,
         "/api/v2/conversation/send-message",
@@ -1197,30 +1184,12 @@ async fn message_pages_show_the_viewers_permission_towards_each_sender() {
         vec![(true, own), (false, 36606)],
         "bob only accepts people he follows"
     );
-    {
-        let mut conn = p.app.pool.get().unwrap();
-        relations::follow(
-            &mut conn,
-            p.id_of("bob"),
-            p.id_of("alice"),
-            p.app.clock().now(),
-        )
-        .unwrap();
-    }
+    p.follows("bob", "alice");
     assert_eq!(
         codes(&p.get(&p.alice, &uri).await),
         vec![(true, own), (false, 0)]
     );
-    {
-        let mut conn = p.app.pool.get().unwrap();
-        relations::block(
-            &mut conn,
-            p.id_of("bob"),
-            p.id_of("alice"),
-            p.app.clock().now(),
-        )
-        .unwrap();
-    }
+    p.blocks("bob", "alice");
     assert_eq!(
         codes(&p.get(&p.alice, &uri).await),
         vec![(true, own), (false, 36608)]
