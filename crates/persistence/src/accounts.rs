@@ -6,7 +6,8 @@ use colloq_domain::ids::{AccountId, UserId};
 use colloq_domain::user::{LoginName, User};
 use diesel::prelude::*;
 
-use crate::schema::{accounts, auth_tokens, blocks, follows, users};
+use crate::relations::standing_of;
+use crate::schema::{accounts, auth_tokens, users};
 use crate::tokens::{TokenRecord, TokenRow};
 use crate::{DbConn, StoreError, from_db_time, to_db_time};
 
@@ -351,21 +352,12 @@ pub fn find_with_standing(
         .select((
             UserRow::as_select(),
             AccountRow::as_select(),
-            diesel::dsl::exists(
-                follows::table
-                    .filter(follows::follower_id.eq(id.get()))
-                    .filter(follows::followee_id.eq(viewer.get())),
-            ),
-            diesel::dsl::exists(
-                blocks::table
-                    .filter(blocks::blocker_id.eq(id.get()))
-                    .filter(blocks::blocked_id.eq(viewer.get())),
-            ),
+            standing_of(id.get(), viewer.get()),
         ))
-        .first::<(UserRow, AccountRow, bool, bool)>(c)
+        .first::<(UserRow, AccountRow, (bool, bool))>(c)
         .optional())
     .map(|row| {
-        row.map(|(user, account, follows, blocked)| (to_user((user, account)), follows, blocked))
+        row.map(|(user, account, (follows, blocked))| (to_user((user, account)), follows, blocked))
     })
     .map_err(StoreError::from)
 }

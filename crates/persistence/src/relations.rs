@@ -8,6 +8,25 @@ use diesel::prelude::*;
 use crate::schema::{blocks, follows, login_failures};
 use crate::{DbConn, StoreError, to_db_time};
 
+/// The two facts of the messaging rule as SQL: whether `recipient` follows
+/// `sender`, and whether `recipient` blocked `sender`. Shared by [`standing`]
+/// and by reads that fetch them with a profile.
+#[diesel::dsl::auto_type(no_type_alias)]
+pub(crate) fn standing_of(recipient: i64, sender: i64) -> _ {
+    (
+        diesel::dsl::exists(
+            follows::table
+                .filter(follows::follower_id.eq(recipient))
+                .filter(follows::followee_id.eq(sender)),
+        ),
+        diesel::dsl::exists(
+            blocks::table
+                .filter(blocks::blocker_id.eq(recipient))
+                .filter(blocks::blocked_id.eq(sender)),
+        ),
+    )
+}
+
 /// Whether `recipient` follows `sender`, and whether `recipient` blocked
 /// `sender`: the two facts of the messaging rule, in one read.
 ///
@@ -18,17 +37,9 @@ pub fn standing(
     recipient: UserId,
     sender: UserId,
 ) -> Result<(bool, bool), StoreError> {
-    native!(conn, |c| diesel::select((
-        diesel::dsl::exists(
-            follows::table
-                .filter(follows::follower_id.eq(recipient.get()))
-                .filter(follows::followee_id.eq(sender.get())),
-        ),
-        diesel::dsl::exists(
-            blocks::table
-                .filter(blocks::blocker_id.eq(recipient.get()))
-                .filter(blocks::blocked_id.eq(sender.get())),
-        ),
+    native!(conn, |c| diesel::select(standing_of(
+        recipient.get(),
+        sender.get()
     ))
     .get_result(c))
     .map_err(StoreError::from)

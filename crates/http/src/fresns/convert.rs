@@ -218,6 +218,28 @@ pub(crate) fn render_user(
     rendered.unwrap_or_else(|_never| RawValue::NULL.to_owned())
 }
 
+/// A conversation in the conversation list, keys in upstream's order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ConversationItem {
+    pub(crate) id: i64,
+    pub(crate) user: Box<RawValue>,
+    pub(crate) latest_message: Value,
+    pub(crate) pinned: bool,
+    pub(crate) message_count: i64,
+    pub(crate) unread_count: i64,
+}
+
+/// One conversation's detail, keys in upstream's order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct ConversationDetail {
+    pub(crate) id: i64,
+    pub(crate) user: Box<RawValue>,
+    pub(crate) message_count: i64,
+    pub(crate) unread_count: i64,
+}
+
 /// Fresns message type: 1 text, 2 file.
 fn message_type(m: &Message) -> i32 {
     if m.file.is_some() || m.kind == colloq_domain::message::MessageType::File {

@@ -44,35 +44,27 @@ pub(crate) type Me = Signed<Myself>;
 /// A logged-in account (aid); the user is not needed.
 pub(crate) type AccountOnly = Signed<AccountHolder>;
 
-/// A caller whose app key, signature and presented tokens all passed.
-/// `Debug` never shows the account token.
-#[derive(Clone)]
+/// The client app of a request whose key and signature passed.
+#[derive(Debug)]
 pub(crate) struct Caller {
     pub(crate) key: AppKey,
     pub(crate) platform_id: i32,
-    pub(crate) account: Option<User>,
-    pub(crate) aid_token: Option<String>,
-    pub(crate) user: Option<User>,
 }
 
-impl std::fmt::Debug for Caller {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Caller")
-            .field("key", &self.key)
-            .field("platform_id", &self.platform_id)
-            .field("account", &self.account)
-            .field("user", &self.user)
-            .finish_non_exhaustive()
-    }
+/// The sessions a request presented, each checked when present.
+pub(crate) struct Sessions {
+    account: Option<User>,
+    aid_token: Option<String>,
+    user: Option<User>,
 }
 
 /// What a handler needs to know about its caller, or the refusal.
 pub(crate) trait Who: Sized + Send + 'static {
-    fn from_caller(caller: Caller) -> Result<Self, ApiError>;
+    fn from_checked(caller: Caller, sessions: Sessions) -> Result<Self, ApiError>;
 }
 
 impl Who for Caller {
-    fn from_caller(caller: Caller) -> Result<Self, ApiError> {
+    fn from_checked(caller: Caller, _sessions: Sessions) -> Result<Self, ApiError> {
         Ok(caller)
     }
 }
@@ -85,11 +77,11 @@ pub(crate) struct Myself {
 }
 
 impl Who for Myself {
-    fn from_caller(caller: Caller) -> Result<Self, ApiError> {
-        if caller.account.is_none() {
+    fn from_checked(caller: Caller, sessions: Sessions) -> Result<Self, ApiError> {
+        if sessions.account.is_none() {
             return Err(ApiError::Code(31501));
         }
-        let user = caller.user.clone().ok_or(ApiError::Code(31601))?;
+        let user = sessions.user.ok_or(ApiError::Code(31601))?;
         Ok(Self { caller, user })
     }
 }
@@ -111,9 +103,8 @@ impl std::fmt::Debug for AccountHolder {
 }
 
 impl Who for AccountHolder {
-    fn from_caller(caller: Caller) -> Result<Self, ApiError> {
-        let (Some(account), Some(aid_token)) = (caller.account.clone(), caller.aid_token.clone())
-        else {
+    fn from_checked(caller: Caller, sessions: Sessions) -> Result<Self, ApiError> {
+        let (Some(account), Some(aid_token)) = (sessions.account, sessions.aid_token) else {
             return Err(ApiError::Code(31501));
         };
         Ok(Self {
@@ -129,7 +120,7 @@ fn check(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     client: &ClientHeaders,
-) -> Result<Caller, ApiError> {
+) -> Result<(Caller, Sessions), ApiError> {
     let key = app_keys::find_app_key(conn, &client.app_id)?
         .filter(|k| k.is_enabled)
         .ok_or(ApiError::Code(31301))?;
@@ -167,13 +158,17 @@ fn check(
         )?),
         _ => None,
     };
-    Ok(Caller {
-        key,
-        platform_id: client.platform_id,
-        account,
-        aid_token: client.aid_token.clone(),
-        user,
-    })
+    Ok((
+        Caller {
+            key,
+            platform_id: client.platform_id,
+        },
+        Sessions {
+            account,
+            aid_token: client.aid_token.clone(),
+            user,
+        },
+    ))
 }
 
 impl<W: Who> Signed<W> {
@@ -189,7 +184,8 @@ impl<W: Who> Signed<W> {
         let headers = self.headers.clone();
         self.state
             .run_with(move |conn, now| {
-                let who = W::from_caller(check(conn, now, &headers)?)?;
+                let (caller, sessions) = check(conn, now, &headers)?;
+                let who = W::from_checked(caller, sessions)?;
                 let value = f(conn, now, &who)?;
                 Ok((who, value))
             })

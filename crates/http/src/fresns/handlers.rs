@@ -21,9 +21,9 @@ use serde_json::{Map, Value, json};
 
 use super::codes::{Lang, message};
 use super::convert::{
-    account_info, choice, cursor_params, file_info, int_field, key_filter, latest_message,
-    message_file, message_item, page_params, paginated, param_error, path_id, pinned_param,
-    render_user, required_text, text,
+    ConversationDetail, ConversationItem, account_info, choice, cursor_params, file_info,
+    int_field, key_filter, latest_message, message_file, message_item, page_params, paginated,
+    param_error, path_id, pinned_param, render_user, required_text, text,
 };
 use super::error::{ApiError, messaging_code};
 use super::extract::{AccountOnly, Caller, Client, Input, Me, Myself};
@@ -289,14 +289,14 @@ pub(super) async fn list_conversations(me: Me, params: Params) -> Reply {
         .zip(perms)
         .map(|(item, perm)| {
             let side = item.conversation.side_of(myself.user.id);
-            json!({
-                "id": item.conversation.id.get(),
-                "user": render_user(item.other.as_ref(), perm, me.view, settings, &filter),
-                "latestMessage": latest_message(item.latest.as_ref(), me.view),
-                "pinned": side.is_some_and(|s| s.pinned),
-                "messageCount": side.map_or(0, |s| s.message_count),
-                "unreadCount": side.map_or(0, |s| s.unread_count),
-            })
+            ConversationItem {
+                id: item.conversation.id.get(),
+                user: render_user(item.other.as_ref(), perm, me.view, settings, &filter),
+                latest_message: latest_message(item.latest.as_ref(), me.view),
+                pinned: side.is_some_and(|s| s.pinned),
+                message_count: side.map_or(0, |s| s.message_count),
+                unread_count: side.map_or(0, |s| s.unread_count),
+            }
         })
         .collect();
     Ok(ok(me.view.lang, paginated(list, found.total, page)))
@@ -321,12 +321,12 @@ pub(super) async fn conversation_detail(me: Me, id: Path<String>, params: Params
     let side = summary.conversation.side_of(myself.user.id);
     Ok(ok(
         me.view.lang,
-        json!({
-            "id": summary.conversation.id.get(),
-            "user": render_user(summary.other.as_ref(), perm, me.view, settings, &filter),
-            "messageCount": side.map_or(0, |s| s.message_count),
-            "unreadCount": side.map_or(0, |s| s.unread_count),
-        }),
+        ConversationDetail {
+            id: summary.conversation.id.get(),
+            user: render_user(summary.other.as_ref(), perm, me.view, settings, &filter),
+            message_count: side.map_or(0, |s| s.message_count),
+            unread_count: side.map_or(0, |s| s.unread_count),
+        },
     ))
 }
 
