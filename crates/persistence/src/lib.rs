@@ -45,7 +45,7 @@ pub mod testing;
 pub mod tokens;
 
 pub use conn::{
-    DbConn, DbManager, DbPool, Engine, PoolOptions, build_pool, migrate, revert_all,
+    DbConn, DbManager, DbPool, Engine, PoolOptions, build_pool, migrate, read_snapshot, revert_all,
     write_transaction,
 };
 /// diesel's query error, for callers that implement `From` for [`write_transaction`].

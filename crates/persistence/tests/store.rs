@@ -18,8 +18,8 @@ use colloq_domain::user::{Email, LoginName, User};
 use colloq_persistence::orders::OrderFilter;
 use colloq_persistence::testing::{TEST_DATABASE_URL, TestDatabase};
 use colloq_persistence::{
-    DbConn, Engine, StoreError, accounts, messages, migrate, orders, revert_all, tokens,
-    write_transaction,
+    DbConn, Engine, StoreError, accounts, messages, migrate, orders, read_snapshot, revert_all,
+    tokens, write_transaction,
 };
 
 fn db() -> (TestDatabase, DbConn) {
@@ -324,6 +324,55 @@ fn a_failed_write_transaction_leaves_nothing_behind() {
     })
     .unwrap();
     assert_eq!(messages::count(&mut conn, a.thread()).unwrap(), 1);
+}
+
+#[test]
+fn a_read_snapshot_sees_one_state_on_sqlite_and_ends_either_way() {
+    let db = TestDatabase::new().unwrap();
+    let manager = db.manager().unwrap();
+    let mut reader = manager.open().unwrap();
+    migrate(&mut reader).unwrap();
+    let mut writer = manager.open().unwrap();
+    let alice = user(&mut writer, "alice", 56);
+    let a = order(&mut writer, alice.id);
+    messages::append(&mut writer, a.thread(), &text(alice.id, "one"), Utc::now()).unwrap();
+    let (before, after) = read_snapshot(&mut reader, |conn| {
+        let before = messages::count(conn, a.thread())?;
+        // Another connection commits a message between the two reads.
+        messages::append(&mut writer, a.thread(), &text(alice.id, "two"), Utc::now())?;
+        Ok::<_, StoreError>((before, messages::count(conn, a.thread())?))
+    })
+    .unwrap();
+    assert_eq!(before, 1);
+    match db.engine() {
+        // One read transaction: the second read still sees the first state.
+        Engine::Sqlite => assert_eq!(after, 1),
+        // PostgreSQL runs the reads as they are, each its own snapshot.
+        Engine::Postgres => assert_eq!(after, 2),
+    }
+    // The transaction is over: the reader now sees the commit, and a failed
+    // closure ends its transaction too.
+    assert_eq!(messages::count(&mut reader, a.thread()).unwrap(), 2);
+    let failed: Result<(), StoreError> = read_snapshot(&mut reader, |conn| {
+        messages::count(conn, a.thread())?;
+        Err(StoreError::NotFound)
+    });
+    assert!(matches!(failed, Err(StoreError::NotFound)));
+    messages::append(
+        &mut writer,
+        a.thread(),
+        &text(alice.id, "three"),
+        Utc::now(),
+    )
+    .unwrap();
+    assert_eq!(messages::count(&mut reader, a.thread()).unwrap(), 3);
+    // Inside a write transaction it adds nothing and the write still lands.
+    write_transaction(&mut reader, |conn| {
+        read_snapshot(conn, |conn| messages::count(conn, a.thread()))?;
+        messages::append(conn, a.thread(), &text(alice.id, "four"), Utc::now())
+    })
+    .unwrap();
+    assert_eq!(messages::count(&mut writer, a.thread()).unwrap(), 4);
 }
 
 #[test]

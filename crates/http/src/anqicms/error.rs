@@ -34,6 +34,12 @@ pub(crate) enum ApiError {
     Core(#[from] CoreError),
 }
 
+impl From<colloq_persistence::QueryError> for ApiError {
+    fn from(err: colloq_persistence::QueryError) -> Self {
+        Self::Core(err.into())
+    }
+}
+
 impl ApiError {
     fn code_and_message(&self) -> (i32, String) {
         match self {

@@ -14,7 +14,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use chrono::{DateTime, Utc};
 use colloq_core::sessions::{self, TokenScope};
 use colloq_domain::user::Viewer;
-use colloq_persistence::DbConn;
+use colloq_persistence::{DbConn, read_snapshot};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -88,13 +88,35 @@ impl Credential {
         })
     }
 
-    /// Authenticates, renews the token when it is about to expire, and runs `f`
-    /// as the viewer, all in one blocking call.
+    /// Authenticates, runs `f` as the viewer, and renews the token when it is
+    /// about to expire, all in one blocking call.
     ///
     /// # Errors
     /// [`ApiError::NotLoggedIn`] for an unknown, revoked, expired or wrong-scope
     /// token; whatever `f` returns.
     pub(super) async fn run<T, F>(self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn, &Viewer, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.call(false, f).await
+    }
+
+    /// [`run`](Self::run) for a use case that only reads: the token check and
+    /// `f` share one read transaction (see [`read_snapshot`]); a renewal, which
+    /// writes, comes after it.
+    ///
+    /// # Errors
+    /// As for [`run`](Self::run).
+    pub(super) async fn read<T, F>(self, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut DbConn, &Viewer, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.call(true, f).await
+    }
+
+    async fn call<T, F>(self, reads_only: bool, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut DbConn, &Viewer, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
@@ -105,20 +127,30 @@ impl Credential {
         let renew_within = state.settings().auth.renew_within();
         let (value, renewed) = state
             .run_with(move |conn, now| {
-                let auth = sessions::authenticate(conn, &token, scope, now)?
-                    .ok_or(ApiError::NotLoggedIn)?;
-                let renewed = if auth.expires_at - now < renew_within {
-                    let session = sessions::issue(conn, &auth.user, scope, ttl, now)?;
+                let as_viewer = |conn: &mut DbConn| {
+                    let auth = sessions::authenticate(conn, &token, scope, now)?
+                        .ok_or(ApiError::NotLoggedIn)?;
+                    let expires_at = auth.expires_at;
+                    let viewer = if scope == TokenScope::AnqiStaff {
+                        Viewer::staff(auth.user)
+                    } else {
+                        Viewer::customer(auth.user)
+                    };
+                    let value = f(conn, &viewer, now)?;
+                    Ok::<_, ApiError>((viewer, expires_at, value))
+                };
+                let (viewer, expires_at, value) = if reads_only {
+                    read_snapshot(conn, as_viewer)?
+                } else {
+                    as_viewer(conn)?
+                };
+                let renewed = if expires_at - now < renew_within {
+                    let session = sessions::issue(conn, &viewer.user, scope, ttl, now)?;
                     Some(session.token.secret().to_owned())
                 } else {
                     None
                 };
-                let viewer = if scope == TokenScope::AnqiStaff {
-                    Viewer::staff(auth.user)
-                } else {
-                    Viewer::customer(auth.user)
-                };
-                Ok::<_, ApiError>((f(conn, &viewer, now)?, renewed))
+                Ok::<_, ApiError>((value, renewed))
             })
             .await?;
         if let Some(token) = renewed {

@@ -156,7 +156,7 @@ pub(super) async fn list_orders<A: Authed>(who: A, params: Params) -> Reply {
     let status = status_param(&params);
     let orders = who
         .credential()
-        .run(move |conn, viewer, _now| Ok(orders::list_orders(conn, viewer, status?, page?)?))
+        .read(move |conn, viewer, _now| Ok(orders::list_orders(conn, viewer, status?, page?)?))
         .await?;
     let total = orders.total;
     Ok(listed(
@@ -182,7 +182,7 @@ pub(super) async fn order_detail<A: Authed>(who: A, params: Params) -> Reply {
     let id = id_param(&params, "id");
     let detail = who
         .credential()
-        .run(move |conn, viewer, _now| Ok(orders::order_detail(conn, viewer, id?)?))
+        .read(move |conn, viewer, _now| Ok(orders::order_detail(conn, viewer, id?)?))
         .await?;
     let mut dto = OrderDto::from(detail.order);
     dto.user = Some(user_dto(detail.owner, None));
@@ -268,7 +268,7 @@ pub(super) async fn list_messages<A: Authed>(who: A, params: Params) -> Reply {
     let cursor = cursor_params(&params);
     let messages = who
         .credential()
-        .run(move |conn, viewer, _now| {
+        .read(move |conn, viewer, _now| {
             Ok(messages::list_order_messages(conn, viewer, id?, cursor?)?)
         })
         .await?;

@@ -36,6 +36,12 @@ pub(crate) enum ApiError {
     Core(#[from] CoreError),
 }
 
+impl From<colloq_persistence::QueryError> for ApiError {
+    fn from(err: colloq_persistence::QueryError) -> Self {
+        Self::Core(err.into())
+    }
+}
+
 /// The code a messaging refusal is reported with.
 pub(crate) fn messaging_code(refusal: MessagingRefusal) -> i32 {
     match refusal {

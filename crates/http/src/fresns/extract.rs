@@ -19,8 +19,8 @@ use actix_web::{FromRequest, HttpRequest, web};
 use chrono::{DateTime, Utc};
 use colloq_core::{CoreError, app_keys, sessions};
 use colloq_domain::user::User;
-use colloq_persistence::DbConn;
 use colloq_persistence::app_keys::AppKey;
+use colloq_persistence::{DbConn, read_snapshot};
 use serde_json::{Map, Value};
 
 use super::codes::Lang;
@@ -183,14 +183,39 @@ impl<W: Who> Signed<W> {
     {
         let headers = self.headers.clone();
         self.state
+            .run_with(move |conn, now| as_checked(conn, now, &headers, f))
+            .await
+    }
+
+    /// [`run`](Self::run) for a use case that only reads: the checks and `f`
+    /// share one read transaction (see [`read_snapshot`]).
+    ///
+    /// # Errors
+    /// The first failed check's code; whatever `f` returns.
+    pub(crate) async fn read<T, F>(&self, f: F) -> Result<(W, T), ApiError>
+    where
+        F: FnOnce(&mut DbConn, DateTime<Utc>, &W) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let headers = self.headers.clone();
+        self.state
             .run_with(move |conn, now| {
-                let (caller, sessions) = check(conn, now, &headers)?;
-                let who = W::from_checked(caller, sessions)?;
-                let value = f(conn, now, &who)?;
-                Ok((who, value))
+                read_snapshot(conn, |conn| as_checked(conn, now, &headers, f))
             })
             .await
     }
+}
+
+fn as_checked<W: Who, T>(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    headers: &ClientHeaders,
+    f: impl FnOnce(&mut DbConn, DateTime<Utc>, &W) -> Result<T, ApiError>,
+) -> Result<(W, T), ApiError> {
+    let (caller, sessions) = check(conn, now, headers)?;
+    let who = W::from_checked(caller, sessions)?;
+    let value = f(conn, now, &who)?;
+    Ok((who, value))
 }
 
 fn parse(req: &HttpRequest) -> Result<(ClientHeaders, TimeView, web::Data<AppState>), ApiError> {

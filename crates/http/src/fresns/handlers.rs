@@ -251,7 +251,7 @@ pub(super) async fn logout_account(who: AccountOnly) -> Reply {
 
 pub(super) async fn user_panel(me: Me) -> Reply {
     let (_, panel) = me
-        .run(|conn, _now, myself| Ok(conversations::panel(conn, &myself.user)?))
+        .read(|conn, _now, myself| Ok(conversations::panel(conn, &myself.user)?))
         .await?;
     Ok(ok(
         me.view.lang,
@@ -268,7 +268,7 @@ pub(super) async fn list_conversations(me: Me, params: Params) -> Reply {
     let filter = key_filter(&params);
     let enabled = me.state.settings().fresns.conversation_enabled;
     let (myself, (found, perms, page)) = me
-        .run(move |conn, _now, myself| {
+        .read(move |conn, _now, myself| {
             let (page, pinned) = request?;
             let viewer = &myself.user;
             let found = conversations::list_conversations(conn, viewer, pinned, page)?;
@@ -307,7 +307,7 @@ pub(super) async fn conversation_detail(me: Me, id: Path<String>, params: Params
     let filter = key_filter(&params);
     let enabled = me.state.settings().fresns.conversation_enabled;
     let (myself, (summary, perm)) = me
-        .run(move |conn, _now, myself| {
+        .read(move |conn, _now, myself| {
             let viewer = &myself.user;
             let summary = conversations::conversation_detail(conn, viewer, request?)?;
             let perm = match &summary.other {
@@ -361,7 +361,7 @@ pub(super) async fn conversation_messages(
     let filter = key_filter(&params);
     let enabled = me.state.settings().fresns.conversation_enabled;
     let (myself, (query, found, people, carried)) = me
-        .run(move |conn, _now, myself| {
+        .read(move |conn, _now, myself| {
             let query = request?;
             let viewer = &myself.user;
             let (found, people) = conversations::conversation_messages(
