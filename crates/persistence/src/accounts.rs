@@ -8,6 +8,7 @@ use diesel::prelude::*;
 
 use crate::relations::standing_of;
 use crate::schema::{accounts, auth_tokens, users};
+use crate::stamp::Stamp;
 use crate::tokens::{TokenRecord, TokenRow};
 use crate::{DbConn, StoreError, from_db_time, to_db_time};
 
@@ -19,7 +20,7 @@ struct AccountRow {
     email: Option<String>,
     phone: Option<String>,
     is_staff: bool,
-    created_at: NaiveDateTime,
+    created_at: Stamp,
 }
 
 #[derive(Queryable, Selectable)]
@@ -30,7 +31,7 @@ struct UserRow {
     username: String,
     nickname: String,
     avatar_url: String,
-    updated_at: NaiveDateTime,
+    updated_at: Stamp,
     // Whether the profile has its own password; the hash itself is only read
     // where it is checked (Credentials, profile_password_hash).
     #[diesel(select_expression = users::password_hash.is_not_null())]
@@ -39,7 +40,9 @@ struct UserRow {
     conversation_limit: i32,
     is_enabled: bool,
     is_verified: bool,
-    deleted_at: Option<NaiveDateTime>,
+    #[diesel(select_expression = users::deleted_at.is_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::IsNotNull<users::deleted_at>)]
+    deleted: bool,
 }
 
 fn to_user((user, account): (UserRow, AccountRow)) -> User {
@@ -57,7 +60,7 @@ fn to_user((user, account): (UserRow, AccountRow)) -> User {
         conversation_limit: ConversationLimit::from_code(user.conversation_limit),
         enabled: user.is_enabled,
         verified: user.is_verified,
-        deleted: user.deleted_at.is_some(),
+        deleted: user.deleted,
         has_password: user.has_password,
         created_at: from_db_time(account.created_at),
         updated_at: from_db_time(user.updated_at),
@@ -423,7 +426,7 @@ pub fn find_by_token(
             UserRow::as_select(),
             AccountRow::as_select(),
         ))
-        .first::<(String, NaiveDateTime, UserRow, AccountRow)>(c)
+        .first::<(String, Stamp, UserRow, AccountRow)>(c)
         .optional())
     .map(|row| {
         row.map(|(scope, expires, user, account)| {

@@ -13,6 +13,7 @@ use diesel::prelude::*;
 
 use crate::messages::MessageRow;
 use crate::schema::{conversations as c, messages as m, threads};
+use crate::stamp::Stamp;
 use crate::{DbConn, StoreError, from_db_time, to_db_time};
 
 /// The `threads.kind` of conversations.
@@ -32,7 +33,7 @@ struct ConversationRow {
     b_message_count: i64,
     a_unread_count: i64,
     b_unread_count: i64,
-    latest_message_at: Option<NaiveDateTime>,
+    latest_message_at: Option<Stamp>,
 }
 
 impl From<ConversationRow> for Conversation {

@@ -6,12 +6,13 @@
 //! [`delete_blob_if_unused`] for how garbage collection and uploads of the same
 //! bytes avoid losing content to each other.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use colloq_domain::file::{FileKind, FileMeta, StoredFile};
 use colloq_domain::ids::{FileId, ThreadId, UserId};
 use diesel::prelude::*;
 
 use crate::schema::{blobs, files};
+use crate::stamp::Stamp;
 use crate::{DbConn, StoreError, from_db_time, to_db_time};
 
 #[derive(Queryable, Selectable)]
@@ -23,7 +24,7 @@ struct FileRow {
     uploader_id: i64,
     scope_user_id: Option<i64>,
     thread_id: Option<i64>,
-    created_at: NaiveDateTime,
+    created_at: Stamp,
 }
 
 #[derive(Queryable, Selectable)]

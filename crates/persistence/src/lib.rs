@@ -40,6 +40,7 @@ pub mod orders;
 pub mod plans;
 pub mod relations;
 mod schema;
+mod stamp;
 #[cfg(feature = "test-support")]
 pub mod testing;
 pub mod tokens;
@@ -59,6 +60,6 @@ fn to_db_time(t: DateTime<Utc>) -> NaiveDateTime {
     t.naive_utc()
 }
 
-fn from_db_time(t: NaiveDateTime) -> DateTime<Utc> {
-    t.and_utc()
+fn from_db_time(t: impl Into<NaiveDateTime>) -> DateTime<Utc> {
+    t.into().and_utc()
 }

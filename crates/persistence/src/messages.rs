@@ -10,6 +10,7 @@ use colloq_domain::message::{Message, MessageType, NewMessage, SenderRole};
 use diesel::prelude::*;
 
 use crate::schema::{messages, threads};
+use crate::stamp::Stamp;
 use crate::{DbConn, StoreError, from_db_time, to_db_time};
 
 #[derive(Queryable, Selectable)]
@@ -23,9 +24,11 @@ pub(crate) struct MessageRow {
     sender_name: String,
     kind: String,
     body: String,
-    created_at: NaiveDateTime,
+    created_at: Stamp,
     recipient_id: Option<i64>,
-    recipient_read_at: Option<NaiveDateTime>,
+    #[diesel(select_expression = messages::recipient_read_at.is_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::IsNotNull<messages::recipient_read_at>)]
+    read: bool,
     file_id: Option<i64>,
 }
 
@@ -44,7 +47,7 @@ impl From<MessageRow> for Message {
             body: row.body,
             created_at: from_db_time(row.created_at),
             recipient: row.recipient_id.map(UserId),
-            read: row.recipient_read_at.is_some(),
+            read: row.read,
             file: row.file_id.map(FileId),
         }
     }

@@ -10,6 +10,7 @@ use colloq_domain::page::{PageRequest, Paged};
 use diesel::prelude::*;
 
 use crate::schema::{comm_orders, threads};
+use crate::stamp::Stamp;
 use crate::{DbConn, StoreError, from_db_time, to_db_time};
 
 /// The `threads.kind` of communication orders.
@@ -34,8 +35,8 @@ struct OrderRow {
     quote_price: String,
     quote_content: String,
     order_extra: String,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: Stamp,
+    updated_at: Stamp,
 }
 
 fn json_list(raw: &str) -> Result<Vec<String>, StoreError> {

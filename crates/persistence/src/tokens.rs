@@ -1,11 +1,12 @@
 //! Session tokens. Only the SHA-256 of a token is stored: a leaked table does not
 //! let anyone log in.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use colloq_domain::ids::{AccountId, UserId};
 use diesel::prelude::*;
 
 use crate::schema::auth_tokens;
+use crate::stamp::Stamp;
 use crate::{DbConn, StoreError, from_db_time, to_db_time};
 
 /// A token to store.
@@ -52,7 +53,7 @@ pub(crate) struct TokenRow {
     account_id: i64,
     user_id: Option<i64>,
     scope: String,
-    expires_at: NaiveDateTime,
+    expires_at: Stamp,
     platform_id: Option<i32>,
     parent_hash: Option<String>,
 }
