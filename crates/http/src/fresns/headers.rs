@@ -166,17 +166,27 @@ pub(crate) fn parse_offset(raw: &str) -> Option<i32> {
     (-12 * 60..=14 * 60).contains(&minutes).then_some(minutes)
 }
 
-/// PHP `urlencode` (RFC 1738 form encoding), which upstream's `http_build_query` uses.
-fn php_urlencode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for &b in value.as_bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => out.push(char::from(b)),
-            b' ' => out.push('+'),
-            _ => out.push_str(&format!("%{b:02X}")),
+/// PHP `urlencode` (RFC 1738 form encoding), which upstream's `http_build_query`
+/// uses, fed to `out` in pieces: runs of unreserved bytes as they are, the rest
+/// escaped. (`form_urlencoded` leaves `*` unescaped, PHP does not.) Every Fresns
+/// request is signed, so this streams into the hash rather than building strings.
+fn php_urlencode_into(value: &str, out: &mut impl FnMut(&[u8])) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let bytes = value.as_bytes();
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+            continue;
         }
+        out(&bytes[run..i]);
+        if b == b' ' {
+            out(b"+");
+        } else {
+            out(&[b'%', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+        }
+        run = i + 1;
     }
-    out
+    out(&bytes[run..]);
 }
 
 /// The signature of a request: the signed headers that are not empty (PHP's
@@ -192,14 +202,19 @@ pub(crate) fn signature(pairs: &[(&str, Option<&str>)], app_secret: &str) -> Str
         })
         .collect();
     kept.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-    let query = kept
-        .iter()
-        .map(|(name, value)| format!("{}={}", php_urlencode(name), php_urlencode(value)))
-        .collect::<Vec<_>>()
-        .join("&");
-    hex::encode(Md5::digest(
-        format!("{query}&AppSecret={app_secret}").as_bytes(),
-    ))
+    let mut md5 = Md5::new();
+    let mut feed = |bytes: &[u8]| md5.update(bytes);
+    for (i, (name, value)) in kept.iter().enumerate() {
+        if i > 0 {
+            feed(b"&");
+        }
+        php_urlencode_into(name, &mut feed);
+        feed(b"=");
+        php_urlencode_into(value, &mut feed);
+    }
+    feed(b"&AppSecret=");
+    feed(app_secret.as_bytes());
+    hex::encode(md5.finalize())
 }
 
 impl ClientHeaders {
@@ -277,7 +292,11 @@ mod tests {
         );
         let without = signature(&[("A", Some("1"))], "s");
         assert_eq!(with, without);
-        assert_eq!(php_urlencode("a b/é~"), "a+b%2F%C3%A9%7E");
+        let mut encoded = Vec::new();
+        php_urlencode_into("a b/é~*-_.Z9", &mut |b: &[u8]| {
+            encoded.extend_from_slice(b)
+        });
+        assert_eq!(encoded, b"a+b%2F%C3%A9%7E%2A-_.Z9");
     }
 
     #[test]
