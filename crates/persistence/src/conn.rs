@@ -3,7 +3,10 @@
 use std::sync::Mutex;
 use std::time::Duration;
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::{
+    AnsiTransactionManager, SimpleConnection, TransactionDepthChange, TransactionManager,
+    TransactionManagerStatus,
+};
 use diesel::prelude::*;
 use diesel::r2d2::{ManageConnection, Pool, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
@@ -293,19 +296,67 @@ where
     {
         return f(conn);
     }
-    AnsiTransactionManager::begin_transaction(inner)?;
-    match f(conn) {
-        Ok(value) => {
-            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
-            Ok(value)
+    // diesel's transaction manager sends BEGIN and COMMIT through
+    // `sqlite3_exec`, which parses them again on every call (3 % of an AnQiCMS
+    // page); as statements of static type they are prepared once per
+    // connection. The manager is told, so that nesting and the pool's
+    // broken-connection check see the transaction.
+    Begin.execute(inner)?;
+    if let Err(err) = track(inner, TransactionDepthChange::IncreaseDepth) {
+        end_or_discard(inner);
+        return Err(err.into());
+    }
+    let result = f(conn);
+    if let DbConn::Sqlite(inner) = conn {
+        // Nothing was written, so COMMIT ends the transaction whether or not
+        // `f` failed.
+        let ended = Commit
+            .execute(inner)
+            .and_then(|_| track(inner, TransactionDepthChange::DecreaseDepth));
+        if let Err(err) = ended {
+            tracing::error!(error = %err, "ending a read transaction failed");
+            // A connection that may still hold the snapshot must not go back
+            // to the pool: it would pin old WAL frames and serve stale reads.
+            AnsiTransactionManager::transaction_manager_status_mut(inner).set_in_error();
+            return result.and(Err(err.into()));
         }
-        Err(err) => {
-            if let Err(rollback) =
-                <DbConn as Connection>::TransactionManager::rollback_transaction(conn)
-            {
-                tracing::error!(error = %rollback, "ending a read transaction failed");
+    }
+    result
+}
+
+/// `BEGIN` and `COMMIT` for [`read_snapshot`]: unit types, so their `QueryId`
+/// is static and diesel caches their prepared statements.
+macro_rules! fixed_statement {
+    ($name:ident, $sql:literal) => {
+        #[derive(diesel::query_builder::QueryId)]
+        struct $name;
+
+        impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for $name {
+            fn walk_ast<'b>(
+                &'b self,
+                mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
+            ) -> QueryResult<()> {
+                out.push_sql($sql);
+                Ok(())
             }
-            Err(err)
         }
+
+        impl RunQueryDsl<diesel::SqliteConnection> for $name {}
+    };
+}
+
+fixed_statement!(Begin, "BEGIN");
+fixed_statement!(Commit, "COMMIT");
+
+fn track(inner: &mut diesel::SqliteConnection, change: TransactionDepthChange) -> QueryResult<()> {
+    match AnsiTransactionManager::transaction_manager_status_mut(inner) {
+        TransactionManagerStatus::Valid(status) => status.change_transaction_depth(change),
+        TransactionManagerStatus::InError => Err(diesel::result::Error::BrokenTransactionManager),
+    }
+}
+
+fn end_or_discard(inner: &mut diesel::SqliteConnection) {
+    if Commit.execute(inner).is_err() {
+        AnsiTransactionManager::transaction_manager_status_mut(inner).set_in_error();
     }
 }
