@@ -4,7 +4,19 @@
 use chrono::Duration;
 use serde_json::json;
 
+use actix_web::http::header::HeaderMap;
+
 use crate::helpers::{Auth, TestApp};
+
+/// The renewed token a response brings, which it must.
+fn update_token(headers: &HeaderMap) -> String {
+    headers
+        .get("update-token")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
 
 #[actix_web::test]
 async fn register_returns_the_user_with_a_token_and_sets_an_http_only_cookie() {
@@ -197,13 +209,7 @@ async fn a_token_close_to_expiry_brings_a_fresh_one_in_update_token() {
         .advance(Duration::days(30) - Duration::minutes(30));
     let res = app.get("/api/user/detail", Auth::Token(&token)).await;
     assert_eq!(res.data()["id"], id);
-    let renewed = res
-        .headers
-        .get("update-token")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let renewed = update_token(&res.headers);
     assert_ne!(renewed, token);
 
     app.clock().advance(Duration::hours(1));
@@ -213,6 +219,26 @@ async fn a_token_close_to_expiry_brings_a_fresh_one_in_update_token() {
     let res = app.get("/api/user/detail", Auth::Token(&renewed)).await;
     assert_eq!(res.data()["id"], id);
     assert!(res.headers.get("update-token").is_none());
+}
+
+#[actix_web::test]
+async fn a_read_only_request_renews_its_token_after_its_read_transaction() {
+    // Lists read in one read transaction; the renewal writes, so it must come
+    // after that transaction, not inside it.
+    let app = TestApp::new();
+    let (_, token) = app.customer("alice").await;
+    app.clock()
+        .advance(Duration::days(30) - Duration::minutes(30));
+    let res = app
+        .get("/api/communication/orders", Auth::Token(&token))
+        .await;
+    assert_eq!(res.body["total"], 0, "{}", res.body);
+    let renewed = update_token(&res.headers);
+    app.clock().advance(Duration::hours(1));
+    let res = app
+        .get("/api/communication/orders", Auth::Token(&renewed))
+        .await;
+    assert_eq!(res.body["code"], 0, "{}", res.body);
 }
 
 #[actix_web::test]
