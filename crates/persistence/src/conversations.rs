@@ -14,7 +14,7 @@ use diesel::prelude::*;
 use crate::messages::MessageRow;
 use crate::schema::{conversations as c, messages as m, threads};
 use crate::stamp::Stamp;
-use crate::{DbConn, StoreError, from_db_time, to_db_time};
+use crate::{DbConn, FixedUpdate, StoreError, from_db_time, to_db_time};
 
 /// The `threads.kind` of conversations.
 pub(crate) const THREAD_KIND_CONVERSATION: i32 = 2;
@@ -215,15 +215,22 @@ pub fn record_message(
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let sender_is_a = conversation.a.user == sender;
-    diesel::update(c::table.find(conversation.id.get()))
-        .set((
-            c::a_is_display.eq(true),
-            c::b_is_display.eq(true),
-            c::latest_message_at.eq(to_db_time(at)),
-        ))
-        .execute(conn)?;
-    adjust(conn, conversation.id, true, 1, i64::from(!sender_is_a))?;
-    adjust(conn, conversation.id, false, 1, i64::from(sender_is_a))
+    // One statement for both sides (a send is the hot write).
+    native!(conn, |conn| FixedUpdate(
+        diesel::update(c::table.find(conversation.id.get()))
+            .set((
+                c::a_is_display.eq(true),
+                c::b_is_display.eq(true),
+                c::latest_message_at.eq(to_db_time(at)),
+                c::a_message_count.eq(c::a_message_count + 1),
+                c::b_message_count.eq(c::b_message_count + 1),
+                c::a_unread_count.eq(c::a_unread_count + i64::from(!sender_is_a)),
+                c::b_unread_count.eq(c::b_unread_count + i64::from(sender_is_a)),
+            ))
+            .returning(c::id)
+    )
+    .get_result::<i64>(conn))?;
+    Ok(())
 }
 
 /// Toggles `me`'s pin flag; returns the new value.

@@ -28,6 +28,47 @@ macro_rules! native {
     };
 }
 
+/// An UPDATE that keeps its prepared statement. diesel never caches UPDATEs,
+/// because a changeset of optional fields can produce many SQL texts; the
+/// ones wrapped in this have a fixed changeset, so each is one SQL text, and
+/// diesel's cache keys it by that text (the wrapper has no static query id, so
+/// a type never stands for two texts). Preparing them afresh on every send was
+/// about a tenth of a Fresns send's CPU.
+///
+/// Run one with `get_result` (add a `RETURNING` if need be), not `execute`:
+/// `execute` hands diesel a reference, and `&T`'s `QueryFragment` does not
+/// forward the cache check, so the statement would be prepared every time
+/// (a test in `tests/store.rs` watches the cache).
+pub(crate) struct FixedUpdate<Q>(Q);
+
+impl<Q, DB> diesel::query_builder::QueryFragment<DB> for FixedUpdate<Q>
+where
+    Q: diesel::query_builder::QueryFragment<DB>,
+    DB: diesel::backend::Backend,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        pass: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> diesel::QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> diesel::QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Q> diesel::query_builder::QueryId for FixedUpdate<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for FixedUpdate<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, C> diesel::RunQueryDsl<C> for FixedUpdate<Q> {}
+
 pub mod accounts;
 pub mod app_keys;
 pub mod bulk;

@@ -11,7 +11,7 @@ use diesel::prelude::*;
 
 use crate::schema::{messages, threads};
 use crate::stamp::Stamp;
-use crate::{DbConn, StoreError, from_db_time, to_db_time};
+use crate::{DbConn, FixedUpdate, StoreError, from_db_time, to_db_time};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = messages)]
@@ -106,18 +106,22 @@ fn append_to(
     recipient: Option<UserId>,
     now: DateTime<Utc>,
 ) -> Result<Message, StoreError> {
-    let (seq, previous): (i64, Option<NaiveDateTime>) =
+    let (seq, previous): (i64, Option<Stamp>) = native!(conn, |c| FixedUpdate(
         diesel::update(threads::table.find(thread.get()))
             .set((
                 threads::last_seq.eq(threads::last_seq + 1),
                 threads::message_count.eq(threads::message_count + 1),
             ))
             .returning((threads::last_seq, threads::last_message_at))
-            .get_result(conn)?;
-    let at = previous.map_or(to_db_time(now), |p| p.max(to_db_time(now)));
-    diesel::update(threads::table.find(thread.get()))
-        .set(threads::last_message_at.eq(at))
-        .execute(conn)?;
+    )
+    .get_result(c))?;
+    let at = previous.map_or(to_db_time(now), |p| p.0.max(to_db_time(now)));
+    native!(conn, |c| FixedUpdate(
+        diesel::update(threads::table.find(thread.get()))
+            .set(threads::last_message_at.eq(at))
+            .returning(threads::id)
+    )
+    .get_result::<i64>(c))?;
     let id: i64 = diesel::insert_into(messages::table)
         .values((
             messages::thread_id.eq(thread.get()),

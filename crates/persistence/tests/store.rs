@@ -18,8 +18,8 @@ use colloq_domain::user::{Email, LoginName, User};
 use colloq_persistence::orders::OrderFilter;
 use colloq_persistence::testing::{TEST_DATABASE_URL, TestDatabase};
 use colloq_persistence::{
-    DbConn, Engine, StoreError, accounts, messages, migrate, orders, read_snapshot, revert_all,
-    tokens, write_transaction,
+    DbConn, Engine, StoreError, accounts, conversations, messages, migrate, orders, read_snapshot,
+    revert_all, tokens, write_transaction,
 };
 
 fn db() -> (TestDatabase, DbConn) {
@@ -373,6 +373,52 @@ fn a_read_snapshot_sees_one_state_on_sqlite_and_ends_either_way() {
     })
     .unwrap();
     assert_eq!(messages::count(&mut writer, a.thread()).unwrap(), 4);
+}
+
+#[test]
+fn a_send_prepares_its_statements_once_per_connection() {
+    use diesel::connection::{Connection, InstrumentationEvent};
+    // diesel caches no UPDATE by default; a send's are fixed and must be
+    // prepared once, not on every send.
+    let (_db, mut conn) = db();
+    let alice = user(&mut conn, "alice", 57);
+    let bob = user(&mut conn, "bob", 58);
+    let cached = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = std::sync::Arc::clone(&cached);
+    let record = move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::CacheQuery { sql, .. } = event {
+            sink.lock().unwrap().push(sql.to_owned());
+        }
+    };
+    match &mut conn {
+        DbConn::Sqlite(c) => c.set_instrumentation(record),
+        DbConn::Postgres(c) => c.set_instrumentation(record),
+    }
+    let conversation = conversations::create(&mut conn, alice.id, bob.id, Utc::now()).unwrap();
+    std::mem::take(&mut *cached.lock().unwrap());
+    let send = |conn: &mut DbConn| {
+        write_transaction(conn, |conn| {
+            messages::append_direct(
+                conn,
+                conversation.id,
+                &text(alice.id, "hi"),
+                bob.id,
+                Utc::now(),
+            )?;
+            conversations::record_message(conn, &conversation, alice.id, Utc::now())
+        })
+        .unwrap();
+    };
+    send(&mut conn);
+    let first: Vec<String> = std::mem::take(&mut *cached.lock().unwrap());
+    let updates = first.iter().filter(|sql| sql.starts_with("UPDATE")).count();
+    assert_eq!(updates, 3, "the send's UPDATEs are cached: {first:#?}");
+    send(&mut conn);
+    assert_eq!(
+        *cached.lock().unwrap(),
+        Vec::<String>::new(),
+        "nothing prepared again"
+    );
 }
 
 #[test]
