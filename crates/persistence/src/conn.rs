@@ -303,25 +303,36 @@ where
     // broken-connection check see the transaction.
     Begin.execute(inner)?;
     if let Err(err) = track(inner, TransactionDepthChange::IncreaseDepth) {
-        end_or_discard(inner);
+        // The manager is already broken; end the transaction all the same.
+        let _ended = end(inner, false);
         return Err(err.into());
     }
     let result = f(conn);
-    if let DbConn::Sqlite(inner) = conn {
-        // Nothing was written, so COMMIT ends the transaction whether or not
-        // `f` failed.
-        let ended = Commit
-            .execute(inner)
-            .and_then(|_| track(inner, TransactionDepthChange::DecreaseDepth));
-        if let Err(err) = ended {
-            tracing::error!(error = %err, "ending a read transaction failed");
-            // A connection that may still hold the snapshot must not go back
-            // to the pool: it would pin old WAL frames and serve stale reads.
-            AnsiTransactionManager::transaction_manager_status_mut(inner).set_in_error();
-            return result.and(Err(err.into()));
-        }
+    if let DbConn::Sqlite(inner) = conn
+        && let Err(err) = end(inner, true)
+    {
+        return result.and(Err(err.into()));
     }
     result
+}
+
+/// Ends a [`read_snapshot`] transaction. Nothing was written, so COMMIT ends it
+/// whether or not the reads failed. A connection whose transaction could not
+/// be ended is marked broken, so the pool drops it rather than hand out one
+/// that pins old WAL frames and serves stale reads.
+fn end(inner: &mut diesel::SqliteConnection, tracked: bool) -> QueryResult<()> {
+    let ended = Commit.execute(inner).and_then(|_| {
+        if tracked {
+            track(inner, TransactionDepthChange::DecreaseDepth)
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(err) = &ended {
+        tracing::error!(error = %err, "ending a read transaction failed");
+        AnsiTransactionManager::transaction_manager_status_mut(inner).set_in_error();
+    }
+    ended
 }
 
 /// `BEGIN` and `COMMIT` for [`read_snapshot`]: unit types, so their `QueryId`
@@ -352,11 +363,5 @@ fn track(inner: &mut diesel::SqliteConnection, change: TransactionDepthChange) -
     match AnsiTransactionManager::transaction_manager_status_mut(inner) {
         TransactionManagerStatus::Valid(status) => status.change_transaction_depth(change),
         TransactionManagerStatus::InError => Err(diesel::result::Error::BrokenTransactionManager),
-    }
-}
-
-fn end_or_discard(inner: &mut diesel::SqliteConnection) {
-    if Commit.execute(inner).is_err() {
-        AnsiTransactionManager::transaction_manager_status_mut(inner).set_in_error();
     }
 }
