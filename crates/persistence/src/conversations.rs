@@ -204,19 +204,21 @@ fn adjust(
 }
 
 /// Records a message `sender` just sent: both sides see the conversation again,
-/// both counts grow, the recipient has one more unread.
+/// both counts grow, the recipient has one more unread. Returns the
+/// conversation as it now is.
 ///
 /// # Errors
-/// Query failures.
+/// [`StoreError::NotFound`] when the conversation does not exist.
 pub fn record_message(
     conn: &mut DbConn,
     conversation: &Conversation,
     sender: UserId,
     at: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<Conversation, StoreError> {
     let sender_is_a = conversation.a.user == sender;
-    // One statement for both sides (a send is the hot write).
-    native!(conn, |conn| FixedUpdate(
+    // One statement for both sides, which also reads the result back (a send
+    // is the hot write, and it holds SQLite's write lock).
+    let row: ConversationRow = native!(conn, |conn| FixedUpdate(
         diesel::update(c::table.find(conversation.id.get()))
             .set((
                 c::a_is_display.eq(true),
@@ -227,10 +229,10 @@ pub fn record_message(
                 c::a_unread_count.eq(c::a_unread_count + i64::from(!sender_is_a)),
                 c::b_unread_count.eq(c::b_unread_count + i64::from(sender_is_a)),
             ))
-            .returning(c::id)
+            .returning(ConversationRow::as_returning())
     )
-    .get_result::<i64>(conn))?;
-    Ok(())
+    .get_result(conn))?;
+    Ok(row.into())
 }
 
 /// Toggles `me`'s pin flag; returns the new value.

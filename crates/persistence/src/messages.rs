@@ -7,6 +7,7 @@
 use chrono::{DateTime, NaiveDateTime, Utc};
 use colloq_domain::ids::{FileId, MessageId, ThreadId, UserId};
 use colloq_domain::message::{Message, MessageType, NewMessage, SenderRole};
+use diesel::dsl::case_when;
 use diesel::prelude::*;
 
 use crate::schema::{messages, threads};
@@ -106,22 +107,26 @@ fn append_to(
     recipient: Option<UserId>,
     now: DateTime<Utc>,
 ) -> Result<Message, StoreError> {
-    let (seq, previous): (i64, Option<Stamp>) = native!(conn, |c| FixedUpdate(
+    let now = to_db_time(now);
+    // One statement takes the next `seq` and moves `last_message_at` forward,
+    // never back: the CASE keeps a later time a lagging node's clock would undo.
+    // (On SQLite the times compare as text, which orders them: diesel writes
+    // every one in the same fixed-width format.)
+    let (seq, stored): (i64, Option<Stamp>) = native!(conn, |c| FixedUpdate(
         diesel::update(threads::table.find(thread.get()))
             .set((
                 threads::last_seq.eq(threads::last_seq + 1),
                 threads::message_count.eq(threads::message_count + 1),
+                threads::last_message_at.eq(case_when(
+                    threads::last_message_at.gt(now),
+                    threads::last_message_at,
+                )
+                .otherwise(now)),
             ))
             .returning((threads::last_seq, threads::last_message_at))
     )
     .get_result(c))?;
-    let at = previous.map_or(to_db_time(now), |p| p.0.max(to_db_time(now)));
-    native!(conn, |c| FixedUpdate(
-        diesel::update(threads::table.find(thread.get()))
-            .set(threads::last_message_at.eq(at))
-            .returning(threads::id)
-    )
-    .get_result::<i64>(c))?;
+    let at = stored.map_or(now, |s| s.0);
     let id: i64 = diesel::insert_into(messages::table)
         .values((
             messages::thread_id.eq(thread.get()),

@@ -172,7 +172,9 @@ fn check(
 }
 
 impl<W: Who> Signed<W> {
-    /// Checks the caller, then runs `f` as them, in one blocking call.
+    /// Checks the caller, then runs `f` as them, in one blocking call. The
+    /// checks read in a snapshot of their own (see [`read_snapshot`]), which
+    /// ends before `f`, so `f` may write.
     ///
     /// # Errors
     /// The first failed check's code; whatever `f` returns.
@@ -183,7 +185,11 @@ impl<W: Who> Signed<W> {
     {
         let headers = self.headers.clone();
         self.state
-            .run_with(move |conn, now| as_checked(conn, now, &headers, f))
+            .run_with(move |conn, now| {
+                let who = read_snapshot(conn, |conn| checked(conn, now, &headers))?;
+                let value = f(conn, now, &who)?;
+                Ok((who, value))
+            })
             .await
     }
 
@@ -200,22 +206,23 @@ impl<W: Who> Signed<W> {
         let headers = self.headers.clone();
         self.state
             .run_with(move |conn, now| {
-                read_snapshot(conn, |conn| as_checked(conn, now, &headers, f))
+                read_snapshot(conn, |conn| {
+                    let who = checked(conn, now, &headers)?;
+                    let value = f(conn, now, &who)?;
+                    Ok((who, value))
+                })
             })
             .await
     }
 }
 
-fn as_checked<W: Who, T>(
+fn checked<W: Who>(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     headers: &ClientHeaders,
-    f: impl FnOnce(&mut DbConn, DateTime<Utc>, &W) -> Result<T, ApiError>,
-) -> Result<(W, T), ApiError> {
+) -> Result<W, ApiError> {
     let (caller, sessions) = check(conn, now, headers)?;
-    let who = W::from_checked(caller, sessions)?;
-    let value = f(conn, now, &who)?;
-    Ok((who, value))
+    W::from_checked(caller, sessions)
 }
 
 fn parse(req: &HttpRequest) -> Result<(ClientHeaders, TimeView, web::Data<AppState>), ApiError> {
