@@ -13,7 +13,7 @@ use clap::Parser;
 use colloq_core::{Clock, accounts};
 use colloq_domain::user::{Email, NewUser, Phone, PlainPassword, Username};
 use colloq_http::{AppState, Settings};
-use colloq_persistence::{DbManager, DbPool, PoolOptions, build_pool};
+use colloq_persistence::{DbManager, DbPool, PoolOptions, Writer, build_pool};
 
 use cli::{AppKeyCommand, Cli, Command, UserCommand};
 
@@ -55,9 +55,14 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
 }
 
+fn manager(settings: &Settings) -> Result<DbManager, Failure> {
+    let db = &settings.database;
+    Ok(DbManager::new(&db.url, db.pg_schema.clone())?)
+}
+
 fn pool(settings: &Settings) -> Result<DbPool, Failure> {
     let db = &settings.database;
-    let manager = DbManager::new(&db.url, db.pg_schema.clone())?;
+    let manager = manager(settings)?;
     let options = PoolOptions {
         max_size: db.pool_size,
         checkout_timeout: Duration::from_secs(db.checkout_timeout_secs),
@@ -75,7 +80,8 @@ fn serve(settings: Settings) -> Result<(), Failure> {
     let listener = std::net::TcpListener::bind(&settings.http.bind)
         .map_err(|e| Failure::new(format!("cannot listen on {}: {e}", settings.http.bind)))?;
     tracing::info!(address = %listener.local_addr()?, "colloq is listening");
-    let state = AppState::new(pool, settings, clock)?;
+    let writer = Writer::start(&manager(&settings)?);
+    let state = AppState::new(pool, writer, settings, clock)?;
     actix_web::rt::System::new().block_on(colloq_http::serve(listener, state)?)?;
     Ok(())
 }

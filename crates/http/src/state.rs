@@ -3,15 +3,17 @@ use std::sync::Arc;
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use colloq_core::{Clock, CoreError};
-use colloq_persistence::{DbConn, DbPool, StoreError};
+use colloq_persistence::{DbConn, DbPool, StoreError, Writer};
 use colloq_storage::{BlobStore, StorageError};
 
 use crate::Settings;
 
-/// What every handler shares: the pool, the file store, the settings and the clock.
+/// What every handler shares: the pool, the writer of the hot writes, the file
+/// store, the settings and the clock.
 #[derive(Clone)]
 pub struct AppState {
     pool: DbPool,
+    writer: Writer,
     store: BlobStore,
     settings: Arc<Settings>,
     clock: Clock,
@@ -24,18 +26,30 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
-    /// State over a migrated pool, with the file store the settings describe.
+    /// State over a migrated pool and the writer for the same database, with
+    /// the file store the settings describe.
     ///
     /// # Errors
     /// When the file store's configuration cannot be used.
-    pub fn new(pool: DbPool, settings: Settings, clock: Clock) -> Result<Self, StorageError> {
+    pub fn new(
+        pool: DbPool,
+        writer: Writer,
+        settings: Settings,
+        clock: Clock,
+    ) -> Result<Self, StorageError> {
         let store = BlobStore::from_settings(&settings.files)?;
         Ok(Self {
             pool,
+            writer,
             store,
             settings: Arc::new(settings),
             clock,
         })
+    }
+
+    /// Where sends commit (see [`Writer`]).
+    pub fn writer(&self) -> &Writer {
+        &self.writer
     }
 
     /// The file store.

@@ -1,6 +1,6 @@
 //! Connections, the pool, engine selection and migrations.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 use diesel::connection::{
@@ -55,6 +55,7 @@ fn sqlite_path(url: &str) -> &str {
 }
 
 /// Opens pooled connections of the engine the URL names and prepares each one.
+#[derive(Clone)]
 pub struct DbManager {
     url: String,
     engine: Engine,
@@ -217,6 +218,14 @@ pub fn revert_all(conn: &mut DbConn) -> Result<(), StoreError> {
 /// hands the lock over the moment it is free.
 static SQLITE_WRITER: Mutex<()> = Mutex::new(());
 
+/// Takes the process's SQLite write lock (see [`SQLITE_WRITER`]).
+pub(crate) fn lock_writer() -> MutexGuard<'static, ()> {
+    // A poisoned lock only means another writer panicked; the database is fine.
+    SQLITE_WRITER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// Runs `f` in a transaction that takes the write lock up front.
 ///
 /// On SQLite a deferred transaction that reads first and writes later fails with
@@ -243,10 +252,7 @@ where
     {
         return conn.transaction(f);
     }
-    // A poisoned lock only means another writer panicked; the database is fine.
-    let _writer = SQLITE_WRITER
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _writer = lock_writer();
     AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
     match f(conn) {
         Ok(value) => {

@@ -85,6 +85,7 @@ mod stamp;
 #[cfg(feature = "test-support")]
 pub mod testing;
 pub mod tokens;
+pub mod writer;
 
 pub use conn::{
     DbConn, DbManager, DbPool, Engine, PoolOptions, build_pool, migrate, read_snapshot, revert_all,
@@ -93,6 +94,7 @@ pub use conn::{
 /// diesel's query error, for callers that implement `From` for [`write_transaction`].
 pub use diesel::result::Error as QueryError;
 pub use error::StoreError;
+pub use writer::Writer;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 

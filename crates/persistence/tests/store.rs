@@ -18,8 +18,8 @@ use colloq_domain::user::{Email, LoginName, User};
 use colloq_persistence::orders::OrderFilter;
 use colloq_persistence::testing::{TEST_DATABASE_URL, TestDatabase};
 use colloq_persistence::{
-    DbConn, Engine, StoreError, accounts, conversations, messages, migrate, orders, read_snapshot,
-    revert_all, tokens, write_transaction,
+    DbConn, Engine, StoreError, Writer, accounts, conversations, messages, migrate, orders,
+    read_snapshot, revert_all, tokens, write_transaction,
 };
 
 fn db() -> (TestDatabase, DbConn) {
@@ -493,5 +493,67 @@ fn concurrent_appends_through_the_pool_keep_sequences_unique() {
     assert_eq!(
         all.iter().map(|m| m.seq).collect::<Vec<_>>(),
         (1..=100).collect::<Vec<_>>()
+    );
+}
+
+/// Sends through the group committer from many threads at once: every
+/// acknowledged message is stored, every refused one left nothing, and the
+/// sequence stays gap-free. (On PostgreSQL the writer writes directly.)
+#[test]
+fn the_group_committer_stores_exactly_what_it_acknowledges() {
+    let db = TestDatabase::new().unwrap();
+    let pool = db.pool(8).unwrap();
+    let writer = Writer::start(&db.manager().unwrap());
+    let mut conn = pool.get().unwrap();
+    let alice = user(&mut conn, "alice", 62);
+    let a = order(&mut conn, alice.id);
+    drop(conn);
+    let acknowledged: Vec<Vec<String>> = std::thread::scope(|s| {
+        // All spawned before any is joined, so that they send at once.
+        let mut senders = Vec::new();
+        for t in 0..8 {
+            let (pool, writer, sender) = (&pool, &writer, alice.id);
+            senders.push(s.spawn(move || {
+                let mut conn = pool.get().unwrap();
+                let mut acked = Vec::new();
+                for i in 0..40 {
+                    let body = format!("{t}-{i}");
+                    let refuse = i % 7 == 3;
+                    let message = text(sender, &body);
+                    let sent = writer.write(&mut conn, move |conn| {
+                        messages::append(conn, a.thread(), &message, Utc::now())?;
+                        if refuse {
+                            return Err(StoreError::Conflict {
+                                constraint: "refused after writing".to_owned(),
+                            });
+                        }
+                        Ok(())
+                    });
+                    match sent {
+                        Ok(()) => acked.push(body),
+                        Err(StoreError::Conflict { .. }) => assert!(refuse),
+                        Err(other) => panic!("unexpected failure: {other}"),
+                    }
+                }
+                acked
+            }));
+        }
+        senders.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let mut expected: Vec<String> = acknowledged.into_iter().flatten().collect();
+    assert_eq!(expected.len(), 8 * (40 - 6));
+    let mut conn = pool.get().unwrap();
+    let stored = messages::after_seq(&mut conn, a.thread(), 0, 1000).unwrap();
+    assert_eq!(
+        stored.iter().map(|m| m.seq).collect::<Vec<_>>(),
+        (1..=i64::try_from(expected.len()).unwrap()).collect::<Vec<_>>()
+    );
+    let mut bodies: Vec<String> = stored.into_iter().map(|m| m.body).collect();
+    bodies.sort();
+    expected.sort();
+    assert_eq!(bodies, expected);
+    assert_eq!(
+        messages::count(&mut conn, a.thread()).unwrap(),
+        i64::try_from(expected.len()).unwrap()
     );
 }

@@ -3,7 +3,7 @@ use colloq_domain::conversation::{Conversation, may_message};
 use colloq_domain::file::StoredFile;
 use colloq_domain::message::{Message, MessageBody, MessageType, NewMessage, SenderRole};
 use colloq_domain::user::User;
-use colloq_persistence::{DbConn, conversations, messages, write_transaction};
+use colloq_persistence::{DbConn, Writer, conversations, messages, read_snapshot};
 
 use super::read::relation;
 use crate::accounts::{UserRef, find_user};
@@ -22,24 +22,31 @@ pub enum DirectContent {
 /// conversation on first contact. The recipient's permission and the blocked
 /// words are checked first; a file must be the sender's own upload for this
 /// recipient, not attached to another conversation. The message is committed
-/// before this returns. Returns the message, its conversation, and the file it
-/// carries.
+/// (by `writer`) before this returns. Returns the message, its conversation,
+/// and the file it carries.
 ///
 /// # Errors
 /// [`Refusal::UnknownUser`], [`Refusal::Messaging`], [`Refusal::BlockedWords`],
 /// [`Refusal::File`].
 pub fn send_direct_message(
     conn: &mut DbConn,
+    writer: &Writer,
     sender: &User,
     to: &UserRef,
     content: DirectContent,
     blocked_words: &[String],
     now: DateTime<Utc>,
 ) -> Result<(Message, Conversation, Option<StoredFile>), CoreError> {
-    let recipient = find_user(conn, to)?.ok_or(CoreError::Refused(Refusal::UnknownUser))?;
-    let facts = relation(conn, sender, &recipient)?;
-    may_message(sender, &recipient, facts)
-        .map_err(|r| CoreError::Refused(Refusal::Messaging(r)))?;
+    // The checks read in one snapshot, outside SQLite's write lock, which
+    // every sender of the process queues for.
+    let (recipient, existing) = read_snapshot(conn, |conn| {
+        let recipient = find_user(conn, to)?.ok_or(CoreError::Refused(Refusal::UnknownUser))?;
+        let facts = relation(conn, sender, &recipient)?;
+        may_message(sender, &recipient, facts)
+            .map_err(|r| CoreError::Refused(Refusal::Messaging(r)))?;
+        let existing = conversations::find_pair(conn, sender.id, recipient.id)?;
+        Ok::<_, CoreError>((recipient, existing))
+    })?;
     if let DirectContent::Text(body) = &content {
         let lowered = body.as_ref().to_lowercase();
         if blocked_words
@@ -49,39 +56,38 @@ pub fn send_direct_message(
             return Err(CoreError::Refused(Refusal::BlockedWords));
         }
     }
-    write_transaction(conn, |conn| {
-        let conversation = match conversations::find_pair(conn, sender.id, recipient.id)? {
+    let (from, to, sender_name) = (sender.id, recipient.id, sender.nickname.clone());
+    writer.write(conn, move |conn| {
+        // A conversation is never deleted (each side only hides it), so one
+        // found above still exists. A first contact looks again under the lock:
+        // the pair's other user may have just written first.
+        let conversation = match existing {
             Some(existing) => existing,
-            None => conversations::create(conn, sender.id, recipient.id, now)?,
+            None => match conversations::find_pair(conn, from, to)? {
+                Some(existing) => existing,
+                None => conversations::create(conn, from, to, now)?,
+            },
         };
-        let (kind, body, file) = match &content {
-            DirectContent::Text(body) => (MessageType::Text, body.clone(), None),
+        let (kind, body, file) = match content {
+            DirectContent::Text(body) => (MessageType::Text, body, None),
             DirectContent::File(fid) => {
-                let file = crate::files::attach(
-                    conn,
-                    fid,
-                    sender.id,
-                    conversation.id,
-                    Some(recipient.id),
-                    None,
-                )?;
+                let file = crate::files::attach(conn, &fid, from, conversation.id, Some(to), None)?;
                 // The body keeps a readable trace; clients get File Info.
                 let body = MessageBody::system(format!("/files/{}", file.fid));
                 (MessageType::for_file(file.meta.kind), body, Some(file))
             }
         };
         let message = NewMessage {
-            sender: Some(sender.id),
+            sender: Some(from),
             role: SenderRole::User,
-            sender_name: sender.nickname.clone(),
+            sender_name,
             kind,
             body,
             file: file.as_ref().map(|f| f.id),
         };
-        let stored = messages::append_direct(conn, conversation.id, &message, recipient.id, now)?;
-        conversations::record_message(conn, &conversation, sender.id, stored.created_at)?;
+        let stored = messages::append_direct(conn, conversation.id, &message, to, now)?;
         let conversation =
-            conversations::find(conn, conversation.id)?.ok_or(CoreError::NotVisible)?;
+            conversations::record_message(conn, &conversation, from, stored.created_at)?;
         Ok((stored, conversation, file))
     })
 }

@@ -4,7 +4,7 @@ use colloq_domain::ids::OrderId;
 use colloq_domain::message::{Message, MessageBody, MessageType, NewMessage, SenderRole};
 use colloq_domain::order::OrderAction;
 use colloq_domain::user::Viewer;
-use colloq_persistence::{DbConn, messages, orders, write_transaction};
+use colloq_persistence::{DbConn, Writer, messages, orders};
 
 use crate::CoreError;
 
@@ -22,7 +22,8 @@ pub struct SendMessage {
 
 /// Sends a message on an order as the viewer. A staff reply to a pending order
 /// opens it (status `communicating`, with a system note). The message is
-/// committed before this returns: an acknowledged message is never lost.
+/// committed (by `writer`) before this returns: an acknowledged message is
+/// never lost.
 ///
 /// An attachment must be the sender's own upload, not attached to another
 /// thread, of a kind the message type carries.
@@ -32,6 +33,7 @@ pub struct SendMessage {
 /// an illegal transition for a cancelled order; [`crate::Refusal::File`].
 pub fn send_order_message(
     conn: &mut DbConn,
+    writer: &Writer,
     viewer: &Viewer,
     id: OrderId,
     input: SendMessage,
@@ -40,8 +42,9 @@ pub fn send_order_message(
     if input.kind == MessageType::Quote && !viewer.as_staff {
         return Err(CoreError::Forbidden("only staff can send quotes"));
     }
-    write_transaction(conn, |conn| {
-        let order = crate::orders::load_visible(conn, viewer, id)?;
+    let viewer = viewer.clone();
+    writer.write(conn, move |conn| {
+        let order = crate::orders::load_visible(conn, &viewer, id)?;
         if !order.status.accepts_messages() {
             return Err(DomainError::IllegalTransition {
                 action: "send messages to",

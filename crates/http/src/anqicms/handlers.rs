@@ -299,12 +299,13 @@ pub(super) async fn send_message<A: Authed>(
                 files::referenced_fid(message.body.as_ref(), &origin).map(str::to_owned);
         }
     }
+    let writer = state.writer().clone();
     let message = who
         .credential()
         .run(move |conn, viewer, now| {
             let (id, message) = input?;
             Ok(messages::send_order_message(
-                conn, viewer, id, message, now,
+                conn, &writer, viewer, id, message, now,
             )?)
         })
         .await?;

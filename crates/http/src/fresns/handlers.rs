@@ -443,6 +443,7 @@ pub(super) async fn send_message(me: Me, http: HttpRequest, input: Input) -> Rep
         Ok((to, content))
     });
     let settings = me.state.settings().fresns.clone();
+    let writer = me.state.writer().clone();
     let (myself, (stored, file)) = me
         .run(move |conn, now, myself| {
             if myself.caller.key.is_read_only {
@@ -454,6 +455,7 @@ pub(super) async fn send_message(me: Me, http: HttpRequest, input: Input) -> Rep
             }
             let (stored, _conversation, file) = conversations::send_direct_message(
                 conn,
+                &writer,
                 &myself.user,
                 &to,
                 content,

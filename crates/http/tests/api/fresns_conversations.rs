@@ -7,7 +7,7 @@ use colloq_core::accounts::UserRef;
 use colloq_core::conversations::send_direct_message;
 use colloq_domain::message::MessageBody;
 use colloq_persistence::accounts::{self, ProfileChanges};
-use colloq_persistence::relations;
+use colloq_persistence::{Writer, relations};
 use serde_json::{Value, json};
 
 use crate::fresns_helpers::{Key, Session, Tweaks};
@@ -421,6 +421,7 @@ fn same_instant_thread(p: &Pair) -> i64 {
         let body = MessageBody::parse(format!("m{i}")).unwrap();
         let (_, conversation, _) = send_direct_message(
             &mut conn,
+            &Writer::direct(),
             &alice,
             &UserRef::Username("bob".to_owned()),
             colloq_core::conversations::DirectContent::Text(body),

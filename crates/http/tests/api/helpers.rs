@@ -7,8 +7,8 @@ use actix_web::test;
 use colloq_core::Clock;
 use colloq_domain::user::{Email, NewUser, PlainPassword, Username};
 use colloq_http::{AppState, Settings};
-use colloq_persistence::DbPool;
 use colloq_persistence::testing::TestDatabase;
+use colloq_persistence::{DbPool, Writer};
 use serde_json::{Value, json};
 
 /// How a request authenticates.
@@ -93,7 +93,8 @@ impl TestApp {
         let pool = db.pool(4).unwrap();
         let files = tempfile::tempdir().unwrap();
         settings.files.dir = files.path().join("store");
-        let state = AppState::new(pool.clone(), settings, Clock::default()).unwrap();
+        let writer = Writer::start(&db.manager().unwrap());
+        let state = AppState::new(pool.clone(), writer, settings, Clock::default()).unwrap();
         Self {
             _db: db,
             files,
