@@ -15,6 +15,7 @@
 //! - `files`: receiving uploads and serving `/files/{fid}` for both dialects.
 
 mod anqicms;
+mod body;
 mod error_chain;
 mod files;
 mod fresns;

@@ -31,8 +31,17 @@ fn ok<T: Serialize>(msg: &str, data: T) -> HttpResponse {
     HttpResponse::Ok().json(Envelope::ok(msg, data))
 }
 
-fn listed<T: Serialize>(data: T, total: i64) -> HttpResponse {
-    HttpResponse::Ok().json(Envelope::list(data, total))
+/// A list answer; `capacity` is about how many bytes it takes.
+fn listed<T: Serialize>(data: T, total: i64, capacity: usize) -> Reply {
+    crate::body::json_sized(&Envelope::list(data, total), capacity).map_err(|err| {
+        tracing::error!(error = %err, "writing an answer");
+        ApiError::Core(CoreError::Unavailable("the answer could not be written"))
+    })
+}
+
+/// About how many bytes a list answer of `items` takes.
+fn list_size<T>(items: &[T], item_size: impl Fn(&T) -> usize) -> usize {
+    items.iter().map(item_size).sum::<usize>() + 64
 }
 
 /// An extractor that carries who is asking.
@@ -159,14 +168,17 @@ pub(super) async fn list_orders<A: Authed>(who: A, params: Params) -> Reply {
         .read(move |conn, viewer, _now| Ok(orders::list_orders(conn, viewer, status?, page?)?))
         .await?;
     let total = orders.total;
-    Ok(listed(
+    // An order's fixed fields take about 400 bytes; its text is extra.
+    let capacity = list_size(&orders.items, |o| o.content.len() + o.title.len() + 512);
+    listed(
         orders
             .items
             .into_iter()
             .map(OrderDto::from)
             .collect::<Vec<_>>(),
         total,
-    ))
+        capacity,
+    )
 }
 
 pub(super) async fn create_order(who: Customer, Body(req): Body<CreateOrderRequest>) -> Reply {
@@ -273,14 +285,19 @@ pub(super) async fn list_messages<A: Authed>(who: A, params: Params) -> Reply {
         })
         .await?;
     let total = messages.total;
-    Ok(listed(
+    // A message's fixed fields take about 150 bytes; its text is extra.
+    let capacity = list_size(&messages.items, |m| {
+        m.body.len() + m.sender_name.len() + 192
+    });
+    listed(
         messages
             .items
             .into_iter()
             .map(MessageDto::from)
             .collect::<Vec<_>>(),
         total,
-    ))
+        capacity,
+    )
 }
 
 pub(super) async fn send_message<A: Authed>(

@@ -54,19 +54,12 @@ fn ok_sized(lang: Lang, data: impl serde::Serialize, capacity: usize) -> HttpRes
         message: message(0, lang),
         data,
     };
-    let mut body = Vec::with_capacity(capacity);
-    match serde_json::to_writer(&mut body, &envelope) {
-        Ok(()) => HttpResponse::Ok()
-            .content_type(actix_web::http::header::ContentType::json())
-            .body(body),
-        // Only a Serialize impl that fails can get here; none of colloq's does.
-        Err(err) => {
-            tracing::error!(error = %err, "writing an answer");
-            actix_web::ResponseError::error_response(&ApiError::Core(CoreError::Unavailable(
-                "the answer could not be written",
-            )))
-        }
-    }
+    crate::body::json_sized(&envelope, capacity).unwrap_or_else(|err| {
+        tracing::error!(error = %err, "writing an answer");
+        actix_web::ResponseError::error_response(&ApiError::Core(CoreError::Unavailable(
+            "the answer could not be written",
+        )))
+    })
 }
 
 /// The viewer's messaging permission towards `target`, as a Fresns code.
