@@ -93,8 +93,13 @@ impl Writer {
             return write_transaction(conn, f);
         };
         let (reply, answer) = mpsc::sync_channel(1);
-        if queue.send(Box::new(Queued { f, reply })).is_err() {
-            return Err(unavailable("the writer thread has stopped").into());
+        if let Err(mpsc::SendError(job)) = queue.send(Box::new(Queued { f, reply })) {
+            // The committer is gone (it cannot be, short of a bug): the send
+            // is still made, in the caller's own transaction.
+            tracing::error!("the writer thread has stopped; writing directly");
+            write_transaction(conn, |conn| Ok::<_, QueryError>(job.run(conn)))
+                .map_err(E::from)?
+                .answer(Ok(()));
         }
         // The committer answers every job it takes, except one that panicked:
         // that one's batch was rolled back.
@@ -261,7 +266,7 @@ mod tests {
     use chrono::Utc;
     use diesel::prelude::*;
 
-    use super::{Job, Queued, commit_batch};
+    use super::{Job, Queued, Writer, commit_batch};
     use crate::schema::threads;
     use crate::testing::TestDatabase;
     use crate::{DbConn, StoreError, migrate};
@@ -343,5 +348,25 @@ mod tests {
         assert!(never_run_answer.recv().unwrap().is_err());
         let mut other = db.manager().unwrap().open().unwrap();
         assert_eq!(count(&mut other), 0);
+    }
+
+    /// Should the committer's thread be gone, a send is still made, in the
+    /// caller's own transaction.
+    #[test]
+    fn a_writer_without_its_thread_writes_directly() {
+        let db = TestDatabase::new().unwrap();
+        let mut conn = connection(&db);
+        let (queue, jobs) = std::sync::mpsc::channel();
+        drop(jobs);
+        let writer = Writer { queue: Some(queue) };
+        let id = writer.write(&mut conn, new_thread).unwrap();
+        let refused = writer.write(&mut conn, |conn| {
+            new_thread(conn)?;
+            Err::<i64, _>(StoreError::NotFound)
+        });
+        assert!(matches!(refused, Err(StoreError::NotFound)));
+        let mut other = db.manager().unwrap().open().unwrap();
+        let ids: Vec<i64> = threads::table.select(threads::id).load(&mut other).unwrap();
+        assert_eq!(ids, vec![id]);
     }
 }
