@@ -183,14 +183,7 @@ impl<W: Who> Signed<W> {
         F: FnOnce(&mut DbConn, DateTime<Utc>, &W) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let headers = self.headers.clone();
-        self.state
-            .run_with(move |conn, now| {
-                let who = read_snapshot(conn, |conn| checked(conn, now, &headers))?;
-                let value = f(conn, now, &who)?;
-                Ok((who, value))
-            })
-            .await
+        self.call(false, f).await
     }
 
     /// [`run`](Self::run) for a use case that only reads: the checks and `f`
@@ -203,14 +196,28 @@ impl<W: Who> Signed<W> {
         F: FnOnce(&mut DbConn, DateTime<Utc>, &W) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        self.call(true, f).await
+    }
+
+    async fn call<T, F>(&self, reads_only: bool, f: F) -> Result<(W, T), ApiError>
+    where
+        F: FnOnce(&mut DbConn, DateTime<Utc>, &W) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
         let headers = self.headers.clone();
         self.state
             .run_with(move |conn, now| {
-                read_snapshot(conn, |conn| {
-                    let who = checked(conn, now, &headers)?;
+                if reads_only {
+                    read_snapshot(conn, |conn| {
+                        let who = checked(conn, now, &headers)?;
+                        let value = f(conn, now, &who)?;
+                        Ok((who, value))
+                    })
+                } else {
+                    let who = read_snapshot(conn, |conn| checked(conn, now, &headers))?;
                     let value = f(conn, now, &who)?;
                     Ok((who, value))
-                })
+                }
             })
             .await
     }
