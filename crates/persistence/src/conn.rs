@@ -218,12 +218,30 @@ pub fn revert_all(conn: &mut DbConn) -> Result<(), StoreError> {
 /// hands the lock over the moment it is free.
 static SQLITE_WRITER: Mutex<()> = Mutex::new(());
 
-/// Takes the process's SQLite write lock (see [`SQLITE_WRITER`]).
-pub(crate) fn lock_writer() -> MutexGuard<'static, ()> {
+/// Begins a write transaction that holds SQLite's write lock from the start:
+/// the process's lock (see [`SQLITE_WRITER`]), then `BEGIN IMMEDIATE`. The
+/// returned guard keeps the process's lock until the transaction has ended.
+/// On PostgreSQL, a plain `BEGIN` and no lock.
+pub(crate) fn begin_write(conn: &mut DbConn) -> QueryResult<Option<MutexGuard<'static, ()>>> {
+    let DbConn::Sqlite(inner) = conn else {
+        <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
+        return Ok(None);
+    };
     // A poisoned lock only means another writer panicked; the database is fine.
-    SQLITE_WRITER
+    let writer = SQLITE_WRITER
         .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+    Ok(Some(writer))
+}
+
+/// Whether an SQLite connection is inside a transaction already.
+pub(crate) fn in_transaction(inner: &mut diesel::SqliteConnection) -> QueryResult<bool> {
+    Ok(
+        AnsiTransactionManager::transaction_manager_status_mut(inner)
+            .transaction_depth()?
+            .is_some(),
+    )
 }
 
 /// Runs `f` in a transaction that takes the write lock up front.
@@ -246,14 +264,10 @@ where
     };
     // Inside an outer transaction (a batch) the lock is already held: nest with a
     // savepoint as usual.
-    if AnsiTransactionManager::transaction_manager_status_mut(inner)
-        .transaction_depth()?
-        .is_some()
-    {
+    if in_transaction(inner)? {
         return conn.transaction(f);
     }
-    let _writer = lock_writer();
-    AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+    let _writer = begin_write(conn)?;
     match f(conn) {
         Ok(value) => {
             <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
@@ -296,10 +310,7 @@ where
     let DbConn::Sqlite(inner) = conn else {
         return f(conn);
     };
-    if AnsiTransactionManager::transaction_manager_status_mut(inner)
-        .transaction_depth()?
-        .is_some()
-    {
+    if in_transaction(inner)? {
         return f(conn);
     }
     // diesel's transaction manager sends BEGIN and COMMIT through

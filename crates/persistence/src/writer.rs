@@ -18,12 +18,12 @@
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::mpsc;
 
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::connection::TransactionManager;
 use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
 use diesel::result::{DatabaseErrorKind, Error as QueryError};
 
-use crate::conn::lock_writer;
+use crate::conn::begin_write;
 use crate::{DbConn, DbManager, Engine, write_transaction};
 
 /// Most writes one transaction takes. Bounds how long the first sender of a
@@ -195,18 +195,15 @@ fn commit_loop(manager: &DbManager, jobs: &mpsc::Receiver<Box<dyn Job>>) {
 /// Runs one batch in one transaction; false when the connection must not be
 /// used again.
 fn commit_batch(conn: &mut DbConn, batch: Vec<Box<dyn Job>>) -> bool {
-    let _writer = lock_writer();
-    let begun = match conn {
-        DbConn::Sqlite(inner) => {
-            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")
+    // Held until the batch has ended: the process's other writers wait.
+    let _writer = match begin_write(conn) {
+        Ok(writer) => writer,
+        Err(why) => {
+            tracing::error!(error = %why, "a write batch could not begin");
+            batch.into_iter().for_each(|job| job.refuse(&why));
+            return !conn.is_broken();
         }
-        DbConn::Postgres(_) => <DbConn as Connection>::TransactionManager::begin_transaction(conn),
     };
-    if let Err(why) = begun {
-        tracing::error!(error = %why, "a write batch could not begin");
-        batch.into_iter().for_each(|job| job.refuse(&why));
-        return !conn.is_broken();
-    }
     let mut ran = Vec::with_capacity(batch.len());
     let mut jobs = batch.into_iter();
     for job in jobs.by_ref() {
@@ -235,11 +232,11 @@ fn commit_batch(conn: &mut DbConn, batch: Vec<Box<dyn Job>>) -> bool {
     committed.is_ok() || !conn.is_broken()
 }
 
+/// Whether `conn` must write in its own transaction: it is already in one
+/// (a broken transaction manager counts as in one), or it is PostgreSQL's.
 fn in_transaction(conn: &mut DbConn) -> bool {
     match conn {
-        DbConn::Sqlite(inner) => AnsiTransactionManager::transaction_manager_status_mut(inner)
-            .transaction_depth()
-            .map_or(true, |depth| depth.is_some()),
+        DbConn::Sqlite(inner) => crate::conn::in_transaction(inner).unwrap_or(true),
         DbConn::Postgres(_) => true,
     }
 }
