@@ -1,7 +1,7 @@
 //! Thin adapters: extract, convert to domain input, call one use case, render.
 
 use actix_web::cookie::{Cookie, SameSite, time};
-use actix_web::web::{Data, Path};
+use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use colloq_core::messages::{self, SendMessage};
 use colloq_core::orders;
@@ -225,17 +225,12 @@ async fn act(
     Ok(ok("order updated", OrderDto::from(order)))
 }
 
-/// `accept`, `reject` and `cancel`: the route admits only these three verbs.
+/// `accept`, `reject` and `cancel`: one path each, so `action` is the path's.
 pub(super) async fn customer_action(
     who: Customer,
-    verb: Path<String>,
     Body(req): Body<OrderIdRequest>,
+    action: OrderAction,
 ) -> Reply {
-    let action = match verb.as_str() {
-        "accept" => OrderAction::Accept,
-        "reject" => OrderAction::Reject,
-        _ => OrderAction::CustomerCancel,
-    };
     act(who.credential(), positive_id("id", req.id), Ok(action)).await
 }
 

@@ -3,6 +3,8 @@
 
 use actix_web::{HttpResponse, Resource, Route, web};
 
+use colloq_domain::order::OrderAction;
+
 use super::dto::Envelope;
 use super::error::FAILED;
 use super::extract::{Anyone, Customer, Staff};
@@ -34,9 +36,21 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
             "/api/communication/order/update",
             web::post().to(h::update_order),
         ))
+        // One static path per verb rather than `{verb:(accept|reject|cancel)}`:
+        // actix-router tries a path with a parameter by running its regex on
+        // every request that gets that far, and this one stood before the
+        // message routes.
         .service(at(
-            "/api/communication/order/{verb:(accept|reject|cancel)}",
-            web::post().to(h::customer_action),
+            "/api/communication/order/accept",
+            customer_action(OrderAction::Accept),
+        ))
+        .service(at(
+            "/api/communication/order/reject",
+            customer_action(OrderAction::Reject),
+        ))
+        .service(at(
+            "/api/communication/order/cancel",
+            customer_action(OrderAction::CustomerCancel),
         ))
         .service(at(
             "/api/communication/messages",
@@ -84,6 +98,10 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
             "/system/api/communication/order/images",
             web::post().to(h::set_order_images),
         ));
+}
+
+fn customer_action(action: OrderAction) -> Route {
+    web::post().to(move |who, body| h::customer_action(who, body, action))
 }
 
 /// A resource whose wrong methods get the envelope instead of an empty 405.

@@ -32,13 +32,15 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
                 "/conversation/delete",
                 web::delete().to(h::delete_conversation),
             )
-            .route(
-                "/conversation/{conversationId}/detail",
-                web::get().to(h::conversation_detail),
-            )
+            // Paths with a parameter come last, the hot one first: actix-router
+            // tries each with a regex, static paths with a string comparison.
             .route(
                 "/conversation/{conversationId}/messages",
                 web::get().to(h::conversation_messages),
+            )
+            .route(
+                "/conversation/{conversationId}/detail",
+                web::get().to(h::conversation_detail),
             )
             .default_service(web::to(unknown)),
     );
