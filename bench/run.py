@@ -21,6 +21,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,7 +36,7 @@ PG_URL = os.environ.get("COLLOQ_BENCH_PG_URL", "postgres://postgres@127.0.0.1:54
 PASSWORD = "password"
 
 FULL = dict(users=1000, orders=10000, conversations=10000, messages=1_000_000, hot=1_000_000,
-            duration=10, depth_duration=4, exact=20_480, rounds=3)
+            duration=10, depth_duration=4, exact=20_480, rounds=5)
 QUICK = dict(users=20, orders=50, conversations=50, messages=5_000, hot=20_000,
              duration=2, depth_duration=1, exact=1_024, rounds=1)
 
@@ -299,6 +300,13 @@ def bench_engine(engine, p, workdir):
         floor_fresns = medians[("floor", "Fresns's read: 15 rows")]
         floor_sized = medians[("floor", paired[4][1])]
         floor_sized["bytes"] = fresns_bytes
+        # Each page-1 run follows its floor run in the same round, so the two
+        # share the machine's state of the moment: the median of these
+        # per-round ratios is the steadier estimate of the ratio.
+        per_round = lambda a, b: statistics.median(x["rps"] / y["rps"] for x, y in zip(runs[a], runs[b]))
+        medians[("AnQiCMS messages", "page 1")]["paired"] = per_round(1, 0)
+        medians[("Fresns messages", "page 1")]["paired"] = per_round(3, 2)
+        floor_sized["paired"] = per_round(3, 4)
         for name, url_of, last, headers in [("AnQiCMS messages", anqi, anqi_last, lambda: {"token": token}),
                                             ("Fresns messages", fres, fresns_last, fresns.headers)]:
             for label, page in [("middle page", max(1, last // 2)), ("last page", last)]:
@@ -392,6 +400,8 @@ def report(results, p, quick):
             dialect = name.split()[0]
             floor = r["floor_rps"].get(dialect) if name.endswith("messages") else None
             ratio = f"{m['rps'] / floor:.0%}" if floor else "–"
+            if "paired" in m and name.endswith("messages"):
+                ratio = f"{m['paired']:.0%} ¹"
             rps = f"{m['rps']:.0f}"
             if len(m.get("rounds", [])) > 1:
                 rps += f" (median of {', '.join(f'{x:.0f}' for x in m['rounds'])})"
@@ -403,11 +413,13 @@ def report(results, p, quick):
         for dialect in ["AnQiCMS", "Fresns"]:
             page1, last = by[(f"{dialect} messages", "page 1")], by[(f"{dialect} messages", "last page")]
             if e == "sqlite":
-                ratio = page1["rps"] / r["floor_rps"][dialect]
-                targets.append(f"| {dialect} page 1 ≥ 75 % of the floor's requests/s | {e} | {ratio:.0%} | {'yes' if ratio >= 0.75 else 'no'} |")
+                ratio = page1["paired"]
+                of_medians = page1["rps"] / r["floor_rps"][dialect]
+                targets.append(f"| {dialect} page 1 ≥ 75 % of the floor's requests/s | {e} | {ratio:.0%} ¹ (ratio of the medians: {of_medians:.0%}) | {'yes' if ratio >= 0.75 else 'no'} |")
             if e == "sqlite" and dialect == "Fresns":
-                sized = page1["rps"] / r["floor_sized"]["rps"]
-                targets.append(f"| (not a target) Fresns page 1 against the floor padded to its {r['floor_sized']['bytes']:,}-byte body | {e} | {sized:.0%} | – |")
+                sized = r["floor_sized"]
+                targets.append(f"| (not a target) the floor padded to Fresns's {sized['bytes']:,}-byte body, against the floor | {e} | {sized['rps'] / r['floor_rps'][dialect]:.0%} | – |")
+                targets.append(f"| (not a target) Fresns page 1 against that padded floor | {e} | {sized['paired']:.0%} ¹ | – |")
             targets.append(f"| {dialect} last page p50 ≤ 2 × page 1 p50 | {e} | {last['p50']:.2f} ms vs {page1['p50']:.2f} ms | {'yes' if last['p50'] <= 2 * page1['p50'] else 'no'} |")
         for dialect in ["AnQiCMS", "Fresns"]:
             s = by[(f"{dialect} send", "32 senders")]
@@ -420,7 +432,8 @@ def report(results, p, quick):
         if e == "sqlite":
             targets.append(f"| peak RSS ≤ 64 MiB at 64 connections | {e} | {r['rss']:.1f} MiB (floor {r['floor_rss']:.1f} MiB) | {'yes' if r['rss'] <= 64 else 'no'} |")
         targets.append(f"| seed time | {e} | {r['seed_seconds']:.1f} s for {r['seed']['messages']:,} messages | {'yes' if e != 'sqlite' or r['seed_seconds'] < 60 or quick else 'no'} |")
-    return "\n".join(lines + targets)
+    note = ["", "¹ The median over the rounds of each round's page-1 requests/s divided by the floor's in the same round."]
+    return "\n".join(lines + targets + note)
 
 
 def main():
