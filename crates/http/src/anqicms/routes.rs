@@ -2,7 +2,6 @@
 //! an `/api` scope, so the Fresns dialect's `/api/v2` can live beside them.
 
 use actix_web::{HttpResponse, Resource, Route, web};
-
 use colloq_domain::order::OrderAction;
 
 use super::dto::Envelope;
