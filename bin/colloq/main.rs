@@ -17,6 +17,16 @@ use colloq_persistence::{DbManager, DbPool, PoolOptions, Writer, build_pool};
 
 use cli::{AppKeyCommand, Cli, Command, UserCommand};
 
+// jemalloc rather than glibc's malloc. A request allocates on an async worker
+// and frees on a blocking thread, or the other way round, and glibc grows one
+// arena per thread for that: measured on a quick-data run, the server's peak
+// RSS after the list and send loads was 87 MiB with glibc and 55 MiB with
+// jemalloc, and allocation went from 13 % of a Fresns page's CPU to about 7 %.
+// (mimalloc was as fast but peaked at 99 MiB with the blocking pool's threads.)
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(

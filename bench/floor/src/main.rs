@@ -14,6 +14,12 @@ use colloq_domain::page::PageRequest;
 use colloq_persistence::{DbManager, DbPool, PoolOptions, build_pool, messages};
 use serde::{Deserialize, Serialize};
 
+// The same allocator as colloq's binary, so that a ratio to the floor compares
+// the code above the stack and not two allocators.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Deserialize)]
 struct PageQuery {
     thread: i64,
