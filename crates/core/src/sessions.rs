@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use colloq_auth::token::{IssuedToken, hash_token};
-use colloq_domain::user::User;
+use colloq_domain::ids::{AccountId, UserId};
+use colloq_domain::user::{User, ViewerId};
 use colloq_persistence::accounts::Holder;
 use colloq_persistence::{DbConn, accounts, tokens};
 
@@ -55,14 +56,29 @@ pub fn issue(
     ttl: Duration,
     now: DateTime<Utc>,
 ) -> Result<Session, CoreError> {
+    issue_for(conn, user.account_id, user.id, scope, ttl, now)
+}
+
+/// [`issue`] for a holder known by id (a renewal after [`authenticate_id`]).
+///
+/// # Errors
+/// Storage or random-source failures.
+pub fn issue_for(
+    conn: &mut DbConn,
+    account: AccountId,
+    user: UserId,
+    scope: TokenScope,
+    ttl: Duration,
+    now: DateTime<Utc>,
+) -> Result<Session, CoreError> {
     let token = IssuedToken::generate()?;
     let expires_at = now + ttl;
     tokens::insert(
         conn,
         tokens::NewToken {
             hash: token.hash(),
-            account: user.account_id,
-            user: Some(user.id),
+            account,
+            user: Some(user),
             scope: scope.as_str(),
             expires_at,
             platform_id: None,
@@ -99,12 +115,62 @@ pub fn authenticate(
     else {
         return Ok(None);
     };
-    if token_scope != scope.as_str() || expires_at <= now {
-        return Ok(None);
-    }
-    // A staff token stops working the moment the account loses staff rights.
-    Ok((scope != TokenScope::AnqiStaff || user.is_staff)
+    Ok(accepts(scope, &token_scope, expires_at, user.is_staff, now)
         .then_some(Authenticated { user, expires_at }))
+}
+
+/// Whether a stored token of `token_scope` works as `scope` at `now`.
+fn accepts(
+    scope: TokenScope,
+    token_scope: &str,
+    expires_at: DateTime<Utc>,
+    is_staff: bool,
+    now: DateTime<Utc>,
+) -> bool {
+    // A staff token stops working the moment the account loses staff rights.
+    token_scope == scope.as_str()
+        && expires_at > now
+        && (scope != TokenScope::AnqiStaff || is_staff)
+}
+
+/// A token's holder by id, for the reads that only check access.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthenticatedId {
+    /// Who.
+    pub viewer: ViewerId,
+    /// When the token stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// [`authenticate`] without loading the profile, with the same answers; a
+/// staff-scope token yields a staff viewer.
+///
+/// # Errors
+/// Storage failures only.
+pub fn authenticate_id(
+    conn: &mut DbConn,
+    presented: &str,
+    scope: TokenScope,
+    now: DateTime<Utc>,
+) -> Result<Option<AuthenticatedId>, CoreError> {
+    let Some(holder) = accounts::find_token_holder(conn, &hash_token(presented))? else {
+        return Ok(None);
+    };
+    Ok(accepts(
+        scope,
+        &holder.scope,
+        holder.expires_at,
+        holder.is_staff,
+        now,
+    )
+    .then_some(AuthenticatedId {
+        viewer: ViewerId {
+            user: holder.user,
+            account: holder.account,
+            as_staff: scope == TokenScope::AnqiStaff,
+        },
+        expires_at: holder.expires_at,
+    }))
 }
 
 /// Revokes a token. Returns whether it existed.

@@ -256,6 +256,28 @@ impl Viewer {
             as_staff: true,
         }
     }
+
+    /// Who is asking, by id.
+    pub fn id(&self) -> ViewerId {
+        ViewerId {
+            user: self.user.id,
+            account: self.user.account_id,
+            as_staff: self.as_staff,
+        }
+    }
+}
+
+/// A [`Viewer`] by id, without the profile: all that a read which only checks
+/// access needs (listing an order's messages), so its token check need not
+/// load the profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ViewerId {
+    /// The profile.
+    pub user: UserId,
+    /// Its account.
+    pub account: AccountId,
+    /// As for [`Viewer::as_staff`].
+    pub as_staff: bool,
 }
 
 #[cfg(test)]

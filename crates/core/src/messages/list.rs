@@ -2,7 +2,7 @@ use colloq_domain::DomainError;
 use colloq_domain::ids::OrderId;
 use colloq_domain::message::Message;
 use colloq_domain::page::{Cursor, Paged};
-use colloq_domain::user::Viewer;
+use colloq_domain::user::ViewerId;
 use colloq_persistence::{DbConn, messages};
 
 use crate::CoreError;
@@ -19,12 +19,12 @@ use crate::CoreError;
 /// error naming `before_id`/`after_id` when the anchor is not in this order.
 pub fn list_order_messages(
     conn: &mut DbConn,
-    viewer: &Viewer,
+    viewer: ViewerId,
     id: OrderId,
     cursor: Cursor,
 ) -> Result<Paged<Message>, CoreError> {
     let (_, total) = colloq_persistence::orders::owner_and_count(conn, id)?
-        .filter(|(owner, _)| viewer.as_staff || *owner == viewer.user.id)
+        .filter(|(owner, _)| viewer.as_staff || *owner == viewer.user)
         .ok_or(CoreError::NotVisible)?;
     let thread = id.thread();
     let items = match cursor {

@@ -12,8 +12,9 @@ use actix_web::http::header::{AUTHORIZATION, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use chrono::{DateTime, Utc};
+use colloq_core::CoreError;
 use colloq_core::sessions::{self, TokenScope};
-use colloq_domain::user::Viewer;
+use colloq_domain::user::{Viewer, ViewerId};
 use colloq_persistence::{DbConn, read_snapshot};
 use serde::de::DeserializeOwned;
 
@@ -116,9 +117,24 @@ impl Credential {
         self.call(true, f).await
     }
 
-    async fn call<T, F>(self, reads_only: bool, f: F) -> Result<T, ApiError>
+    /// [`read`](Self::read) for a use case that needs only who is asking by
+    /// id: the token check then does not load the profile.
+    ///
+    /// # Errors
+    /// As for [`run`](Self::run).
+    pub(super) async fn read_id<T, F>(self, f: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&mut DbConn, &Viewer, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut DbConn, ViewerId, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.call(true, move |conn, id: &ViewerId, now| f(conn, *id, now))
+            .await
+    }
+
+    async fn call<V, T, F>(self, reads_only: bool, f: F) -> Result<T, ApiError>
+    where
+        V: Identity,
+        F: FnOnce(&mut DbConn, &V, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         let Self { token, scope, req } = self;
@@ -128,24 +144,18 @@ impl Credential {
         let (value, renewed) = state
             .run_with(move |conn, now| {
                 let as_viewer = |conn: &mut DbConn| {
-                    let auth = sessions::authenticate(conn, &token, scope, now)?
-                        .ok_or(ApiError::NotLoggedIn)?;
-                    let expires_at = auth.expires_at;
-                    let viewer = if scope == TokenScope::AnqiStaff {
-                        Viewer::staff(auth.user)
-                    } else {
-                        Viewer::customer(auth.user)
-                    };
+                    let (viewer, expires_at) =
+                        V::authenticate(conn, &token, scope, now)?.ok_or(ApiError::NotLoggedIn)?;
                     let value = f(conn, &viewer, now)?;
-                    Ok::<_, ApiError>((viewer, expires_at, value))
+                    Ok::<_, ApiError>((viewer.id(), expires_at, value))
                 };
-                let (viewer, expires_at, value) = if reads_only {
+                let (id, expires_at, value) = if reads_only {
                     read_snapshot(conn, as_viewer)?
                 } else {
                     as_viewer(conn)?
                 };
                 let renewed = if expires_at - now < renew_within {
-                    let session = sessions::issue(conn, &viewer.user, scope, ttl, now)?;
+                    let session = sessions::issue_for(conn, id.account, id.user, scope, ttl, now)?;
                     Some(session.token.secret().to_owned())
                 } else {
                     None
@@ -157,6 +167,61 @@ impl Credential {
             req.extensions_mut().insert(RenewedToken(token));
         }
         Ok(value)
+    }
+}
+
+/// What a handler learns about its caller: the whole [`Viewer`], or only the
+/// [`ViewerId`], whose token check reads five columns instead of nineteen.
+trait Identity: Sized {
+    /// The holder of `token` and when the token expires; `None` when it does
+    /// not work as `scope` at `now`.
+    fn authenticate(
+        conn: &mut DbConn,
+        token: &str,
+        scope: TokenScope,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Self, DateTime<Utc>)>, CoreError>;
+
+    fn id(&self) -> ViewerId;
+}
+
+impl Identity for Viewer {
+    fn authenticate(
+        conn: &mut DbConn,
+        token: &str,
+        scope: TokenScope,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Self, DateTime<Utc>)>, CoreError> {
+        Ok(
+            sessions::authenticate(conn, token, scope, now)?.map(|auth| {
+                let viewer = if scope == TokenScope::AnqiStaff {
+                    Self::staff(auth.user)
+                } else {
+                    Self::customer(auth.user)
+                };
+                (viewer, auth.expires_at)
+            }),
+        )
+    }
+
+    fn id(&self) -> ViewerId {
+        Self::id(self)
+    }
+}
+
+impl Identity for ViewerId {
+    fn authenticate(
+        conn: &mut DbConn,
+        token: &str,
+        scope: TokenScope,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Self, DateTime<Utc>)>, CoreError> {
+        Ok(sessions::authenticate_id(conn, token, scope, now)?
+            .map(|auth| (auth.viewer, auth.expires_at)))
+    }
+
+    fn id(&self) -> ViewerId {
+        *self
     }
 }
 

@@ -275,7 +275,7 @@ pub(super) async fn list_messages<A: Authed>(who: A, params: Params) -> Reply {
     let cursor = cursor_params(&params);
     let messages = who
         .credential()
-        .read(move |conn, viewer, _now| {
+        .read_id(move |conn, viewer, _now| {
             Ok(messages::list_order_messages(conn, viewer, id?, cursor?)?)
         })
         .await?;

@@ -188,6 +188,56 @@ async fn login_and_ownership_are_checked() {
     assert_eq!(theirs.body, missing.body);
 }
 
+/// The list checks its token without loading the profile
+/// (`Credential::read_id`); it must refuse and renew exactly as the endpoints
+/// that load it do.
+#[actix_web::test]
+async fn the_lighter_token_check_refuses_and_renews_like_the_full_one() {
+    let (app, token, order) = thread(1).await;
+    let (_, admin) = app.staff("staffer").await;
+    let uri = format!("/api/communication/messages?comm_order_id={order}");
+    app.get(&uri, Auth::Token("made-up"))
+        .await
+        .assert_error(1001, "requires login");
+    // A token works in its own scope only: a customer's is no staff token,
+    // and a staff token is no customer's.
+    app.get(&uri, Auth::Admin(&token))
+        .await
+        .assert_error(1001, "requires login");
+    app.get(&uri, Auth::Token(&admin))
+        .await
+        .assert_error(1001, "requires login");
+    assert_eq!(
+        contents(&app.get(&uri, Auth::Admin(&admin)).await),
+        range(1, 1)
+    );
+
+    app.clock()
+        .advance(chrono::Duration::days(30) - chrono::Duration::minutes(30));
+    let res = app.get(&uri, Auth::Token(&token)).await;
+    assert_eq!(contents(&res), range(1, 1));
+    let renewed = res
+        .headers
+        .get("update-token")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(renewed, token);
+    app.clock().advance(chrono::Duration::hours(1));
+    app.get(&uri, Auth::Token(&token))
+        .await
+        .assert_error(1001, "requires login");
+    let res = app.get(&uri, Auth::Token(&renewed)).await;
+    assert_eq!(contents(&res), range(1, 1));
+    app.post("/api/logout", Auth::Token(&renewed), json!({}))
+        .await
+        .data();
+    app.get(&uri, Auth::Token(&renewed))
+        .await
+        .assert_error(1001, "requires login");
+}
+
 #[actix_web::test]
 async fn staff_read_every_order() {
     let (app, _token, order) = thread(2).await;
