@@ -6,6 +6,7 @@ use colloq_auth::token::{IssuedToken, hash_token};
 use colloq_domain::ids::{AccountId, UserId};
 use colloq_domain::user::{User, ViewerId};
 use colloq_persistence::accounts::Holder;
+use colloq_persistence::tokens::TokenRecord;
 use colloq_persistence::{DbConn, accounts, tokens};
 
 use crate::Refusal;
@@ -291,23 +292,49 @@ pub fn verify_account_token(
     let (account, record) =
         accounts::find_with_token(conn, Holder::Account(aid), &hash_token(token))?
             .ok_or(CoreError::Refused(Refusal::UnknownAccount))?;
-    let record = record
-        .filter(|r| {
-            r.scope == TokenScope::FresnsAccount.as_str() && r.account == account.account_id
-        })
-        .ok_or(CoreError::Refused(Refusal::AccountTokenInvalid))?;
-    check_platform_and_expiry(record.platform_id, platform_id, record.expires_at, now)?;
+    check_account_token(account.account_id, record, platform_id, now)?;
     Ok(account)
 }
 
-/// Checks a Fresns user (uid) token, after the account token passed.
+/// [`verify_account_token`] when only the account's id is needed (a request
+/// acting as one of its users): the same checks and answers, without reading
+/// the account's primary profile.
+///
+/// # Errors
+/// As [`verify_account_token`].
+pub fn verify_account_token_id(
+    conn: &mut DbConn,
+    aid: &str,
+    token: &str,
+    platform_id: i32,
+    now: DateTime<Utc>,
+) -> Result<AccountId, CoreError> {
+    let (account, record) = accounts::find_account_with_token(conn, aid, &hash_token(token))?
+        .ok_or(CoreError::Refused(Refusal::UnknownAccount))?;
+    check_account_token(account, record, platform_id, now)?;
+    Ok(account)
+}
+
+fn check_account_token(
+    account: AccountId,
+    record: Option<TokenRecord>,
+    platform_id: i32,
+    now: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    let record = record
+        .filter(|r| r.scope == TokenScope::FresnsAccount.as_str() && r.account == account)
+        .ok_or(CoreError::Refused(Refusal::AccountTokenInvalid))?;
+    check_platform_and_expiry(record.platform_id, platform_id, record.expires_at, now)
+}
+
+/// Checks a Fresns user (uid) token, after the token of `account` passed.
 ///
 /// # Errors
 /// [`Refusal::UserTokenInvalid`], [`Refusal::TokenPlatformMismatch`] or
 /// [`Refusal::TokenExpired`].
 pub fn verify_user_token(
     conn: &mut DbConn,
-    account: &User,
+    account: AccountId,
     uid: i64,
     token: &str,
     platform_id: i32,
@@ -322,7 +349,7 @@ pub fn verify_user_token(
     let record = record
         .filter(|r| {
             r.scope == TokenScope::FresnsUser.as_str()
-                && r.account == account.account_id
+                && r.account == account
                 && r.user == Some(user.id)
         })
         .ok_or(invalid)?;

@@ -18,6 +18,7 @@ use actix_web::error::PayloadError;
 use actix_web::{FromRequest, HttpRequest, web};
 use chrono::{DateTime, Utc};
 use colloq_core::{CoreError, app_keys, sessions};
+use colloq_domain::ids::AccountId;
 use colloq_domain::user::User;
 use colloq_persistence::app_keys::AppKey;
 use colloq_persistence::{DbConn, read_snapshot};
@@ -53,13 +54,19 @@ pub(crate) struct Caller {
 
 /// The sessions a request presented, each checked when present.
 pub(crate) struct Sessions {
-    account: Option<User>,
+    account: Option<AccountId>,
+    /// The account's primary profile, read only for a [`Who`] that needs it.
+    account_profile: Option<User>,
     aid_token: Option<String>,
     user: Option<User>,
 }
 
 /// What a handler needs to know about its caller, or the refusal.
 pub(crate) trait Who: Sized + Send + 'static {
+    /// Whether the handler needs the account's primary profile. Most act as
+    /// a user, for whom the account check needs only the account's id.
+    const NEEDS_ACCOUNT_PROFILE: bool = false;
+
     fn from_checked(caller: Caller, sessions: Sessions) -> Result<Self, ApiError>;
 }
 
@@ -103,8 +110,11 @@ impl std::fmt::Debug for AccountHolder {
 }
 
 impl Who for AccountHolder {
+    const NEEDS_ACCOUNT_PROFILE: bool = true;
+
     fn from_checked(caller: Caller, sessions: Sessions) -> Result<Self, ApiError> {
-        let (Some(account), Some(aid_token)) = (sessions.account, sessions.aid_token) else {
+        let (Some(account), Some(aid_token)) = (sessions.account_profile, sessions.aid_token)
+        else {
             return Err(ApiError::Code(31501));
         };
         Ok(Self {
@@ -120,6 +130,7 @@ fn check(
     conn: &mut DbConn,
     now: DateTime<Utc>,
     client: &ClientHeaders,
+    account_profile: bool,
 ) -> Result<(Caller, Sessions), ApiError> {
     let key = app_keys::find_app_key(conn, &client.app_id)?
         .filter(|k| k.is_enabled)
@@ -136,17 +147,25 @@ fn check(
     if client.expected_signature(&key.app_secret) != client.signature {
         return Err(ApiError::Code(31302));
     }
-    let account = match (&client.aid, &client.aid_token) {
-        (Some(aid), Some(token)) => Some(sessions::verify_account_token(
-            conn,
-            aid,
-            token,
-            client.platform_id,
-            now,
-        )?),
-        _ => None,
+    let (account, profile) = match (&client.aid, &client.aid_token) {
+        (Some(aid), Some(token)) if account_profile => {
+            let profile =
+                sessions::verify_account_token(conn, aid, token, client.platform_id, now)?;
+            (Some(profile.account_id), Some(profile))
+        }
+        (Some(aid), Some(token)) => (
+            Some(sessions::verify_account_token_id(
+                conn,
+                aid,
+                token,
+                client.platform_id,
+                now,
+            )?),
+            None,
+        ),
+        _ => (None, None),
     };
-    let user = match (client.uid, &client.uid_token, &account) {
+    let user = match (client.uid, &client.uid_token, account) {
         (Some(_), _, None) => return Err(ApiError::Code(31502)),
         (Some(uid), Some(token), Some(account)) => Some(sessions::verify_user_token(
             conn,
@@ -165,6 +184,7 @@ fn check(
         },
         Sessions {
             account,
+            account_profile: profile,
             aid_token: client.aid_token.clone(),
             user,
         },
@@ -228,7 +248,7 @@ fn checked<W: Who>(
     now: DateTime<Utc>,
     headers: &ClientHeaders,
 ) -> Result<W, ApiError> {
-    let (caller, sessions) = check(conn, now, headers)?;
+    let (caller, sessions) = check(conn, now, headers, W::NEEDS_ACCOUNT_PROFILE)?;
     W::from_checked(caller, sessions)
 }
 
