@@ -5,13 +5,24 @@
 //!
 //! Usage: `colloq-bench-floor DATABASE_URL BIND` (`COLLOQ_DATABASE__PG_SCHEMA`
 //! selects a PostgreSQL schema). `GET /page?thread=ID&page=N&size=M`.
+//!
+//! Two variants measure what a Fresns page cannot avoid on top of the floor:
+//! `pad=N` appends N bytes of filler to the body (a Fresns page is tens of
+//! kilobytes), and `key=APP_ID&aid=AID&aid_hash=H&uid=UID&uid_hash=H` first
+//! makes the three reads of Fresns's caller check (app key, account token,
+//! user token, by the tokens' SHA-256) as colloq makes them, in one read
+//! transaction with the page, and fails unless all three rows are found.
 
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use colloq_domain::ids::ThreadId;
 use colloq_domain::page::PageRequest;
-use colloq_persistence::{DbManager, DbPool, PoolOptions, build_pool, messages};
+use colloq_persistence::accounts::{self, Holder};
+use colloq_persistence::{
+    DbConn, DbManager, DbPool, PoolOptions, StoreError, app_keys, build_pool, messages,
+    read_snapshot,
+};
 use serde::{Deserialize, Serialize};
 
 // The same allocator as colloq's binary, so that a ratio to the floor compares
@@ -27,6 +38,33 @@ struct PageQuery {
     size: i64,
     #[serde(default)]
     pad: usize,
+    // The caller of the checked variant (flattening a struct here would
+    // turn a malformed uid into no check at all).
+    key: Option<String>,
+    aid: Option<String>,
+    aid_hash: Option<String>,
+    uid: Option<i64>,
+    uid_hash: Option<String>,
+}
+
+/// The caller a Fresns page checks: its app key and its two sessions.
+struct Caller {
+    key: String,
+    aid: String,
+    aid_hash: String,
+    uid: i64,
+    uid_hash: String,
+}
+
+/// Fresns's three caller reads; `NotFound` unless each finds its row.
+fn check_caller(conn: &mut DbConn, caller: &Caller) -> Result<(), StoreError> {
+    let key = app_keys::find(conn, &caller.key)?;
+    let account = accounts::find_account_with_token(conn, &caller.aid, &caller.aid_hash)?;
+    let user = accounts::find_with_token(conn, Holder::Profile(caller.uid), &caller.uid_hash)?;
+    match (key, account, user) {
+        (Some(_), Some((_, Some(_))), Some((_, Some(_)))) => Ok(()),
+        _ => Err(StoreError::NotFound),
+    }
 }
 
 #[derive(Serialize)]
@@ -58,22 +96,52 @@ async fn page(pool: web::Data<DbPool>, query: web::Query<PageQuery>) -> HttpResp
         page,
         size,
         pad,
+        key,
+        aid,
+        aid_hash,
+        uid,
+        uid_hash,
     } = query.into_inner();
+    let caller = match (key, aid, aid_hash, uid, uid_hash) {
+        (None, None, None, None, None) => None,
+        (Some(key), Some(aid), Some(aid_hash), Some(uid), Some(uid_hash)) => Some(Caller {
+            key,
+            aid,
+            aid_hash,
+            uid,
+            uid_hash,
+        }),
+        _ => {
+            return HttpResponse::BadRequest()
+                .body("key, aid, aid_hash, uid and uid_hash go together");
+        }
+    };
     let result = web::block(move || {
         let mut conn = pool.get()?;
-        let thread = ThreadId(thread);
-        let total = messages::count(&mut conn, thread)?;
-        let (after, limit) = PageRequest::new(page, size, 1000)
-            .map(PageRequest::seq_window)
-            .unwrap_or((0, 10));
-        let rows = messages::after_seq(&mut conn, thread, after, limit)?;
-        Ok::<_, colloq_persistence::StoreError>(Page {
-            total,
-            rows: rows
-                .into_iter()
-                .map(|m| (m.id.get(), m.seq, m.body))
-                .collect(),
-        })
+        let read = |conn: &mut DbConn| {
+            let thread = ThreadId(thread);
+            let total = messages::count(conn, thread)?;
+            let (after, limit) = PageRequest::new(page, size, 1000)
+                .map(PageRequest::seq_window)
+                .unwrap_or((0, 10));
+            let rows = messages::after_seq(conn, thread, after, limit)?;
+            Ok::<_, StoreError>(Page {
+                total,
+                rows: rows
+                    .into_iter()
+                    .map(|m| (m.id.get(), m.seq, m.body))
+                    .collect(),
+            })
+        };
+        match &caller {
+            None => read(&mut conn),
+            // Five reads, in one read transaction as colloq makes them: on
+            // SQLite that takes WAL's read lock once instead of five times.
+            Some(caller) => read_snapshot(&mut conn, |conn| {
+                check_caller(conn, caller)?;
+                read(conn)
+            }),
+        }
     })
     .await;
     match result.map(|page| page.map(|page| body(&page, pad))) {
