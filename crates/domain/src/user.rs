@@ -192,7 +192,7 @@ pub struct NewUser {
 }
 
 /// A person as the dialects see them: account and primary profile together.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct User {
     /// The profile id (AnQiCMS `id`, `sender_id`).
     pub id: UserId,

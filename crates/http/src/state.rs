@@ -7,6 +7,7 @@ use colloq_persistence::{DbConn, DbPool, StoreError, Writer};
 use colloq_storage::{BlobStore, StorageError};
 
 use crate::Settings;
+use crate::fresns::UserInfoMemo;
 
 /// What every handler shares: the pool, the writer of the hot writes, the file
 /// store, the settings and the clock.
@@ -17,6 +18,7 @@ pub struct AppState {
     store: BlobStore,
     settings: Arc<Settings>,
     clock: Clock,
+    fresns_users: Arc<UserInfoMemo>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -44,6 +46,7 @@ impl AppState {
             store,
             settings: Arc::new(settings),
             clock,
+            fresns_users: Arc::default(),
         })
     }
 
@@ -65,6 +68,11 @@ impl AppState {
     /// The clock.
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The Fresns User Info objects this server rendered recently.
+    pub(crate) fn fresns_users(&self) -> &UserInfoMemo {
+        &self.fresns_users
     }
 
     /// Runs a use case on the blocking thread pool with a pooled connection.

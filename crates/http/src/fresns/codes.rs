@@ -4,7 +4,7 @@
 use actix_web::http::header::HeaderMap;
 
 /// A language of code messages and dates (`X-Fresns-Client-Lang-Tag`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub(crate) enum Lang {
     /// `en` (also every unknown tag).
     #[default]

@@ -1,6 +1,9 @@
 //! Between the Fresns wire and the domain: parameters validated with Laravel's
 //! English messages (code 30000), and the response shapes.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
 use colloq_domain::file::{FileKind, StoredFile, human_size};
 use colloq_domain::ids::MessageId;
 use colloq_domain::message::Message;
@@ -10,6 +13,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
+use super::codes::Lang;
 use super::error::ApiError;
 use super::time::TimeView;
 use super::userinfo::{KeyFilter, Permission, placeholder, user_info};
@@ -216,6 +220,54 @@ pub(crate) fn render_user(
         (None, _) => serde_json::value::to_raw_value(&placeholder(settings)),
     };
     rendered.unwrap_or_else(|_never| RawValue::NULL.to_owned())
+}
+
+/// User Info objects this server rendered recently, by everything they are
+/// rendered from: the person (every field, so an edited profile is a new
+/// entry), the viewer's permission code, the language and the time zone. A
+/// message page renders the same one or two people on every request, and
+/// serialising a 3 KB User Info twice was 5 % of the page's CPU. The settings
+/// are the server's own, so one memo per server covers them.
+#[derive(Debug, Default)]
+pub(crate) struct UserInfoMemo {
+    rendered: Mutex<HashMap<MemoKey, Arc<RawValue>>>,
+}
+
+/// The person, the permission code, the language and the UTC offset in seconds.
+type MemoKey = (User, i32, Lang, i32);
+
+/// Entries kept before the memo starts again: about 3 KB each.
+const MEMO_ENTRIES: usize = 2048;
+
+impl UserInfoMemo {
+    /// [`render_user`] for a person shown without key filters, from the memo
+    /// when it was rendered the same way before.
+    pub(crate) fn render(
+        &self,
+        user: &User,
+        permission: Permission,
+        view: TimeView,
+        settings: &FresnsSettings,
+    ) -> Arc<RawValue> {
+        let key = (
+            user.clone(),
+            permission.err().unwrap_or(0),
+            view.lang,
+            view.offset.local_minus_utc(),
+        );
+        let lock = || self.rendered.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(hit) = lock().get(&key) {
+            return Arc::clone(hit);
+        }
+        let rendered: Arc<RawValue> =
+            render_user(Some(user), permission, view, settings, &KeyFilter::None).into();
+        let mut memo = lock();
+        if memo.len() >= MEMO_ENTRIES {
+            memo.clear();
+        }
+        memo.insert(key, Arc::clone(&rendered));
+        rendered
+    }
 }
 
 /// A conversation in the conversation list, keys in upstream's order.

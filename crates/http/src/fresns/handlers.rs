@@ -1,5 +1,7 @@
 //! Thin adapters for the Fresns dialect: validate, call use cases, render.
 
+use std::sync::Arc;
+
 use actix_multipart::Multipart;
 use actix_web::web::Path;
 use actix_web::{HttpRequest, HttpResponse};
@@ -388,13 +390,15 @@ pub(super) async fn conversation_messages(
         files::origin(&http, &me.state)
     };
     let settings = &me.state.settings().fresns;
-    let users: Vec<(colloq_domain::ids::UserId, Box<RawValue>)> = people
+    let users: Vec<(colloq_domain::ids::UserId, Arc<RawValue>)> = people
         .iter()
         .map(|(p, perm)| {
-            (
-                p.id,
-                render_user(Some(p), *perm, me.view, settings, &filter),
-            )
+            let rendered = if filter == KeyFilter::None {
+                me.state.fresns_users().render(p, *perm, me.view, settings)
+            } else {
+                render_user(Some(p), *perm, me.view, settings, &filter).into()
+            };
+            (p.id, rendered)
         })
         .collect();
     let missing = found

@@ -19,4 +19,5 @@ mod routes;
 mod time;
 mod userinfo;
 
+pub(crate) use convert::UserInfoMemo;
 pub(crate) use routes::config;

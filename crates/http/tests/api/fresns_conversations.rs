@@ -1196,3 +1196,53 @@ async fn message_pages_show_the_viewers_permission_towards_each_sender() {
         vec![(true, own), (false, 36608)]
     );
 }
+
+#[actix_web::test]
+async fn a_pages_user_info_follows_profile_edits_language_and_zone() {
+    // User Info on a message page comes from a memo keyed by everything it is
+    // rendered from; none of these changes may show a stale one.
+    let p = pair().await;
+    p.send(&p.alice, "bob", "hi").await;
+    let id = p.get(&p.alice, "/api/v2/conversation/list").await.fdata()["list"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let uri = format!("/api/v2/conversation/{id}/messages");
+    let alice_on_page = |res: &crate::helpers::Resp| res.fdata_any()["list"][0]["user"].clone();
+    let before = alice_on_page(&p.get(&p.bob, &uri).await);
+    assert_eq!(before["verifiedStatus"], false);
+    assert_eq!(before["status"], true);
+    assert_eq!(before["roles"][0]["name"], "User");
+
+    p.profile(
+        "alice",
+        &ProfileChanges {
+            is_verified: Some(true),
+            is_enabled: Some(false),
+            ..ProfileChanges::default()
+        },
+    );
+    let after = alice_on_page(&p.get(&p.bob, &uri).await);
+    assert_eq!(after["verifiedStatus"], true);
+    assert_eq!(after["status"], false);
+
+    let zh = p
+        .app
+        .fresns_tweaked(
+            Method::GET,
+            &uri,
+            &p.key,
+            &p.bob,
+            None,
+            &Tweaks {
+                lang: Some("zh-Hans"),
+                timezone: Some("+5.5"),
+                ..Tweaks::default()
+            },
+        )
+        .await;
+    let zh = alice_on_page(&zh);
+    assert_eq!(zh["roles"][0]["name"], "普通用户");
+    assert_ne!(zh["registerDate"], after["registerDate"]);
+    // And back: the English, UTC rendering is still the edited one.
+    assert_eq!(alice_on_page(&p.get(&p.bob, &uri).await), after);
+}
