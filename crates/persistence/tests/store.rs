@@ -194,6 +194,68 @@ fn tokens_are_stored_by_hash_and_revocable() {
 }
 
 #[test]
+fn the_by_id_token_reads_agree_with_the_full_ones() {
+    // The hot checks read the token's holder by id only; they must find the
+    // same tokens, with the same facts, as the reads that load the profile.
+    let (_db, mut conn) = db();
+    let alice = user(&mut conn, "alice", 31);
+    let now = Utc::now();
+    let token = tokens::NewToken {
+        hash: "h-alice",
+        account: alice.account_id,
+        user: Some(alice.id),
+        scope: "fresns:account",
+        expires_at: now + Duration::days(1),
+        platform_id: Some(4),
+        app_id: Some("app"),
+        parent_hash: None,
+    };
+    tokens::insert(&mut conn, token, now).unwrap();
+
+    let (scope, expires_at, full) = accounts::find_by_token(&mut conn, "h-alice")
+        .unwrap()
+        .unwrap();
+    let holder = accounts::find_token_holder(&mut conn, "h-alice")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            holder.scope,
+            holder.expires_at,
+            holder.user,
+            holder.account,
+            holder.is_staff
+        ),
+        (scope, expires_at, full.id, full.account_id, full.is_staff)
+    );
+    assert_eq!(
+        accounts::find_token_holder(&mut conn, "nope").unwrap(),
+        None
+    );
+    assert!(
+        accounts::find_by_token(&mut conn, "nope")
+            .unwrap()
+            .is_none()
+    );
+
+    for hash in ["h-alice", "nope"] {
+        let (profile, record) =
+            accounts::find_with_token(&mut conn, accounts::Holder::Account("aid31"), hash)
+                .unwrap()
+                .unwrap();
+        let (account, by_id) = accounts::find_account_with_token(&mut conn, "aid31", hash)
+            .unwrap()
+            .unwrap();
+        assert_eq!((account, by_id), (profile.account_id, record), "{hash}");
+    }
+    assert!(
+        accounts::find_account_with_token(&mut conn, "aid-none", "h-alice")
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
 fn orders_round_trip_list_newest_first_and_change_status_optimistically() {
     let (_db, mut conn) = db();
     let alice = user(&mut conn, "alice", 31);
