@@ -66,6 +66,24 @@ impl Pair {
             .await
     }
 
+    /// A GET sent with a language tag and a time zone.
+    async fn get_in(
+        &self,
+        who: &Session,
+        uri: &str,
+        lang: &'static str,
+        timezone: &'static str,
+    ) -> crate::helpers::Resp {
+        let tweaks = Tweaks {
+            lang: Some(lang),
+            timezone: Some(timezone),
+            ..Tweaks::default()
+        };
+        self.app
+            .fresns_tweaked(Method::GET, uri, &self.key, who, None, &tweaks)
+            .await
+    }
+
     fn profile(&self, name: &str, changes: &ProfileChanges) {
         let mut conn = self.app.pool.get().unwrap();
         let user = accounts::find_by_username(&mut conn, name)
@@ -962,23 +980,8 @@ async fn times_follow_the_timezone_and_language_headers() {
         .unwrap();
     p.app.advance(Duration::hours(2));
     let uri = format!("/api/v2/conversation/{id}/messages");
-    let tweaks = |lang, tz| Tweaks {
-        lang: Some(lang),
-        timezone: Some(tz),
-        ..Tweaks::default()
-    };
     let utc = p.get(&p.bob, &uri).await.fdata()["list"][0].clone();
-    let zh = p
-        .app
-        .fresns_tweaked(
-            Method::GET,
-            &uri,
-            &p.key,
-            &p.bob,
-            None,
-            &tweaks("zh-Hans", "+5.5"),
-        )
-        .await;
+    let zh = p.get_in(&p.bob, &uri, "zh-Hans", "+5.5").await;
     let zh = &zh.fdata_any()["list"][0];
     assert_eq!(utc["timeAgo"], "2 hour ago");
     assert_eq!(zh["timeAgo"], "2 小时前");
@@ -993,29 +996,8 @@ async fn times_follow_the_timezone_and_language_headers() {
     )
     .unwrap();
     assert_eq!(zh_time - utc_time, Duration::minutes(330));
-    let nepal = p
-        .app
-        .fresns_tweaked(
-            Method::GET,
-            &uri,
-            &p.key,
-            &p.bob,
-            None,
-            &tweaks("en", "+5.75"),
-        )
-        .await;
-    nepal.fdata();
-    let neg = p
-        .app
-        .fresns_tweaked(
-            Method::GET,
-            &uri,
-            &p.key,
-            &p.bob,
-            None,
-            &tweaks("zh-Hant", "-3.5"),
-        )
-        .await;
+    p.get_in(&p.bob, &uri, "en", "+5.75").await.fdata();
+    let neg = p.get_in(&p.bob, &uri, "zh-Hant", "-3.5").await;
     assert_eq!(neg.fdata_any()["list"][0]["timeAgo"], "2 小時前");
 }
 
@@ -1225,22 +1207,7 @@ async fn a_pages_user_info_follows_profile_edits_language_and_zone() {
     assert_eq!(after["verifiedStatus"], true);
     assert_eq!(after["status"], false);
 
-    let zh = p
-        .app
-        .fresns_tweaked(
-            Method::GET,
-            &uri,
-            &p.key,
-            &p.bob,
-            None,
-            &Tweaks {
-                lang: Some("zh-Hans"),
-                timezone: Some("+5.5"),
-                ..Tweaks::default()
-            },
-        )
-        .await;
-    let zh = alice_on_page(&zh);
+    let zh = alice_on_page(&p.get_in(&p.bob, &uri, "zh-Hans", "+5.5").await);
     assert_eq!(zh["roles"][0]["name"], "普通用户");
     assert_ne!(zh["registerDate"], after["registerDate"]);
     // And back: the English, UTC rendering is still the edited one.
