@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 
 use super::codes::Lang;
 use super::error::ApiError;
-use super::time::TimeView;
+use super::time::{TimeText, TimeView};
 use super::userinfo::{KeyFilter, Permission, placeholder, user_info};
 use crate::params::Params;
 use crate::settings::FresnsSettings;
@@ -316,11 +316,11 @@ pub(crate) struct MessageItem<'a> {
     kind: i32,
     content: Option<&'a str>,
     file: Value,
-    datetime: String,
+    datetime: TimeText,
     #[serde(rename = "datetimeFormat")]
-    datetime_format: String,
+    datetime_format: TimeText,
     #[serde(rename = "timeAgo")]
-    time_ago: String,
+    time_ago: TimeText,
     #[serde(rename = "readStatus")]
     read_status: bool,
 }

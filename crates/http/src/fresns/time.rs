@@ -1,9 +1,17 @@
 //! `datetime`, `datetimeFormat` and `timeAgo` (research note §4.5), computed with
 //! real date values in the client's UTC offset (fractional offsets included).
 
+use std::fmt::Write as _;
+
+use arrayvec::ArrayString;
 use chrono::{DateTime, Datelike, FixedOffset, Offset as _, Timelike, Utc};
 
 use super::codes::Lang;
+
+/// One formatted time, kept inline: a message page writes three per item, and
+/// allocating each was about 2 % of the page's CPU. The longest is a `timeAgo`
+/// of 29 bytes (a 19-digit count and "个月前").
+pub(crate) type TimeText = ArrayString<32>;
 
 /// How a request wants times shown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,11 +31,11 @@ impl TimeView {
     }
 
     /// `<date format> H:i:s` in the client's offset.
-    pub(crate) fn datetime(self, t: DateTime<Utc>) -> String {
+    pub(crate) fn datetime(self, t: DateTime<Utc>) -> TimeText {
         let l = t.with_timezone(&self.offset);
         // Written digit by digit: a message page formats about fifty times, and
         // both strftime patterns and `format!` cost more than the page's reads.
-        let mut out = String::with_capacity(19);
+        let mut out = TimeText::new();
         match self.lang {
             Lang::En => {
                 digits(&mut out, l.month(), 2, '/');
@@ -48,13 +56,13 @@ impl TimeView {
 
     /// The short form: full in another year, date without year and `H:i` in
     /// another day, `H:i` on the same day.
-    pub(crate) fn datetime_format(self, t: DateTime<Utc>) -> String {
+    pub(crate) fn datetime_format(self, t: DateTime<Utc>) -> TimeText {
         let local = t.with_timezone(&self.offset);
         let now = self.now.with_timezone(&self.offset);
         if local.year() != now.year() {
             return self.datetime(t);
         }
-        let mut out = String::with_capacity(11);
+        let mut out = TimeText::new();
         if local.date_naive() != now.date_naive() {
             let sep = match self.lang {
                 Lang::En => '/',
@@ -70,7 +78,7 @@ impl TimeView {
 
     /// "n unit ago" with upstream's buckets (28-day months, 336-day years) and
     /// n never below 1.
-    pub(crate) fn time_ago(self, t: DateTime<Utc>) -> String {
+    pub(crate) fn time_ago(self, t: DateTime<Utc>) -> TimeText {
         let s = (self.now - t).num_seconds();
         let (n, unit) = if s < 3600 {
             (s / 60, 0)
@@ -99,11 +107,14 @@ impl TimeView {
             (Lang::ZhHant, 3) => "個月前",
             (_, _) => "年前",
         };
-        format!("{n} {unit}")
+        let mut out = TimeText::new();
+        // Cannot overflow: see [`TimeText`].
+        write!(out, "{n} {unit}").ok();
+        out
     }
 
     /// The three keys of a message or event time.
-    pub(crate) fn triple(self, t: DateTime<Utc>) -> (String, String, String) {
+    pub(crate) fn triple(self, t: DateTime<Utc>) -> (TimeText, TimeText, TimeText) {
         (self.datetime(t), self.datetime_format(t), self.time_ago(t))
     }
 }
@@ -114,13 +125,15 @@ fn year(y: i32) -> u32 {
 }
 
 /// Appends `n` zero-padded to `width` digits, then `sep` (none for `'\0'`).
-fn digits(out: &mut String, n: u32, width: u32, sep: char) {
+/// At most 20 bytes go into one [`TimeText`], so no push can fail.
+fn digits(out: &mut TimeText, n: u32, width: u32, sep: char) {
     for place in (0..width).rev() {
         let digit = n / 10u32.pow(place) % 10;
-        out.push(char::from_digit(digit, 10).unwrap_or('0'));
+        out.try_push(char::from_digit(digit, 10).unwrap_or('0'))
+            .ok();
     }
     if sep != '\0' {
-        out.push(sep);
+        out.try_push(sep).ok();
     }
 }
 
@@ -143,33 +156,36 @@ mod tests {
         let now = at("2026-11-22T10:00:00Z");
         let t = at("2026-11-22T09:30:15Z");
         let en = TimeView::new(Lang::En, None, now);
-        assert_eq!(en.datetime(t), "11/22/2026 09:30:15");
+        assert_eq!(en.datetime(t).as_str(), "11/22/2026 09:30:15");
         let zh = TimeView::new(Lang::ZhHans, Some(480), now);
-        assert_eq!(zh.datetime(t), "2026-11-22 17:30:15");
+        assert_eq!(zh.datetime(t).as_str(), "2026-11-22 17:30:15");
         let india = TimeView::new(Lang::En, Some(330), now);
-        assert_eq!(india.datetime(t), "11/22/2026 15:00:15");
+        assert_eq!(india.datetime(t).as_str(), "11/22/2026 15:00:15");
         let nepal = TimeView::new(Lang::En, Some(345), now);
-        assert_eq!(nepal.datetime(t), "11/22/2026 15:15:15");
+        assert_eq!(nepal.datetime(t).as_str(), "11/22/2026 15:15:15");
         let newfoundland = TimeView::new(Lang::En, Some(-210), now);
-        assert_eq!(newfoundland.datetime(t), "11/22/2026 06:00:15");
+        assert_eq!(newfoundland.datetime(t).as_str(), "11/22/2026 06:00:15");
     }
 
     #[test]
     fn short_form_depends_on_day_and_year_in_the_clients_zone() {
         let now = at("2026-11-22T10:00:00Z");
         let en = TimeView::new(Lang::En, None, now);
-        assert_eq!(en.datetime_format(at("2026-11-22T01:02:00Z")), "01:02");
         assert_eq!(
-            en.datetime_format(at("2026-11-20T01:02:00Z")),
+            en.datetime_format(at("2026-11-22T01:02:00Z")).as_str(),
+            "01:02"
+        );
+        assert_eq!(
+            en.datetime_format(at("2026-11-20T01:02:00Z")).as_str(),
             "11/20 01:02"
         );
         assert_eq!(
-            en.datetime_format(at("2025-11-20T01:02:00Z")),
+            en.datetime_format(at("2025-11-20T01:02:00Z")).as_str(),
             "11/20/2025 01:02:00"
         );
         let zh = TimeView::new(Lang::ZhHant, Some(-600), now);
         assert_eq!(
-            zh.datetime_format(at("2026-11-22T01:02:00Z")),
+            zh.datetime_format(at("2026-11-22T01:02:00Z")).as_str(),
             "11-21 15:02"
         );
     }
@@ -193,9 +209,13 @@ mod tests {
             (800 * 86_400, "2 year ago"),
         ];
         for (seconds, expected) in cases {
-            assert_eq!(en.time_ago(ago(now, seconds)), expected, "{seconds}");
+            assert_eq!(
+                en.time_ago(ago(now, seconds)).as_str(),
+                expected,
+                "{seconds}"
+            );
         }
         let zh = TimeView::new(Lang::ZhHans, None, now);
-        assert_eq!(zh.time_ago(ago(now, 7200)), "2 小时前");
+        assert_eq!(zh.time_ago(ago(now, 7200)).as_str(), "2 小时前");
     }
 }

@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::codes::{Lang, message};
-use super::time::TimeView;
+use super::time::{TimeText, TimeView};
 use crate::settings::FresnsSettings;
 
 /// The viewer's messaging permission towards the user: `Ok` or a Fresns code.
@@ -149,7 +149,7 @@ pub(crate) struct UserInfo<'a> {
     last_publish_comment: (),
     last_edit_username: (),
     last_edit_nickname: (),
-    register_date: String,
+    register_date: TimeText,
     has_password: bool,
     rank_state: i32,
     status: bool,
