@@ -340,21 +340,63 @@ pub fn verify_user_token(
     platform_id: i32,
     now: DateTime<Utc>,
 ) -> Result<User, CoreError> {
-    let invalid = CoreError::Refused(Refusal::UserTokenInvalid);
-    let Some((user, record)) =
-        accounts::find_with_token(conn, Holder::Profile(uid), &hash_token(token))?
-    else {
-        return Err(invalid);
-    };
+    let (user, record) = accounts::find_with_token(conn, Holder::Profile(uid), &hash_token(token))?
+        .ok_or(CoreError::Refused(Refusal::UserTokenInvalid))?;
+    check_user_token(account, user, record, platform_id, now)
+}
+
+fn check_user_token(
+    account: AccountId,
+    user: User,
+    record: Option<TokenRecord>,
+    platform_id: i32,
+    now: DateTime<Utc>,
+) -> Result<User, CoreError> {
     let record = record
         .filter(|r| {
             r.scope == TokenScope::FresnsUser.as_str()
                 && r.account == account
                 && r.user == Some(user.id)
         })
-        .ok_or(invalid)?;
+        .ok_or(CoreError::Refused(Refusal::UserTokenInvalid))?;
     check_platform_and_expiry(record.platform_id, platform_id, record.expires_at, now)?;
     Ok(user)
+}
+
+/// [`verify_account_token_id`] then [`verify_user_token`], with the same
+/// answers, in one read when the uid names its account's primary profile
+/// (the usual case: most accounts have one user). Otherwise, or when the uid
+/// belongs to another account, the two reads run as they are, so every
+/// refusal stays exactly theirs.
+///
+/// # Errors
+/// As [`verify_account_token_id`], then as [`verify_user_token`].
+pub fn verify_account_and_user(
+    conn: &mut DbConn,
+    aid: &str,
+    aid_token: &str,
+    uid: i64,
+    uid_token: &str,
+    platform_id: i32,
+    now: DateTime<Utc>,
+) -> Result<(AccountId, User), CoreError> {
+    let found =
+        accounts::find_user_with_tokens(conn, uid, &hash_token(aid_token), &hash_token(uid_token))?;
+    // A primary profile whose account has this aid is exactly what the
+    // account read finds by aid, and the profile is what the user read finds
+    // by uid: both checks see the records they would have read.
+    if let Some(found) = found
+        && found.primary
+        && found.user.aid == aid
+    {
+        let account = found.user.account_id;
+        check_account_token(account, found.account_token, platform_id, now)?;
+        let user = check_user_token(account, found.user, found.user_token, platform_id, now)?;
+        return Ok((account, user));
+    }
+    let account = verify_account_token_id(conn, aid, aid_token, platform_id, now)?;
+    let user = verify_user_token(conn, account, uid, uid_token, platform_id, now)?;
+    Ok((account, user))
 }
 
 fn check_platform_and_expiry(

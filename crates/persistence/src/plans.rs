@@ -8,8 +8,12 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use diesel::sqlite::Sqlite;
 
+use crate::accounts::{AccountRow, UserRow};
+use crate::conversations::{ConversationRow, viewer_read};
 use crate::messages::MessageRow;
-use crate::schema::{comm_orders, conversations as c, messages as m};
+use crate::schema::{
+    accounts, blocks, comm_orders, conversations as c, follows, messages as m, threads, users,
+};
 use crate::{DbConn, StoreError};
 
 #[derive(QueryableByName)]
@@ -101,6 +105,19 @@ pub fn visible_page(
             .order(m::seq.desc())
             .select(MessageRow::as_select()),
         [thread, me, me, low, high]
+    )
+}
+
+/// A message page's first read: the conversation, its thread, the other
+/// participant and their standing towards the viewer.
+///
+/// # Errors
+/// Query failures.
+pub fn viewer_read(conn: &mut DbConn, conversation: i64, me: i64) -> Result<String, StoreError> {
+    explain!(
+        conn,
+        viewer_read!(conversation, me),
+        [me, me, me, conversation]
     )
 }
 

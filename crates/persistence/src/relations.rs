@@ -9,10 +9,10 @@ use crate::schema::{blocks, follows, login_failures};
 use crate::{DbConn, StoreError, to_db_time};
 
 /// The two facts of the messaging rule as SQL: whether `recipient` follows
-/// `sender`, and whether `recipient` blocked `sender`. Shared by [`standing`]
-/// and by reads that fetch them with a profile.
+/// `sender`, and whether `recipient` blocked `sender`. A message page reads
+/// them with its conversation instead (`conversations::find_for_viewer`).
 #[diesel::dsl::auto_type(no_type_alias)]
-pub(crate) fn standing_of(recipient: i64, sender: i64) -> _ {
+fn standing_of(recipient: i64, sender: i64) -> _ {
     (
         diesel::dsl::exists(
             follows::table

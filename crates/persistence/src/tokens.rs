@@ -58,6 +58,20 @@ pub(crate) struct TokenRow {
     parent_hash: Option<String>,
 }
 
+/// [`TokenRow`]'s columns in its order, for reads of an aliased token table
+/// (no two have the same type, so a wrong order does not compile).
+#[diesel::dsl::auto_type(no_type_alias)]
+pub(crate) fn token_columns() -> _ {
+    (
+        auth_tokens::account_id,
+        auth_tokens::user_id,
+        auth_tokens::scope,
+        auth_tokens::expires_at,
+        auth_tokens::platform_id,
+        auth_tokens::parent_hash,
+    )
+}
+
 impl From<TokenRow> for TokenRecord {
     fn from(r: TokenRow) -> Self {
         Self {

@@ -12,40 +12,40 @@
 )]
 
 use chrono::Utc;
+use colloq_domain::ids::UserId;
 use colloq_domain::message::{MessageBody, MessageType, NewMessage, SenderRole};
 use colloq_domain::order::{NewOrder, OrderExtra};
+use colloq_domain::user::User;
 use colloq_persistence::testing::TestDatabase;
 use colloq_persistence::{
-    DbConn, Engine, accounts, conversations, messages, migrate, orders, plans, write_transaction,
+    DbConn, Engine, StoreError, accounts, conversations, messages, migrate, orders, plans,
+    write_transaction,
 };
 use diesel::connection::SimpleConnection;
+
+fn account(conn: &mut DbConn, name: &str, uid: i64) -> Result<User, StoreError> {
+    accounts::create(
+        conn,
+        accounts::NewAccount {
+            aid: name,
+            uid,
+            username: name,
+            nickname: name,
+            email: None,
+            phone: None,
+            password_hash: "x",
+            is_staff: false,
+        },
+        Utc::now(),
+    )
+}
 
 fn setup() -> (TestDatabase, DbConn, i64, i64, i64) {
     let db = TestDatabase::new().unwrap();
     let mut conn = db.manager().unwrap().open().unwrap();
     migrate(&mut conn).unwrap();
-    let mut users = Vec::new();
-    for i in 0..2 {
-        let name = format!("user{i}");
-        users.push(
-            accounts::create(
-                &mut conn,
-                accounts::NewAccount {
-                    aid: &name,
-                    uid: 100 + i,
-                    username: &name,
-                    nickname: &name,
-                    email: None,
-                    phone: None,
-                    password_hash: "x",
-                    is_staff: false,
-                },
-                Utc::now(),
-            )
-            .unwrap(),
-        );
-    }
-    let (alice, bob) = (users[0].id, users[1].id);
+    let alice = account(&mut conn, "user0", 100).unwrap().id;
+    let bob = account(&mut conn, "user1", 101).unwrap().id;
     let conversation = write_transaction(&mut conn, |conn| {
         conversations::create(conn, alice, bob, Utc::now())
     })
@@ -79,7 +79,7 @@ fn setup() -> (TestDatabase, DbConn, i64, i64, i64) {
             };
             messages::append_direct(conn, conversation.id, &msg, bob, Utc::now())?;
         }
-        Ok::<_, colloq_persistence::StoreError>(())
+        Ok::<_, StoreError>(())
     })
     .unwrap();
     let analyze = match db.engine() {
@@ -134,4 +134,34 @@ fn deletions_orders_and_pairs_use_their_indexes() {
         &plans::conversation_pair(&mut conn, alice, bob).unwrap(),
         "conversations_pair_idx",
     );
+}
+
+#[test]
+fn a_message_pages_first_read_looks_every_row_up_by_key() {
+    let (_db, mut conn, conversation, alice, _bob) = setup();
+    // SQLite rightly scans a table of one conversation: give it a few.
+    write_transaction(&mut conn, |conn| {
+        for i in 0..30 {
+            let other = account(conn, &format!("other{i}"), 200 + i)?;
+            conversations::create(conn, other.id, UserId(alice), Utc::now())?;
+        }
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    conn.batch_execute("ANALYZE;").unwrap();
+    let plan = plans::viewer_read(&mut conn, conversation, alice).unwrap();
+    for table in [
+        "conversations",
+        "threads",
+        "users",
+        "accounts",
+        "follows",
+        "blocks",
+    ] {
+        assert!(
+            !plan.contains(&format!("SCAN {table}"))
+                && !plan.contains(&format!("Seq Scan on {table}")),
+            "{table} is scanned:\n{plan}"
+        );
+    }
 }

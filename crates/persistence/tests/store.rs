@@ -253,6 +253,51 @@ fn the_by_id_token_reads_agree_with_the_full_ones() {
             .unwrap()
             .is_none()
     );
+
+    // The one read of both a request's tokens finds what the two reads find.
+    tokens::insert(
+        &mut conn,
+        tokens::NewToken {
+            hash: "h-alice-user",
+            scope: "fresns:user",
+            parent_hash: Some("h-alice"),
+            ..token
+        },
+        now,
+    )
+    .unwrap();
+    for (account_hash, user_hash) in [
+        ("h-alice", "h-alice-user"),
+        ("h-alice-user", "h-alice"),
+        ("nope", "h-alice-user"),
+        ("h-alice", "nope"),
+    ] {
+        let one = accounts::find_user_with_tokens(&mut conn, alice.uid, account_hash, user_hash)
+            .unwrap()
+            .unwrap();
+        let (_, account_token) =
+            accounts::find_account_with_token(&mut conn, "aid31", account_hash)
+                .unwrap()
+                .unwrap();
+        let (profile, user_token) =
+            accounts::find_with_token(&mut conn, accounts::Holder::Profile(alice.uid), user_hash)
+                .unwrap()
+                .unwrap();
+        assert_eq!(
+            one,
+            accounts::UserWithTokens {
+                user: profile,
+                primary: true,
+                account_token,
+                user_token
+            },
+            "{account_hash} {user_hash}"
+        );
+    }
+    assert_eq!(
+        accounts::find_user_with_tokens(&mut conn, 999, "h-alice", "h-alice-user").unwrap(),
+        None
+    );
 }
 
 #[test]

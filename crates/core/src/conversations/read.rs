@@ -142,7 +142,11 @@ pub fn conversation_messages(
     cursor: Cursor,
     newest_first: bool,
 ) -> Result<(Paged<Message>, Participants), CoreError> {
-    let (conversation, length) = conversations::find_with_length(conn, id)?
+    let conversations::ViewerRead {
+        conversation,
+        length,
+        mut other,
+    } = conversations::find_for_viewer(conn, id, me.id)?
         .ok_or(CoreError::Refused(Refusal::UnknownConversation))?;
     check_participant(&conversation, me)?;
     // The side's counter is exact (kept in the same transaction as every send
@@ -174,8 +178,7 @@ pub fn conversation_messages(
             if !me.deleted {
                 people.push((me.clone(), may_message(me, me, Relation::default())));
             }
-        } else if let Some((other, follows, blocked)) =
-            accounts::find_with_standing(conn, user, me.id)?
+        } else if let Some((other, follows, blocked)) = other.take()
             && !other.deleted
         {
             let relation = Relation {

@@ -12,6 +12,7 @@
 use std::future::{Future, Ready, ready};
 use std::marker::PhantomData;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
@@ -32,7 +33,9 @@ use crate::AppState;
 
 /// A request whose headers are valid; who sent it is settled by [`run`](Self::run).
 pub(crate) struct Signed<W> {
-    headers: ClientHeaders,
+    /// Shared with the blocking call that checks them: cloning the dozen
+    /// header strings cost more than the reference count.
+    headers: Arc<ClientHeaders>,
     pub(crate) view: TimeView,
     pub(crate) state: web::Data<AppState>,
     who: PhantomData<fn() -> W>,
@@ -147,48 +150,64 @@ fn check(
     if client.expected_signature(&key.app_secret) != client.signature {
         return Err(ApiError::Code(31302));
     }
-    let (account, profile) = match (&client.aid, &client.aid_token) {
-        (Some(aid), Some(token)) if account_profile => {
-            let profile =
-                sessions::verify_account_token(conn, aid, token, client.platform_id, now)?;
-            (Some(profile.account_id), Some(profile))
-        }
-        (Some(aid), Some(token)) => (
-            Some(sessions::verify_account_token_id(
-                conn,
-                aid,
-                token,
-                client.platform_id,
-                now,
-            )?),
-            None,
-        ),
-        _ => (None, None),
-    };
-    let user = match (client.uid, &client.uid_token, account) {
-        (Some(_), _, None) => return Err(ApiError::Code(31502)),
-        (Some(uid), Some(token), Some(account)) => Some(sessions::verify_user_token(
-            conn,
-            account,
-            uid,
-            token,
-            client.platform_id,
-            now,
-        )?),
-        _ => None,
-    };
+    let sessions = sessions_of(conn, now, client, account_profile)?;
     Ok((
         Caller {
             key,
             platform_id: client.platform_id,
         },
-        Sessions {
-            account,
-            account_profile: profile,
-            aid_token: client.aid_token.clone(),
-            user,
-        },
+        sessions,
     ))
+}
+
+/// The account and user sessions a request presents, each checked when present.
+fn sessions_of(
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+    client: &ClientHeaders,
+    account_profile: bool,
+) -> Result<Sessions, ApiError> {
+    let platform = client.platform_id;
+    let (account, profile) = match (&client.aid, &client.aid_token) {
+        (Some(aid), Some(token)) => match (client.uid, &client.uid_token) {
+            // Acting as a user, the usual request: both checks in one read.
+            (Some(uid), Some(uid_token)) if !account_profile => {
+                let (account, user) = sessions::verify_account_and_user(
+                    conn, aid, token, uid, uid_token, platform, now,
+                )?;
+                return Ok(Sessions {
+                    account: Some(account),
+                    account_profile: None,
+                    aid_token: Some(token.clone()),
+                    user: Some(user),
+                });
+            }
+            _ if account_profile => {
+                let profile = sessions::verify_account_token(conn, aid, token, platform, now)?;
+                (Some(profile.account_id), Some(profile))
+            }
+            _ => (
+                Some(sessions::verify_account_token_id(
+                    conn, aid, token, platform, now,
+                )?),
+                None,
+            ),
+        },
+        _ => (None, None),
+    };
+    let user = match (client.uid, &client.uid_token, account) {
+        (Some(_), _, None) => return Err(ApiError::Code(31502)),
+        (Some(uid), Some(token), Some(account)) => Some(sessions::verify_user_token(
+            conn, account, uid, token, platform, now,
+        )?),
+        _ => None,
+    };
+    Ok(Sessions {
+        account,
+        account_profile: profile,
+        aid_token: client.aid_token.clone(),
+        user,
+    })
 }
 
 impl<W: Who> Signed<W> {
@@ -224,7 +243,7 @@ impl<W: Who> Signed<W> {
         F: FnOnce(&mut DbConn, DateTime<Utc>, &W) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let headers = self.headers.clone();
+        let headers = Arc::clone(&self.headers);
         self.state
             .run_with(move |conn, now| {
                 if reads_only {
@@ -274,7 +293,7 @@ impl<W: Who> FromRequest for Signed<W> {
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         ready(parse(req).map(|(headers, view, state)| Self {
-            headers,
+            headers: Arc::new(headers),
             view,
             state,
             who: PhantomData,

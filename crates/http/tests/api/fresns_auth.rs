@@ -6,6 +6,7 @@ use base64::engine::general_purpose::STANDARD;
 use chrono::Duration;
 use colloq_persistence::accounts::{self, ProfileChanges};
 use colloq_persistence::app_keys;
+use diesel::connection::SimpleConnection as _;
 use serde_json::json;
 
 use crate::fresns_helpers::{Key, Session, Tweaks};
@@ -472,6 +473,78 @@ async fn tokens_are_checked_always_and_logout_revokes_both() {
     panel(me.clone()).await.fcode(31505);
     let login_again = app.fresns_login(&key, "alice").await;
     panel(login_again.clone()).await.fdata();
+}
+
+/// A request acting as a user has both its tokens checked in one read when
+/// its uid is its account's primary profile, and by the two reads otherwise:
+/// mixed, swapped and non-primary sessions answer as the two reads do.
+#[actix_web::test]
+async fn one_read_of_both_tokens_answers_as_the_two_reads() {
+    let app = TestApp::new();
+    let key = app.key(2, false, None);
+    let alice = app.fresns_user(&key, "alice").await;
+    let bob = app.fresns_user(&key, "bob").await;
+    let (app_ref, key_ref) = (&app, &key);
+    let panel =
+        |s: Session| async move { app_ref.fresns(Method::GET, PANEL, key_ref, &s, None).await };
+
+    // Bob's user session under Alice's account, and the reverse.
+    let bobs_user = Session {
+        uid: bob.uid.clone(),
+        uid_token: bob.uid_token.clone(),
+        ..alice.clone()
+    };
+    panel(bobs_user).await.fcode(31603);
+    let bobs_account = Session {
+        aid: bob.aid.clone(),
+        aid_token: bob.aid_token.clone(),
+        ..alice.clone()
+    };
+    panel(bobs_account).await.fcode(31603);
+    // Alice's aid with Bob's account token; her tokens swapped.
+    let foreign_token = Session {
+        aid_token: bob.aid_token.clone(),
+        ..alice.clone()
+    };
+    panel(foreign_token).await.fcode(31505);
+    let swapped = Session {
+        aid_token: alice.uid_token.clone(),
+        uid_token: alice.aid_token.clone(),
+        ..alice.clone()
+    };
+    panel(swapped).await.fcode(31505);
+    let sender = |s: Session| async move {
+        let body = json!({"uidOrUsername": "bob", "message": "hi"});
+        let path = "/api/v2/conversation/send-message";
+        let sent = app_ref
+            .fresns(Method::POST, path, key_ref, &s, Some(body))
+            .await;
+        sent.fdata()["user"]["uid"].clone()
+    };
+    let alice_uid: i64 = alice.uid.as_deref().unwrap().parse().unwrap();
+    assert_eq!(sender(alice.clone()).await, alice_uid);
+
+    // Alice's profile stops being primary: her account has none, which the
+    // account read refuses (the one read alone would have let her in).
+    let mut conn = app.pool.get().unwrap();
+    let uid = alice.uid.as_deref().unwrap();
+    conn.batch_execute(&format!(
+        "UPDATE users SET is_primary = false WHERE uid = {uid}"
+    ))
+    .unwrap();
+    drop(conn);
+    panel(alice.clone()).await.fcode(31502);
+    // With a primary sibling the account passes, and the request still acts
+    // as the profile it named, not as the primary one.
+    let mut conn = app.pool.get().unwrap();
+    conn.batch_execute(&format!(
+        "INSERT INTO users (account_id, uid, username, nickname, is_primary, created_at, updated_at) \
+         SELECT account_id, 99999999, 'alice2', 'Alice 2', true, created_at, updated_at \
+         FROM users WHERE uid = {uid}"
+    ))
+    .unwrap();
+    drop(conn);
+    assert_eq!(sender(alice.clone()).await, alice_uid);
 }
 
 #[actix_web::test]
