@@ -5,7 +5,8 @@ use chrono::{DateTime, Duration, Utc};
 use colloq_auth::token::{IssuedToken, hash_token};
 use colloq_domain::ids::{AccountId, UserId};
 use colloq_domain::user::{User, ViewerId};
-use colloq_persistence::accounts::Holder;
+use colloq_persistence::accounts::{Holder, UserWithTokens};
+use colloq_persistence::app_keys::AppKey;
 use colloq_persistence::tokens::TokenRecord;
 use colloq_persistence::{DbConn, accounts, tokens};
 
@@ -363,29 +364,86 @@ fn check_user_token(
     Ok(user)
 }
 
+/// The account and user sessions of a Fresns request acting as a user, as
+/// its headers give them. `Debug` never shows the tokens.
+#[derive(Clone, Copy)]
+pub struct UserSessions<'a> {
+    /// `X-Fresns-Aid`.
+    pub aid: &'a str,
+    /// `X-Fresns-Aid-Token`.
+    pub aid_token: &'a str,
+    /// `X-Fresns-Uid`.
+    pub uid: i64,
+    /// `X-Fresns-Uid-Token`.
+    pub uid_token: &'a str,
+}
+
+impl std::fmt::Debug for UserSessions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserSessions")
+            .field("aid", &self.aid)
+            .field("uid", &self.uid)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a Fresns request acting as a user presented, as [`read_user_request`]
+/// found it; checked by [`verify_account_and_user`]. The default (nothing
+/// read) makes that check read for itself.
+#[derive(Debug, Default)]
+pub struct Presented(Option<UserWithTokens>);
+
+/// The app key with this id and what the request acting as user `uid`
+/// presents, in one read (a request acting as a user is most requests, and on
+/// PostgreSQL each read is a round trip). `None` for the key when there is no
+/// such key.
+///
+/// # Errors
+/// Storage failures.
+pub fn read_user_request(
+    conn: &mut DbConn,
+    app_id: &str,
+    sessions: UserSessions<'_>,
+) -> Result<(Option<AppKey>, Presented), CoreError> {
+    let found = accounts::find_key_and_user(
+        conn,
+        app_id,
+        sessions.uid,
+        &hash_token(sessions.aid_token),
+        &hash_token(sessions.uid_token),
+    )?;
+    Ok(found.map_or((None, Presented(None)), |(key, presented)| {
+        (Some(key), Presented(presented))
+    }))
+}
+
 /// [`verify_account_token_id`] then [`verify_user_token`], with the same
-/// answers, in one read when the uid names its account's primary profile
-/// (the usual case: most accounts have one user). Otherwise, or when the uid
-/// belongs to another account, the two reads run as they are, so every
-/// refusal stays exactly theirs.
+/// answers, without reading again when the request's read found the uid to
+/// be its account's primary profile (the usual case: most accounts have one
+/// user). Otherwise, or when the uid belongs to another account, the two
+/// reads run as they are, so every refusal stays exactly theirs.
+///
+/// `presented` must have been read for these `sessions`.
 ///
 /// # Errors
 /// As [`verify_account_token_id`], then as [`verify_user_token`].
 pub fn verify_account_and_user(
     conn: &mut DbConn,
-    aid: &str,
-    aid_token: &str,
-    uid: i64,
-    uid_token: &str,
+    presented: Presented,
+    sessions: UserSessions<'_>,
     platform_id: i32,
     now: DateTime<Utc>,
 ) -> Result<(AccountId, User), CoreError> {
-    let found =
-        accounts::find_user_with_tokens(conn, uid, &hash_token(aid_token), &hash_token(uid_token))?;
+    let UserSessions {
+        aid,
+        aid_token,
+        uid,
+        uid_token,
+    } = sessions;
     // A primary profile whose account has this aid is exactly what the
     // account read finds by aid, and the profile is what the user read finds
     // by uid: both checks see the records they would have read.
-    if let Some(found) = found
+    if let Presented(Some(found)) = presented
         && found.primary
         && found.user.aid == aid
     {

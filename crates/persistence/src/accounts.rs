@@ -6,7 +6,8 @@ use colloq_domain::ids::{AccountId, UserId};
 use colloq_domain::user::{LoginName, User};
 use diesel::prelude::*;
 
-use crate::schema::{accounts, auth_tokens, users};
+use crate::app_keys::AppKey;
+use crate::schema::{accounts, app_keys, auth_tokens, users};
 use crate::stamp::Stamp;
 use crate::tokens::{TokenRecord, TokenRow, token_columns};
 use crate::{DbConn, StoreError, from_db_time, to_db_time};
@@ -403,7 +404,7 @@ pub fn find_account_with_token(
     .map_err(StoreError::from)
 }
 
-/// What a request acting as a user presents, read by [`find_user_with_tokens`].
+/// What a request acting as a user presents, read by [`find_key_and_user`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserWithTokens {
     /// The profile the uid header names.
@@ -416,60 +417,78 @@ pub struct UserWithTokens {
     pub user_token: Option<TokenRecord>,
 }
 
-/// The profile with this uid and the records of both tokens' hashes, in one
-/// read: what [`find_account_with_token`] and [`find_with_token`] read for a
-/// request acting as a user, when that user is its account's primary profile
-/// (the caller compares). One statement instead of two saves a round trip
-/// on PostgreSQL and a statement's overhead on SQLite, on every such request.
+/// The query of [`find_key_and_user`], also explained by `plans::key_and_user`.
+macro_rules! key_and_user {
+    ($app_id:expr, $uid:expr, $account_hash:expr, $user_hash:expr) => {{
+        // Owned binds: diesel's aliased joins need a `'static` query.
+        let (account_token, user_token) =
+            diesel::alias!(auth_tokens as account_token, auth_tokens as user_token);
+        app_keys::table
+            .left_join(users::table.on(users::uid.eq($uid)))
+            .left_join(accounts::table.on(accounts::id.eq(users::account_id)))
+            .left_join(
+                account_token.on(account_token
+                    .field(auth_tokens::token_hash)
+                    .eq($account_hash.to_owned())),
+            )
+            .left_join(
+                user_token.on(user_token
+                    .field(auth_tokens::token_hash)
+                    .eq($user_hash.to_owned())),
+            )
+            .filter(app_keys::app_id.eq($app_id.to_owned()))
+            .select((
+                AppKey::as_select(),
+                Option::<UserRow>::as_select(),
+                Option::<AccountRow>::as_select(),
+                users::is_primary.nullable(),
+                account_token.fields(token_columns()).nullable(),
+                user_token.fields(token_columns()).nullable(),
+            ))
+    }};
+}
+pub(crate) use key_and_user;
+
+/// The app key with this id, the profile with this uid, and the records of
+/// both presented tokens' hashes, in one read: everything a Fresns request
+/// acting as a user checks when the profile is its account's primary one
+/// (the caller compares). It replaces three statements, each a round trip
+/// on PostgreSQL. `None` when there is no such key.
 ///
 /// # Errors
 /// Query failures.
-pub fn find_user_with_tokens(
+pub fn find_key_and_user(
     conn: &mut DbConn,
+    app_id: &str,
     uid: i64,
     account_hash: &str,
     user_hash: &str,
-) -> Result<Option<UserWithTokens>, StoreError> {
-    // Owned binds: diesel's aliased joins need a `'static` query.
-    let (account_token, user_token) =
-        diesel::alias!(auth_tokens as account_token, auth_tokens as user_token);
-    native!(conn, |c| users::table
-        .inner_join(accounts::table)
-        .left_join(
-            account_token.on(account_token
-                .field(auth_tokens::token_hash)
-                .eq(account_hash.to_owned())),
-        )
-        .left_join(
-            user_token.on(user_token
-                .field(auth_tokens::token_hash)
-                .eq(user_hash.to_owned()))
-        )
-        .filter(users::uid.eq(uid))
-        .select((
-            UserRow::as_select(),
-            AccountRow::as_select(),
-            users::is_primary,
-            account_token.fields(token_columns()).nullable(),
-            user_token.fields(token_columns()).nullable(),
-        ))
-        .first::<(
-            UserRow,
-            AccountRow,
-            bool,
-            Option<TokenRow>,
-            Option<TokenRow>
-        )>(c)
-        .optional())
+) -> Result<Option<(AppKey, Option<UserWithTokens>)>, StoreError> {
+    native!(conn, |c| key_and_user!(
+        app_id,
+        uid,
+        account_hash,
+        user_hash
+    )
+    .first::<(
+        AppKey,
+        Option<UserRow>,
+        Option<AccountRow>,
+        Option<bool>,
+        Option<TokenRow>,
+        Option<TokenRow>
+    )>(c)
+    .optional())
     .map(|row| {
-        row.map(
-            |(user, account, primary, account_token, user_token)| UserWithTokens {
-                user: to_user((user, account)),
-                primary,
+        row.map(|(key, user, account, primary, account_token, user_token)| {
+            let presented = user.zip(account).map(|profile| UserWithTokens {
+                user: to_user(profile),
+                primary: primary.unwrap_or(false),
                 account_token: account_token.map(TokenRecord::from),
                 user_token: user_token.map(TokenRecord::from),
-            },
-        )
+            });
+            (key, presented)
+        })
     })
     .map_err(StoreError::from)
 }

@@ -5,15 +5,18 @@
 use diesel::debug_query;
 use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 use diesel::sqlite::Sqlite;
 
-use crate::accounts::{AccountRow, UserRow};
+use crate::accounts::{AccountRow, UserRow, key_and_user};
+use crate::app_keys::AppKey;
 use crate::conversations::{ConversationRow, viewer_read};
 use crate::messages::MessageRow;
 use crate::schema::{
-    accounts, blocks, comm_orders, conversations as c, follows, messages as m, threads, users,
+    accounts, app_keys, auth_tokens, blocks, comm_orders, conversations as c, follows,
+    messages as m, threads, users,
 };
+use crate::tokens::token_columns;
 use crate::{DbConn, StoreError};
 
 #[derive(QueryableByName)]
@@ -28,16 +31,20 @@ struct PgPlan {
     line: String,
 }
 
-/// Explains `query` (built for both engines) with its `i64` binds, in order.
+/// Explains `query` (built for both engines) with its `i64` binds, in order,
+/// or with binds of the given SQL types (`typed [(Text, "x"), ...]`).
 macro_rules! explain {
-    ($conn:expr, $query:expr, [$($bind:expr),*]) => {{
+    ($conn:expr, $query:expr, [$($bind:expr),*]) => {
+        explain!($conn, $query, typed [$((BigInt, $bind)),*])
+    };
+    ($conn:expr, $query:expr, typed [$(($ty:ty, $bind:expr)),*]) => {{
         // The query is built once per engine: a selection's type names its backend.
         match $conn {
             DbConn::Sqlite(inner) => {
                 let sql = debug_query::<Sqlite, _>(&$query).to_string();
                 let sql = sql.split(" -- binds:").next().unwrap_or_default().to_owned();
                 diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
-                    $(.bind::<BigInt, _>($bind))*
+                    $(.bind::<$ty, _>($bind))*
                     .load::<SqlitePlan>(inner)
                     .map(|rows| rows.into_iter().map(|r| r.detail).collect::<Vec<_>>().join("\\n"))
                     .map_err(StoreError::from)
@@ -46,7 +53,7 @@ macro_rules! explain {
                 let sql = debug_query::<Pg, _>(&$query).to_string();
                 let sql = sql.split(" -- binds:").next().unwrap_or_default().to_owned();
                 diesel::sql_query(format!("EXPLAIN {sql}"))
-                    $(.bind::<BigInt, _>($bind))*
+                    $(.bind::<$ty, _>($bind))*
                     .load::<PgPlan>(inner)
                     .map(|rows| rows.into_iter().map(|r| r.line).collect::<Vec<_>>().join("\\n"))
                     .map_err(StoreError::from)
@@ -118,6 +125,24 @@ pub fn viewer_read(conn: &mut DbConn, conversation: i64, me: i64) -> Result<Stri
         conn,
         viewer_read!(conversation, me),
         [me, me, me, conversation]
+    )
+}
+
+/// A Fresns request's caller read: its app key, its profile and both its
+/// tokens' records.
+///
+/// # Errors
+/// Query failures.
+pub fn key_and_user(conn: &mut DbConn, app_id: &str, uid: i64) -> Result<String, StoreError> {
+    explain!(
+        conn,
+        key_and_user!(app_id, uid, "account-hash", "user-hash"),
+        typed [
+            (BigInt, uid),
+            (Text, "account-hash"),
+            (Text, "user-hash"),
+            (Text, app_id)
+        ]
     )
 }
 

@@ -18,8 +18,8 @@ use colloq_domain::user::{Email, LoginName, User};
 use colloq_persistence::orders::OrderFilter;
 use colloq_persistence::testing::{TEST_DATABASE_URL, TestDatabase};
 use colloq_persistence::{
-    DbConn, Engine, StoreError, Writer, accounts, conversations, messages, migrate, orders,
-    read_snapshot, revert_all, tokens, write_transaction,
+    DbConn, Engine, StoreError, Writer, accounts, app_keys, conversations, messages, migrate,
+    orders, read_snapshot, revert_all, tokens, write_transaction,
 };
 
 fn db() -> (TestDatabase, DbConn) {
@@ -254,7 +254,8 @@ fn the_by_id_token_reads_agree_with_the_full_ones() {
             .is_none()
     );
 
-    // The one read of both a request's tokens finds what the two reads find.
+    // The one read of a request's key and both tokens finds what the three
+    // reads find.
     tokens::insert(
         &mut conn,
         tokens::NewToken {
@@ -266,15 +267,27 @@ fn the_by_id_token_reads_agree_with_the_full_ones() {
         now,
     )
     .unwrap();
+    let key = app_keys::AppKey {
+        app_id: "app".to_owned(),
+        app_secret: "secret".to_owned(),
+        platform_id: 4,
+        name: "test".to_owned(),
+        key_type: 1,
+        is_enabled: true,
+        is_read_only: false,
+        token_ttl_secs: None,
+    };
+    app_keys::insert(&mut conn, &key, now).unwrap();
     for (account_hash, user_hash) in [
         ("h-alice", "h-alice-user"),
         ("h-alice-user", "h-alice"),
         ("nope", "h-alice-user"),
         ("h-alice", "nope"),
     ] {
-        let one = accounts::find_user_with_tokens(&mut conn, alice.uid, account_hash, user_hash)
-            .unwrap()
-            .unwrap();
+        let (found_key, presented) =
+            accounts::find_key_and_user(&mut conn, "app", alice.uid, account_hash, user_hash)
+                .unwrap()
+                .unwrap();
         let (_, account_token) =
             accounts::find_account_with_token(&mut conn, "aid31", account_hash)
                 .unwrap()
@@ -284,18 +297,27 @@ fn the_by_id_token_reads_agree_with_the_full_ones() {
                 .unwrap()
                 .unwrap();
         assert_eq!(
-            one,
-            accounts::UserWithTokens {
+            found_key,
+            app_keys::find(&mut conn, "app").unwrap().unwrap()
+        );
+        assert_eq!(
+            presented,
+            Some(accounts::UserWithTokens {
                 user: profile,
                 primary: true,
                 account_token,
                 user_token
-            },
+            }),
             "{account_hash} {user_hash}"
         );
     }
+    let (_, nobody) = accounts::find_key_and_user(&mut conn, "app", 999, "h-alice", "h-alice-user")
+        .unwrap()
+        .unwrap();
+    assert_eq!(nobody, None);
     assert_eq!(
-        accounts::find_user_with_tokens(&mut conn, 999, "h-alice", "h-alice-user").unwrap(),
+        accounts::find_key_and_user(&mut conn, "other", alice.uid, "h-alice", "h-alice-user")
+            .unwrap(),
         None
     );
 }

@@ -18,6 +18,7 @@ use actix_web::dev::Payload;
 use actix_web::error::PayloadError;
 use actix_web::{FromRequest, HttpRequest, web};
 use chrono::{DateTime, Utc};
+use colloq_core::sessions::UserSessions;
 use colloq_core::{CoreError, app_keys, sessions};
 use colloq_domain::ids::AccountId;
 use colloq_domain::user::User;
@@ -135,9 +136,16 @@ fn check(
     client: &ClientHeaders,
     account_profile: bool,
 ) -> Result<(Caller, Sessions), ApiError> {
-    let key = app_keys::find_app_key(conn, &client.app_id)?
-        .filter(|k| k.is_enabled)
-        .ok_or(ApiError::Code(31301))?;
+    // A request acting as a user (most requests) reads its key and both its
+    // sessions in one statement; the checks below still run in order.
+    let (key, as_user) = match user_sessions(client).filter(|_| !account_profile) {
+        Some(sessions) => {
+            let (key, presented) = sessions::read_user_request(conn, &client.app_id, sessions)?;
+            (key, Some((sessions, presented)))
+        }
+        None => (app_keys::find_app_key(conn, &client.app_id)?, None),
+    };
+    let key = key.filter(|k| k.is_enabled).ok_or(ApiError::Code(31301))?;
     if key.key_type != 1 {
         return Err(ApiError::Code(31304));
     }
@@ -150,7 +158,24 @@ fn check(
     if client.expected_signature(&key.app_secret) != client.signature {
         return Err(ApiError::Code(31302));
     }
-    let sessions = sessions_of(conn, now, client, account_profile)?;
+    let sessions = match as_user {
+        Some((sessions, presented)) => {
+            let (account, user) = sessions::verify_account_and_user(
+                conn,
+                presented,
+                sessions,
+                client.platform_id,
+                now,
+            )?;
+            Sessions {
+                account: Some(account),
+                account_profile: None,
+                aid_token: client.aid_token.clone(),
+                user: Some(user),
+            }
+        }
+        None => sessions_of(conn, now, client, account_profile)?,
+    };
     Ok((
         Caller {
             key,
@@ -160,7 +185,26 @@ fn check(
     ))
 }
 
-/// The account and user sessions a request presents, each checked when present.
+/// Both sessions of a request acting as a user, when it presents both.
+fn user_sessions(client: &ClientHeaders) -> Option<UserSessions<'_>> {
+    match (
+        &client.aid,
+        &client.aid_token,
+        client.uid,
+        &client.uid_token,
+    ) {
+        (Some(aid), Some(aid_token), Some(uid), Some(uid_token)) => Some(UserSessions {
+            aid,
+            aid_token,
+            uid,
+            uid_token,
+        }),
+        _ => None,
+    }
+}
+
+/// The account and user sessions a request presents, each checked when
+/// present (a request acting as a user is checked by [`check`] itself).
 fn sessions_of(
     conn: &mut DbConn,
     now: DateTime<Utc>,
@@ -169,30 +213,16 @@ fn sessions_of(
 ) -> Result<Sessions, ApiError> {
     let platform = client.platform_id;
     let (account, profile) = match (&client.aid, &client.aid_token) {
-        (Some(aid), Some(token)) => match (client.uid, &client.uid_token) {
-            // Acting as a user, the usual request: both checks in one read.
-            (Some(uid), Some(uid_token)) if !account_profile => {
-                let (account, user) = sessions::verify_account_and_user(
-                    conn, aid, token, uid, uid_token, platform, now,
-                )?;
-                return Ok(Sessions {
-                    account: Some(account),
-                    account_profile: None,
-                    aid_token: Some(token.clone()),
-                    user: Some(user),
-                });
-            }
-            _ if account_profile => {
-                let profile = sessions::verify_account_token(conn, aid, token, platform, now)?;
-                (Some(profile.account_id), Some(profile))
-            }
-            _ => (
-                Some(sessions::verify_account_token_id(
-                    conn, aid, token, platform, now,
-                )?),
-                None,
-            ),
-        },
+        (Some(aid), Some(token)) if account_profile => {
+            let profile = sessions::verify_account_token(conn, aid, token, platform, now)?;
+            (Some(profile.account_id), Some(profile))
+        }
+        (Some(aid), Some(token)) => (
+            Some(sessions::verify_account_token_id(
+                conn, aid, token, platform, now,
+            )?),
+            None,
+        ),
         _ => (None, None),
     };
     let user = match (client.uid, &client.uid_token, account) {

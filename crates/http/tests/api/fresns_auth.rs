@@ -168,59 +168,68 @@ async fn key_platform_time_and_signature_are_checked_in_order() {
     let app = TestApp::new();
     let key = app.key(2, false, None);
     let anon = Session::default();
-    let unknown = Key {
-        app_id: "nope1234".to_owned(),
-        ..key.clone()
-    };
-    app.fresns(Method::GET, PANEL, &unknown, &anon, None)
-        .await
-        .fcode(31301);
+    // Anonymous, and acting as a user (whose key is read with its sessions).
+    let me = app.fresns_user(&key, "alice").await;
+    for who in [anon.clone(), me.clone()] {
+        let unknown = Key {
+            app_id: "nope1234".to_owned(),
+            ..key.clone()
+        };
+        app.fresns(Method::GET, PANEL, &unknown, &who, None)
+            .await
+            .fcode(31301);
 
-    let other_platform = Key {
-        platform_id: 3,
-        ..key.clone()
-    };
-    app.fresns(Method::GET, PANEL, &other_platform, &anon, None)
-        .await
-        .fcode(31102);
+        let other_platform = Key {
+            platform_id: 3,
+            ..key.clone()
+        };
+        app.fresns(Method::GET, PANEL, &other_platform, &who, None)
+            .await
+            .fcode(31102);
 
-    let now = app.clock().now();
-    for stale in [
-        (now - Duration::seconds(601)).timestamp().to_string(),
-        (now + Duration::seconds(601))
-            .timestamp_millis()
-            .to_string(),
-    ] {
-        let tweaks = Tweaks {
-            timestamp: Some(stale),
+        let now = app.clock().now();
+        for stale in [
+            (now - Duration::seconds(601)).timestamp().to_string(),
+            (now + Duration::seconds(601))
+                .timestamp_millis()
+                .to_string(),
+        ] {
+            let tweaks = Tweaks {
+                timestamp: Some(stale),
+                ..Tweaks::default()
+            };
+            app.fresns_tweaked(Method::GET, PANEL, &key, &who, None, &tweaks)
+                .await
+                .fcode(31303);
+        }
+        let fresh_seconds = Tweaks {
+            timestamp: Some((now - Duration::seconds(590)).timestamp().to_string()),
             ..Tweaks::default()
         };
-        app.fresns_tweaked(Method::GET, PANEL, &key, &anon, None, &tweaks)
-            .await
-            .fcode(31303);
-    }
-    let fresh_seconds = Tweaks {
-        timestamp: Some((now - Duration::seconds(590)).timestamp().to_string()),
-        ..Tweaks::default()
-    };
-    app.fresns_tweaked(Method::GET, PANEL, &key, &anon, None, &fresh_seconds)
-        .await
-        .fcode(31501);
+        let fresh = app
+            .fresns_tweaked(Method::GET, PANEL, &key, &who, None, &fresh_seconds)
+            .await;
+        if who.uid.is_some() {
+            fresh.fdata();
+        } else {
+            fresh.fcode(31501);
+        }
 
-    let forged = Tweaks {
-        signature: Some("0".repeat(32)),
-        ..Tweaks::default()
-    };
-    app.fresns_tweaked(Method::GET, PANEL, &key, &anon, None, &forged)
-        .await
-        .fcode(31302);
-    let wrong_secret = Key {
-        secret: "x".repeat(32),
-        ..key.clone()
-    };
-    app.fresns(Method::GET, PANEL, &wrong_secret, &anon, None)
-        .await
-        .fcode(31302);
+        let forged = Tweaks {
+            signature: Some("0".repeat(32)),
+            ..Tweaks::default()
+        };
+        app.fresns_tweaked(Method::GET, PANEL, &key, &who, None, &forged)
+            .await
+            .fcode(31302);
+        let wrong_secret = Key {
+            secret: "x".repeat(32),
+            ..key.clone()
+        };
+        app.fresns(Method::GET, PANEL, &wrong_secret, &who, None)
+            .await
+            .fcode(31302);
+    }
 
     let bad_tz = Tweaks {
         timezone: Some("+5.3"),
@@ -238,16 +247,20 @@ async fn key_platform_time_and_signature_are_checked_in_order() {
     manage.is_enabled = true;
     app_keys::insert(&mut conn, &manage, app.clock().now()).unwrap();
     drop(conn);
-    app.fresns(Method::GET, PANEL, &key, &anon, None)
-        .await
-        .fcode(31301);
+    for who in [&anon, &me] {
+        app.fresns(Method::GET, PANEL, &key, who, None)
+            .await
+            .fcode(31301);
+    }
     let manage_key = Key {
         app_id: "manage01".to_owned(),
         ..key
     };
-    app.fresns(Method::GET, PANEL, &manage_key, &anon, None)
-        .await
-        .fcode(31304);
+    for who in [&anon, &me] {
+        app.fresns(Method::GET, PANEL, &manage_key, who, None)
+            .await
+            .fcode(31304);
+    }
 }
 
 #[actix_web::test]
