@@ -9,19 +9,18 @@
 //! Two variants measure what a Fresns page cannot avoid on top of the floor:
 //! `pad=N` appends N bytes of filler to the body (a Fresns page is tens of
 //! kilobytes), and `key=APP_ID&aid=AID&aid_hash=H&uid=UID&uid_hash=H` first
-//! makes the three reads of Fresns's caller check (app key, account token,
-//! user token, by the tokens' SHA-256) as colloq makes them, in one read
-//! transaction with the page, and fails unless all three rows are found.
+//! makes the read of Fresns's caller check (app key, profile, account and
+//! user tokens by their SHA-256, in one statement) as colloq makes it, in one
+//! read transaction with the page, and fails unless every row is found.
 
 use std::time::Duration;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use colloq_domain::ids::ThreadId;
 use colloq_domain::page::PageRequest;
-use colloq_persistence::accounts::{self, Holder};
+use colloq_persistence::accounts;
 use colloq_persistence::{
-    DbConn, DbManager, DbPool, PoolOptions, StoreError, app_keys, build_pool, messages,
-    read_snapshot,
+    DbConn, DbManager, DbPool, PoolOptions, StoreError, build_pool, messages, read_snapshot,
 };
 use serde::{Deserialize, Serialize};
 
@@ -56,13 +55,25 @@ struct Caller {
     uid_hash: String,
 }
 
-/// Fresns's three caller reads; `NotFound` unless each finds its row.
+/// Fresns's caller read, as colloq makes it for a request acting as a user:
+/// the key, the profile and both tokens' records in one statement.
+/// `NotFound` unless each is found and the profile is the aid's.
 fn check_caller(conn: &mut DbConn, caller: &Caller) -> Result<(), StoreError> {
-    let key = app_keys::find(conn, &caller.key)?;
-    let account = accounts::find_account_with_token(conn, &caller.aid, &caller.aid_hash)?;
-    let user = accounts::find_with_token(conn, Holder::Profile(caller.uid), &caller.uid_hash)?;
-    match (key, account, user) {
-        (Some(_), Some((_, Some(_))), Some((_, Some(_)))) => Ok(()),
+    let found = accounts::find_key_and_user(
+        conn,
+        &caller.key,
+        caller.uid,
+        &caller.aid_hash,
+        &caller.uid_hash,
+    )?;
+    match found {
+        Some((_, Some(presented)))
+            if presented.user.aid == caller.aid
+                && presented.account_token.is_some()
+                && presented.user_token.is_some() =>
+        {
+            Ok(())
+        }
         _ => Err(StoreError::NotFound),
     }
 }
@@ -135,8 +146,8 @@ async fn page(pool: web::Data<DbPool>, query: web::Query<PageQuery>) -> HttpResp
         };
         match &caller {
             None => read(&mut conn),
-            // Five reads, in one read transaction as colloq makes them: on
-            // SQLite that takes WAL's read lock once instead of five times.
+            // Three reads, in one read transaction as colloq makes them: on
+            // SQLite that takes WAL's read lock once instead of three times.
             Some(caller) => read_snapshot(&mut conn, |conn| {
                 check_caller(conn, caller)?;
                 read(conn)
