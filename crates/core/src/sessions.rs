@@ -388,9 +388,9 @@ impl std::fmt::Debug for UserSessions<'_> {
 }
 
 /// What a Fresns request acting as a user presented, as [`read_user_request`]
-/// found it; checked by [`verify_account_and_user`]. The default (nothing
-/// read) makes that check read for itself.
-#[derive(Debug, Default)]
+/// found it; checked by [`verify_account_and_user`], which reads for itself
+/// when the read found no such profile.
+#[derive(Debug)]
 pub struct Presented(Option<UserWithTokens>);
 
 /// The app key with this id and what the request acting as user `uid`
