@@ -11,7 +11,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Env, Server};
+use support::{Env, Server, json_out};
 
 fn post(server: &Server, path: &str, header: (&str, &str), body: &Value) -> Value {
     let mut req = ureq::post(&format!("{}{path}", server.base));
@@ -36,25 +36,15 @@ fn get(server: &Server, path: &str, header: (&str, &str)) -> Value {
 #[test]
 fn the_binary_serves_the_anqicms_flow_and_keeps_messages_across_restarts() {
     let env = Env::new();
-    let created = env
-        .colloq()
-        .args([
-            "user",
-            "create",
-            "--username",
-            "staffer",
-            "--password",
-            "staff-pw",
-            "--admin",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
-    let printed: Value = serde_json::from_slice(&created.stdout).unwrap();
+    let printed = json_out(env.colloq().args([
+        "user",
+        "create",
+        "--username",
+        "staffer",
+        "--password",
+        "staff-pw",
+        "--admin",
+    ]));
     assert!(
         printed["id"].is_i64() && printed["uid"].is_i64() && printed["aid"].is_string(),
         "{printed}"

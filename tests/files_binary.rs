@@ -14,7 +14,7 @@ use std::io::Read;
 use std::process::Command;
 
 use serde_json::{Value, json};
-use support::{Env, Server};
+use support::{Env, Server, json_out};
 
 const MIB: u64 = 1024 * 1024;
 const BOUNDARY: &str = "colloq-binary-test-boundary";
@@ -176,25 +176,10 @@ fn gc_files_removes_unattached_uploads_and_keeps_attached_ones() {
     assert_eq!(sent["code"], 0, "{sent}");
 
     // Within the grace period nothing goes.
-    let out = colloq(&env).arg("gc-files").output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json_out(colloq(&env).arg("gc-files"));
     assert_eq!(report, json!({"uploads_removed": 0, "contents_removed": 0}));
     // With no grace, the unattached upload and its content go.
-    let out = colloq(&env)
-        .args(["gc-files", "--grace-hours", "0"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let report = json_out(colloq(&env).args(["gc-files", "--grace-hours", "0"]));
     assert_eq!(report, json!({"uploads_removed": 1, "contents_removed": 1}));
     assert_eq!(status_of(&server, &path_of(&dropped)), 404);
     assert_eq!(status_of(&server, &path_of(&kept)), 200);

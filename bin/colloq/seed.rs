@@ -161,6 +161,7 @@ pub(crate) fn run(pool: &DbPool, args: &SeedArgs) -> Result<(), Failure> {
         hot_conversation = Some(conversation.get());
     }
     bar.finish();
+    bulk::finish(&mut conn)?;
     crate::print_json(&serde_json::json!({
         "tag": tag,
         "password": args.password,

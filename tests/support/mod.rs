@@ -8,6 +8,18 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use colloq_persistence::testing::TestDatabase;
+use serde_json::Value;
+
+/// Runs a `colloq` command that must succeed and print one JSON value.
+pub(crate) fn json_out(cmd: &mut Command) -> Value {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
 
 /// A test's database and file directory.
 pub(crate) struct Env {

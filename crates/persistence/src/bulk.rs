@@ -262,3 +262,22 @@ pub fn prepare(conn: &mut DbConn) -> Result<(), StoreError> {
     }
     Ok(())
 }
+
+/// Settles the tables after a bulk load. On PostgreSQL a load of millions of
+/// rows leaves the planner without statistics and the visibility map empty,
+/// and autovacuum then catches up on its own schedule, in the middle of
+/// whatever runs next; vacuuming and analysing here does it at once. SQLite
+/// is left alone: its planner uses statistics only once `ANALYZE` has run,
+/// and the query plans colloq pins were chosen without them.
+///
+/// # Errors
+/// Query failures.
+pub fn finish(conn: &mut DbConn) -> Result<(), StoreError> {
+    if let DbConn::Postgres(inner) = conn {
+        diesel::connection::SimpleConnection::batch_execute(
+            inner,
+            "VACUUM (ANALYZE) accounts, users, threads, comm_orders, conversations, messages;",
+        )?;
+    }
+    Ok(())
+}
