@@ -34,17 +34,19 @@ const BAD_THREADS: &str = "(SELECT count(*) FROM threads t WHERE \
      t.message_count <> (SELECT count(*) FROM messages m WHERE m.thread_id = t.id) \
      OR t.last_seq <> t.message_count \
      OR EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = t.id AND (m.seq < 1 OR m.seq > t.last_seq)) \
-     OR t.last_message_at <> (SELECT max(m.created_at) FROM messages m WHERE m.thread_id = t.id))";
+     OR (t.message_count > 0 AND (t.last_message_at IS NULL \
+         OR t.last_message_at <> (SELECT max(m.created_at) FROM messages m WHERE m.thread_id = t.id))))";
 
 /// Conversations whose per-side counters disagree with their messages, or
-/// whose messages are not between the pair.
+/// whose messages are not between the pair (every seeded conversation has
+/// messages, so each has a latest time).
 const BAD_CONVERSATIONS: &str = "(SELECT count(*) FROM conversations c JOIN threads t ON t.id = c.id WHERE \
      c.a_message_count <> t.message_count OR c.b_message_count <> t.message_count \
      OR c.a_unread_count <> (SELECT count(*) FROM messages m WHERE m.thread_id = c.id \
          AND m.recipient_id = c.a_user_id AND m.recipient_read_at IS NULL) \
      OR c.b_unread_count <> (SELECT count(*) FROM messages m WHERE m.thread_id = c.id \
          AND m.recipient_id = c.b_user_id AND m.recipient_read_at IS NULL) \
-     OR c.latest_message_at <> t.last_message_at \
+     OR c.latest_message_at IS NULL OR c.latest_message_at <> t.last_message_at \
      OR EXISTS (SELECT 1 FROM messages m WHERE m.thread_id = c.id AND NOT ( \
          (m.sender_id = c.a_user_id AND m.recipient_id = c.b_user_id) \
          OR (m.sender_id = c.b_user_id AND m.recipient_id = c.a_user_id))))";
