@@ -40,6 +40,12 @@ impl PageRequest {
         self.size
     }
 
+    /// Page 1 at the same size.
+    #[must_use]
+    pub fn first(self) -> Self {
+        Self { page: 1, ..self }
+    }
+
     /// Rows to skip, saturating so absurd page numbers just land past the end.
     pub fn offset(self) -> i64 {
         (self.page - 1).saturating_mul(self.size)

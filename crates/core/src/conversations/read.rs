@@ -170,7 +170,18 @@ pub fn conversation_messages(
             limit,
         },
     };
-    let items = conversations::visible_page(conn, id, me.id, window)?;
+    // A seek comes back in its index's order: newest first before the anchor,
+    // oldest first after it. A client reads it like a page, so it gets the
+    // order it asked for (`orderDirection`) in both cases.
+    let seek_newest_first = match window {
+        Window::Page { .. } => None,
+        Window::Before { .. } => Some(true),
+        Window::After { .. } => Some(false),
+    };
+    let mut items = conversations::visible_page(conn, id, me.id, window)?;
+    if seek_newest_first.is_some_and(|newest| newest != newest_first) {
+        items.reverse();
+    }
     let mut people = Vec::with_capacity(2);
     for user in [conversation.a.user, conversation.b.user] {
         if user == me.id {

@@ -337,12 +337,22 @@ struct MessagesQuery {
 }
 
 fn messages_query(id: &str, params: &Params) -> Result<MessagesQuery, ApiError> {
+    let id = ThreadId(path_id(id)?);
+    let newest_first = choice(params, "orderDirection", &["asc", "desc"])? != Some("asc");
+    let reverse_page =
+        choice(params, "pageListDirection", &["latest", "oldest"])? == Some("oldest");
+    let page = page_params(params)?;
+    let cursor = cursor_params(params)?;
     Ok(MessagesQuery {
-        id: ThreadId(path_id(id)?),
-        newest_first: choice(params, "orderDirection", &["asc", "desc"])? != Some("asc"),
-        reverse_page: choice(params, "pageListDirection", &["latest", "oldest"])? == Some("oldest"),
-        page: page_params(params)?,
-        cursor: cursor_params(params)?,
+        id,
+        newest_first,
+        reverse_page,
+        // A seek ignores `page`, so its pagination describes page 1.
+        page: match cursor {
+            Cursor::Page(_) => page,
+            Cursor::Before { .. } | Cursor::After { .. } => page.first(),
+        },
+        cursor,
     })
 }
 

@@ -1112,8 +1112,56 @@ async fn deep_pages_stay_right_when_one_side_deleted_messages() {
         ["m19", "m18", "m17", "m16"],
         "newest first, skipping m20 which alice deleted"
     );
-    let after = p.get(&p.alice, &format!("/api/v2/conversation/{id}/messages?afterId={anchor}&pageSize=3&pageListDirection=oldest")).await;
-    assert_eq!(ids(&after), ["m24", "m23", "m22"]);
+    // A seek is ordered like a page: `orderDirection` (newest first by
+    // default), then `pageListDirection` reverses it.
+    let seek = |query: String| {
+        let p = &p;
+        async move {
+            ids(&p
+                .get(
+                    &p.alice,
+                    &format!("/api/v2/conversation/{id}/messages?{query}"),
+                )
+                .await)
+        }
+    };
+    assert_eq!(
+        seek(format!("afterId={anchor}&pageSize=3")).await,
+        ["m24", "m23", "m22"]
+    );
+    let paged = p
+        .get(
+            &p.alice,
+            &format!("/api/v2/conversation/{id}/messages?before_id={anchor}&pageSize=4&page=3"),
+        )
+        .await;
+    assert_eq!(ids(&paged), ["m19", "m18", "m17", "m16"], "page is ignored");
+    assert_eq!(
+        paged.fdata()["pagination"],
+        json!({"total": 32, "pageSize": 4, "currentPage": 1, "lastPage": 8})
+    );
+    assert_eq!(
+        seek(format!(
+            "afterId={anchor}&pageSize=3&pageListDirection=oldest"
+        ))
+        .await,
+        ["m22", "m23", "m24"]
+    );
+    assert_eq!(
+        seek(format!("after_id={anchor}&pageSize=3&orderDirection=asc")).await,
+        ["m22", "m23", "m24"]
+    );
+    assert_eq!(
+        seek(format!("before_id={anchor}&pageSize=4&orderDirection=asc")).await,
+        ["m16", "m17", "m18", "m19"]
+    );
+    assert_eq!(
+        seek(format!(
+            "beforeId={anchor}&pageSize=4&pageListDirection=oldest"
+        ))
+        .await,
+        ["m16", "m17", "m18", "m19"]
+    );
     assert_eq!(
         p.get(
             &p.alice,
@@ -1122,6 +1170,15 @@ async fn deep_pages_stay_right_when_one_side_deleted_messages() {
         .await
         .fcode(30000),
         "The before id and after id cannot be used together."
+    );
+    assert_eq!(
+        p.get(
+            &p.alice,
+            &format!("/api/v2/conversation/{id}/messages?beforeId=999999")
+        )
+        .await
+        .fcode(30000),
+        "before_id: does not name a message of this thread"
     );
 }
 
