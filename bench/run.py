@@ -111,6 +111,12 @@ class Server:
                     raise RuntimeError(f"server {argv[0]} did not start")
                 time.sleep(0.1)
 
+    def reset_peak(self):
+        # Writing 5 to clear_refs resets the kernel's peak RSS (VmHWM) to the
+        # current RSS (Linux 4.0 and later), so each row can report its own peak.
+        with open(f"/proc/{self.proc.pid}/clear_refs", "w") as f:
+            f.write("5")
+
     def peak_rss_mib(self):
         with open(f"/proc/{self.proc.pid}/status") as f:
             for line in f:
@@ -272,6 +278,16 @@ def bench_engine(engine, p, workdir):
         anqi_last, fresns_last = math.ceil(total / 10), math.ceil(total / 15)
         d, c = p["duration"], 32
 
+        peaks = {server: [], floor: []}
+
+        def on(srv, run):
+            """One run against `srv`, with the server's peak RSS during it."""
+            srv.reset_peak()
+            result = run()
+            result["rss"] = srv.peak_rss_mib()
+            peaks[srv].append(result["rss"])
+            return result
+
         def anqi(page):
             return f"{base}/api/communication/messages?comm_order_id={order}&current={page}&page_size=10"
 
@@ -292,14 +308,17 @@ def bench_engine(engine, p, workdir):
         # The targets are ratios of page 1 to the floor, so those rows run in
         # interleaved rounds and each reports its median round: a slow spell of
         # the machine then hits both sides of a ratio instead of one.
-        paired = [("floor", "AnQiCMS's read: 10 rows", lambda: wrk(f"{floor_url}&thread={order}&size=10", d, c)),
-                  ("AnQiCMS messages", "page 1", lambda: wrk(anqi(1), d, c, {"token": token})),
-                  ("floor", "Fresns's read: 15 rows", lambda: wrk(f"{floor_url}&thread={conversation}&size=15", d, c)),
-                  ("Fresns messages", "page 1", lambda: wrk(fres(1), d, c, fresns.headers())),
+        paired = [("floor", "AnQiCMS's read: 10 rows",
+                   lambda: on(floor, lambda: wrk(f"{floor_url}&thread={order}&size=10", d, c))),
+                  ("AnQiCMS messages", "page 1", lambda: on(server, lambda: wrk(anqi(1), d, c, {"token": token}))),
+                  ("floor", "Fresns's read: 15 rows",
+                   lambda: on(floor, lambda: wrk(f"{floor_url}&thread={conversation}&size=15", d, c))),
+                  ("Fresns messages", "page 1", lambda: on(server, lambda: wrk(fres(1), d, c, fresns.headers()))),
                   ("floor", f"Fresns's read, padded to its {fresns_bytes / 1024:.0f} KiB body",
-                   lambda: wrk(f"{floor_url}&thread={conversation}&size=15&pad={pad}", d, c)),
+                   lambda: on(floor, lambda: wrk(f"{floor_url}&thread={conversation}&size=15&pad={pad}", d, c))),
                   ("floor", f"Fresns's read and caller reads, padded to its {fresns_bytes / 1024:.0f} KiB body",
-                   lambda: wrk(f"{floor_url}&thread={conversation}&size=15&pad={pad}&{fresns.caller_query()}", d, c))]
+                   lambda: on(floor, lambda: wrk(f"{floor_url}&thread={conversation}&size=15&pad={pad}"
+                                                 f"&{fresns.caller_query()}", d, c)))]
         runs = [[] for _ in paired]
         for round_ in range(p["rounds"]):
             for i, (name, label, run) in enumerate(paired):
@@ -329,25 +348,27 @@ def bench_engine(engine, p, workdir):
                                             ("Fresns messages", fres, fresns_last, fresns.headers)]:
             for label, page in [("middle page", max(1, last // 2)), ("last page", last)]:
                 log(f"{engine}: {name} {label}")
-                rows.append((engine, name, label, wrk(url_of(page), d, c, headers())))
+                rows.append((engine, name, label, on(server, lambda: wrk(url_of(page), d, c, headers()))))
         depth = {}
         for name, url_of, last, headers in [("AnQiCMS", anqi, anqi_last, lambda: {"token": token}),
                                             ("Fresns", fres, fresns_last, fresns.headers)]:
             pages = sorted({1, 10, 100, 1000, 10000, 100000, last} & set(range(1, last + 1)) | {last})
-            depth[name] = [(pg, wrk(url_of(pg), p["depth_duration"], 8, headers())["p50"]) for pg in pages]
+            depth[name] = [(pg, on(server, lambda: wrk(url_of(pg), p["depth_duration"], 8, headers()))["p50"])
+                           for pg in pages]
 
         log(f"{engine}: sends")
         before = db.scalar(f"SELECT count(*) FROM messages WHERE thread_id = {order}")
-        send_anqi = wrk(f"{base}/api/communication/message/send", d, c, {"token": token},
-                        {"comm_order_id": order, "message_type": "text", "content": "benchmark message"}, True)
+        send_anqi = on(server, lambda: wrk(f"{base}/api/communication/message/send", d, c, {"token": token},
+                                           {"comm_order_id": order, "message_type": "text",
+                                            "content": "benchmark message"}, True))
         after = db.scalar(f"SELECT count(*) FROM messages WHERE thread_id = {order}")
         send_anqi["stored"] = after - before
         send_anqi["exact"] = hey_exact(db, order, f"{base}/api/communication/message/send", p["exact"], {"token": token},
                                        {"comm_order_id": order, "message_type": "text", "content": "exact"})
         rows.append((engine, "AnQiCMS send", f"{c} senders", send_anqi))
         before = db.scalar(f"SELECT count(*) FROM messages WHERE thread_id = {conversation}")
-        send_fresns = wrk(f"{base}/api/v2/conversation/send-message", d, c, fresns.headers(),
-                          {"uidOrUsername": hot_b, "message": "benchmark message"}, True)
+        send_fresns = on(server, lambda: wrk(f"{base}/api/v2/conversation/send-message", d, c, fresns.headers(),
+                                             {"uidOrUsername": hot_b, "message": "benchmark message"}, True))
         after = db.scalar(f"SELECT count(*) FROM messages WHERE thread_id = {conversation}")
         send_fresns["stored"] = after - before
         send_fresns["exact"] = hey_exact(db, conversation, f"{base}/api/v2/conversation/send-message", p["exact"],
@@ -355,13 +376,15 @@ def bench_engine(engine, p, workdir):
         rows.append((engine, "Fresns send", f"{c} senders", send_fresns))
 
         log(f"{engine}: 64 connections for peak RSS")
-        rows.append((engine, "AnQiCMS messages", "page 1, 64 connections", wrk(anqi(1), d, 64, {"token": token})))
-        rss = server.peak_rss_mib()
-        floor_rss = floor.peak_rss_mib()
+        at_64 = on(server, lambda: wrk(anqi(1), d, 64, {"token": token}))
+        rows.append((engine, "AnQiCMS messages", "page 1, 64 connections", at_64))
+        rss = at_64["rss"]
+        # The highest of every run's peak: each server's peak under load.
+        rss_any, floor_rss = max(peaks[server]), max(peaks[floor])
         server.stop()
         floor.stop()
         return {"engine": engine, "seed_seconds": seed_seconds, "seed": seed, "rows": rows, "depth": depth,
-                "rss": rss, "floor_rss": floor_rss,
+                "rss": rss, "rss_any": rss_any, "floor_rss": floor_rss,
                 "floor_rps": {"AnQiCMS": floor_anqi["rps"], "Fresns": floor_fresns["rps"]},
                 "floor_sized": floor_sized, "floor_checked": floor_checked}
     finally:
@@ -409,8 +432,8 @@ def svg_plot(results, path):
 
 def report(results, p, quick):
     lines = []
-    lines.append("| engine | endpoint | case | requests/s | p50 (ms) | p99 (ms) | vs floor |")
-    lines.append("|---|---|---|---:|---:|---:|---:|")
+    lines.append("| engine | endpoint | case | requests/s | p50 (ms) | p99 (ms) | peak RSS (MiB) | vs floor |")
+    lines.append("|---|---|---|---:|---:|---:|---:|---:|")
     for r in results:
         for engine, name, case, m in r["rows"]:
             # List rows are compared with the floor doing their dialect's read;
@@ -423,7 +446,8 @@ def report(results, p, quick):
             rps = f"{m['rps']:.0f}"
             if len(m.get("rounds", [])) > 1:
                 rps += f" (median of {', '.join(f'{x:.0f}' for x in m['rounds'])})"
-            lines.append(f"| {engine} | {name} | {case} | {rps} | {m['p50']:.2f} | {m['p99']:.2f} | {ratio} |")
+            lines.append(f"| {engine} | {name} | {case} | {rps} | {m['p50']:.2f} | {m['p99']:.2f} | {m['rss']:.1f} "
+                         f"| {ratio} |")
     targets = ["", "| target | engine | measured | met |", "|---|---|---|---|"]
     for r in results:
         by = {(n, c): m for _, n, c, m in r["rows"]}
@@ -451,7 +475,9 @@ def report(results, p, quick):
                 targets.append(f"| {dialect} send ≥ 3,000 acknowledged/s, 32 senders | {e} | {rate:.0f}/s (wrk) | {'yes' if rate >= 3000 else 'no'} |")
             targets.append(f"| {dialect} send: rows = acknowledgements | {e} | hey: {x['sent']} sent, {x['answered']} answered, {x['rows']} rows; wrk: {s['acks']} acks, {s['stored']} rows (its deadline drops in-flight answers) | {'yes' if exact else 'no'} |")
         if e == "sqlite":
-            targets.append(f"| peak RSS ≤ 64 MiB at 64 connections | {e} | {r['rss']:.1f} MiB (floor {r['floor_rss']:.1f} MiB) | {'yes' if r['rss'] <= 64 else 'no'} |")
+            worst = max(r["rss"], r["rss_any"])
+            targets.append(f"| peak RSS ≤ 64 MiB at 64 connections | {e} | {r['rss']:.1f} MiB (highest in any run "
+                           f"{r['rss_any']:.1f} MiB; the floor's {r['floor_rss']:.1f} MiB) | {'yes' if worst <= 64 else 'no'} |")
         targets.append(f"| seed time | {e} | {r['seed_seconds']:.1f} s for {r['seed']['messages']:,} messages | {'yes' if e != 'sqlite' or r['seed_seconds'] < 60 or quick else 'no'} |")
     note = ["", "¹ The median over the rounds of each round's page-1 requests/s divided by the floor's in the same round."]
     return "\n".join(lines + targets + note)
