@@ -265,8 +265,8 @@ def bench_engine(engine, p, workdir):
             db.psql("CHECKPOINT;")
         key = db.colloq("app-key", "create", "--platform-id", "4", "--name", "bench")
         port, floor_port = free_port(), free_port()
-        server = Server([str(BIN), "--database-url", db.url, "--bind", f"127.0.0.1:{port}"], db.env, port,
-                        "/api/communication/fields")
+        server = Server([str(BIN), "--database-url", db.url, "serve", "--bind", f"127.0.0.1:{port}"],
+                        db.env, port, "/readyz")
         floor = Server([str(FLOOR), db.url, f"127.0.0.1:{floor_port}"], db.env, floor_port,
                        f"/page?thread={seed['hot_order']}&page=1&size=10")
         base = f"http://127.0.0.1:{port}"

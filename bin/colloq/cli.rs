@@ -3,18 +3,27 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 /// colloq: one back end for AnQiCMS communication orders and Fresns conversations.
+///
+/// Settings come from built-in defaults, then the TOML file, then `COLLOQ_*`
+/// environment variables, then these flags; every command reads them the same
+/// way, so give the CLI the same database as the server.
+/// See docs/configuration.md for every setting.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(version, about, long_about)]
 pub(crate) struct Cli {
-    /// A TOML configuration file (also `COLLOQ_CONFIG`).
-    #[arg(long, global = true, env = "COLLOQ_CONFIG")]
+    /// A TOML configuration file [default: none]
+    #[arg(long, global = true, env = "COLLOQ_CONFIG", value_name = "FILE")]
     pub(crate) config: Option<PathBuf>,
-    /// Database URL: `postgres://…` for PostgreSQL, else an SQLite file.
-    #[arg(long, global = true)]
+    /// Database URL: postgres://… or postgresql://… for PostgreSQL, sqlite://PATH
+    /// or a plain path for SQLite [default: colloq.db]
+    #[arg(
+        long,
+        global = true,
+        env = "COLLOQ_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub(crate) database_url: Option<String>,
-    /// Address to listen on.
-    #[arg(long, global = true)]
-    pub(crate) bind: Option<String>,
     /// What to do; `serve` when omitted.
     #[command(subcommand)]
     pub(crate) command: Option<Command>,
@@ -23,7 +32,7 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
     /// Run the HTTP server (migrates the database first).
-    Serve,
+    Serve(ServeArgs),
     /// Migrate the database and exit.
     Migrate,
     /// Manage users.
@@ -41,6 +50,13 @@ pub(crate) enum Command {
     /// Remove uploads never attached to a message after the grace period, and
     /// stored contents nothing references any more.
     GcFiles(GcFilesArgs),
+}
+
+#[derive(Debug, Default, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on (`http.bind`) [default: 127.0.0.1:8080]
+    #[arg(long, env = "COLLOQ_BIND", value_name = "HOST:PORT")]
+    pub(crate) bind: Option<String>,
 }
 
 #[derive(Debug, Args)]

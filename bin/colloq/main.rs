@@ -3,6 +3,7 @@
 
 mod cli;
 mod config;
+mod logging;
 mod seed;
 
 use std::io::Write;
@@ -28,15 +29,23 @@ use cli::{AppKeyCommand, Cli, Command, UserCommand};
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("COLLOQ_LOG")
-                .unwrap_or_else(|_unset| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
-    match run(cli) {
+    // Settings first: they say how to log. A failure to read them is logged
+    // with the defaults.
+    let settings = match config::load(&cli) {
+        Ok(settings) => settings,
+        Err(err) => {
+            let _ = logging::init(&colloq_http::settings::LogSettings::default());
+            tracing::error!("{err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    if let Err(err) = logging::init(&settings.log) {
+        let _ = logging::init(&colloq_http::settings::LogSettings::default());
+        tracing::error!("{err}");
+        return std::process::ExitCode::FAILURE;
+    }
+    match run(cli.command, settings) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("{err}");
@@ -45,10 +54,9 @@ fn main() -> std::process::ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<(), Failure> {
-    let settings = config::load(&cli)?;
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(settings),
+fn run(command: Option<Command>, settings: Settings) -> Result<(), Failure> {
+    match command.unwrap_or(Command::Serve(cli::ServeArgs::default())) {
+        Command::Serve(_) => serve(settings),
         Command::Migrate => {
             pool(&settings)?;
             tracing::info!("database migrated");
@@ -80,6 +88,13 @@ fn pool(settings: &Settings) -> Result<DbPool, Failure> {
     Ok(build_pool(manager, options)?)
 }
 
+fn listen(address: &str, setting: &str) -> Result<std::net::TcpListener, Failure> {
+    std::net::TcpListener::bind(address)
+        .map_err(|e| Failure::new(format!("cannot listen on {address} ({setting}): {e}")))
+}
+
+/// Everything that can fail is set up before the listeners are bound, so
+/// "listening" is the last line of a start that worked.
 fn serve(settings: Settings) -> Result<(), Failure> {
     let pool = pool(&settings)?;
     let clock = Clock::default();
@@ -87,13 +102,73 @@ fn serve(settings: Settings) -> Result<(), Failure> {
     let purged = colloq_core::sessions::purge_expired(&mut conn, clock.now())?;
     drop(conn);
     tracing::info!(purged, "expired tokens removed");
-    let listener = std::net::TcpListener::bind(&settings.http.bind)
-        .map_err(|e| Failure::new(format!("cannot listen on {}: {e}", settings.http.bind)))?;
-    tracing::info!(address = %listener.local_addr()?, "colloq is listening");
     let writer = Writer::start(&manager(&settings)?);
-    let state = AppState::new(pool, writer, settings, clock)?;
-    actix_web::rt::System::new().block_on(colloq_http::serve(listener, state)?)?;
+    let recorder = colloq_http::install_metrics().map_err(Failure::new)?;
+    let shutdown = Duration::from_secs(settings.http.shutdown_timeout_secs);
+    let ops_listener = settings
+        .metrics
+        .bind
+        .as_deref()
+        .map(|bind| listen(bind, "metrics.bind"))
+        .transpose()?;
+    let listener = listen(&settings.http.bind, "http.bind")?;
+    let state = AppState::new(pool, writer.clone(), settings, clock)?.with_metrics(recorder);
+    actix_web::rt::System::new().block_on(async move {
+        let server = colloq_http::serve(listener.try_clone()?, state.clone())?;
+        let ops = match ops_listener {
+            Some(ops_listener) => {
+                tracing::info!(address = %ops_listener.local_addr()?, "metrics are served");
+                Some(colloq_http::serve_ops(ops_listener, state)?)
+            }
+            None => None,
+        };
+        let handles = (
+            server.handle(),
+            ops.as_ref().map(actix_web::dev::Server::handle),
+        );
+        actix_web::rt::spawn(async move {
+            let signal = shutdown_signal().await;
+            tracing::info!(
+                signal,
+                timeout_secs = shutdown.as_secs(),
+                "stopping: no new connections; requests in flight may finish"
+            );
+            handles.0.stop(true).await;
+            if let Some(ops) = handles.1 {
+                ops.stop(true).await;
+            }
+        });
+        tracing::info!(address = %listener.local_addr()?, "colloq is listening");
+        // A server starts when first polled, so both are polled together.
+        match ops {
+            Some(ops) => futures_util::future::try_join(server, ops)
+                .await
+                .map(|_| ()),
+            None => server.await,
+        }
+    })?;
+    // Every request has ended; what the writer still holds is committed
+    // before the process exits.
+    let flushed = writer.flush(shutdown);
+    tracing::info!(writes_flushed = flushed, "colloq stopped");
     Ok(())
+}
+
+/// The first SIGINT or SIGTERM: both stop gracefully (actix's own handling
+/// makes SIGINT a forced stop, which drops requests in flight).
+async fn shutdown_signal() -> &'static str {
+    use actix_web::rt::signal::unix::{SignalKind, signal};
+    let Ok(mut term) = signal(SignalKind::terminate()) else {
+        tracing::warn!("cannot listen for SIGTERM; only SIGINT stops the server");
+        let _ = actix_web::rt::signal::ctrl_c().await;
+        return "SIGINT";
+    };
+    let interrupt = std::pin::pin!(actix_web::rt::signal::ctrl_c());
+    let terminate = std::pin::pin!(term.recv());
+    match futures_util::future::select(interrupt, terminate).await {
+        futures_util::future::Either::Left(_) => "SIGINT",
+        futures_util::future::Either::Right(_) => "SIGTERM",
+    }
 }
 
 fn create_user(settings: &Settings, args: cli::CreateUser) -> Result<(), Failure> {

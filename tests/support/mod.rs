@@ -56,23 +56,38 @@ impl Env {
     /// Serves with `cmd` (from [`Env::colloq`], perhaps with more settings) on a
     /// free port, once it answers.
     pub(crate) fn serve(&self, mut cmd: Command) -> Server {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let base = format!("http://127.0.0.1:{port}");
-        let child = cmd
-            .args(["--bind", &format!("127.0.0.1:{port}"), "serve"])
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let server = Server { child, base };
+        let port = free_port();
+        cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}")]);
+        Server::start(cmd, port)
+    }
+}
+
+/// A port nothing listens on right now.
+pub(crate) fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Server {
+    /// Spawns `cmd`, which must serve on `port`, and waits until it is ready.
+    pub(crate) fn start(mut cmd: Command, port: u16) -> Self {
+        let child = cmd.stdout(Stdio::null()).spawn().unwrap();
+        let mut server = Server {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
-        while ureq::get(&format!("{}/api/communication/fields", server.base))
+        while ureq::get(&format!("{}/readyz", server.base))
             .call()
             .is_err()
         {
+            assert!(
+                server.child.try_wait().unwrap().is_none(),
+                "colloq exited before it was ready"
+            );
             assert!(Instant::now() < deadline, "colloq did not start");
             std::thread::sleep(Duration::from_millis(50));
         }

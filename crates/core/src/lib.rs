@@ -22,9 +22,11 @@ mod clock;
 pub mod conversations;
 mod error;
 pub mod files;
+pub mod health;
 pub mod messages;
 pub mod orders;
 pub mod sessions;
+mod telemetry;
 
 pub use clock::Clock;
 pub use error::{CoreError, Refusal};

@@ -107,7 +107,10 @@ pub(crate) async fn receive(
                 }
             }
             match ingest.finish().await {
-                Ok(done) => file = Some((done, filename.unwrap_or_default())),
+                Ok(done) => {
+                    metrics::counter!("colloq_upload_bytes_total").increment(done.meta.size);
+                    file = Some((done, filename.unwrap_or_default()));
+                }
                 Err(refused) => {
                     // The form yields no further part while this one is alive.
                     drop(part);

@@ -13,12 +13,14 @@
 //! - `anqicms`: the AnQiCMS communication-order dialect.
 //! - `fresns`: the Fresns v2 conversation dialect.
 //! - `files`: receiving uploads and serving `/files/{fid}` for both dialects.
+//! - `ops`: request logs, metrics, `/healthz`, `/readyz` and `/metrics`.
 
 mod anqicms;
 mod body;
 mod error_chain;
 mod files;
 mod fresns;
+mod ops;
 mod params;
 pub mod settings;
 mod state;
@@ -27,6 +29,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpResponse, web};
 
+pub use ops::install_metrics;
 pub use settings::Settings;
 pub use state::AppState;
 
@@ -44,24 +47,51 @@ pub fn app(
     >,
 > {
     let body_limit = state.settings().http.max_body_bytes;
+    let public_metrics = state.settings().metrics.public;
     App::new()
         .app_data(web::Data::new(state))
         .app_data(web::PayloadConfig::new(body_limit))
         .wrap(actix_web::middleware::from_fn(anqicms::update_token_header))
+        .wrap(actix_web::middleware::from_fn(ops::observe))
+        .configure(|cfg| ops::config(cfg, public_metrics))
         .configure(fresns::config)
         .configure(anqicms::config)
         .configure(files::config)
         .default_service(web::to(not_found))
 }
 
+/// The operators' application for `metrics.bind`: `/metrics`, `/healthz`
+/// and `/readyz`, nothing else.
+pub fn ops_app(
+    state: AppState,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(state))
+        .configure(|cfg| ops::config(cfg, true))
+        .default_service(web::to(not_found))
+}
+
 async fn not_found() -> HttpResponse {
-    HttpResponse::NotFound().json(serde_json::json!({
+    let mut res = HttpResponse::NotFound().json(serde_json::json!({
         "code": -1,
         "msg": "no such endpoint",
-    }))
+    }));
+    ops::mark(&mut res, "none", -1);
+    res
 }
 
 /// Starts serving `app` on an already bound listener (port 0 in tests).
+///
+/// The server does not react to signals: the binary decides when to stop it
+/// (gracefully, within `http.shutdown_timeout_secs`) through its handle.
 ///
 /// # Errors
 /// When the listener cannot be used.
@@ -69,12 +99,32 @@ pub fn serve(
     listener: std::net::TcpListener,
     state: AppState,
 ) -> std::io::Result<actix_web::dev::Server> {
-    let workers = state.settings().http.workers;
-    let server = actix_web::HttpServer::new(move || app(state.clone())).listen(listener)?;
+    let http = &state.settings().http;
+    let (workers, shutdown) = (http.workers, http.shutdown_timeout_secs);
+    let server = actix_web::HttpServer::new(move || app(state.clone()))
+        .disable_signals()
+        .shutdown_timeout(shutdown)
+        .listen(listener)?;
     let server = if workers > 0 {
         server.workers(workers)
     } else {
         server
     };
     Ok(server.run())
+}
+
+/// Starts serving [`ops_app`] on its own listener (`metrics.bind`), with one
+/// worker.
+///
+/// # Errors
+/// When the listener cannot be used.
+pub fn serve_ops(
+    listener: std::net::TcpListener,
+    state: AppState,
+) -> std::io::Result<actix_web::dev::Server> {
+    Ok(actix_web::HttpServer::new(move || ops_app(state.clone()))
+        .disable_signals()
+        .workers(1)
+        .listen(listener)?
+        .run())
 }

@@ -20,6 +20,120 @@ pub struct Settings {
     pub fresns: FresnsSettings,
     /// Uploaded files.
     pub files: colloq_storage::FileSettings,
+    /// Logging.
+    pub log: LogSettings,
+    /// The Prometheus endpoint.
+    pub metrics: MetricsSettings,
+}
+
+impl Settings {
+    /// Checks what can be checked without connecting to anything, so a bad
+    /// value stops the process before it binds, with a message naming the
+    /// setting.
+    ///
+    /// # Errors
+    /// A message for the operator naming the first bad setting.
+    pub fn validate(&self) -> Result<(), String> {
+        fn positive(name: &str, ok: bool) -> Result<(), String> {
+            if ok {
+                Ok(())
+            } else {
+                Err(format!("{name} must be greater than 0"))
+            }
+        }
+        positive("database.pool_size", self.database.pool_size > 0)?;
+        positive(
+            "database.checkout_timeout_secs",
+            self.database.checkout_timeout_secs > 0,
+        )?;
+        positive("http.max_body_bytes", self.http.max_body_bytes > 0)?;
+        positive("auth.token_ttl_secs", self.auth.token_ttl_secs > 0)?;
+        if self.auth.renew_within_secs < 0 {
+            return Err("auth.renew_within_secs must not be negative".to_owned());
+        }
+        socket_address("http.bind", &self.http.bind)?;
+        if let Some(bind) = &self.metrics.bind {
+            socket_address("metrics.bind", bind)?;
+            if *bind == self.http.bind {
+                return Err(
+                    "metrics.bind must differ from http.bind (set metrics.public to serve \
+                     /metrics on http.bind)"
+                        .to_owned(),
+                );
+            }
+        }
+        tracing_subscriber_filter_ok(&self.log.filter)
+    }
+}
+
+/// A listen address: `host:port`, where host is an IP address or a name.
+fn socket_address(name: &str, value: &str) -> Result<(), String> {
+    let port = value
+        .rsplit_once(':')
+        .and_then(|(host, port)| (!host.is_empty()).then_some(port))
+        .and_then(|port| port.parse::<u16>().ok());
+    match port {
+        Some(_) => Ok(()),
+        None => Err(format!(
+            "{name} is `{value}`: expected HOST:PORT, e.g. 127.0.0.1:8080 or [::]:8080"
+        )),
+    }
+}
+
+/// The filter's syntax is the binary's business (it owns the subscriber);
+/// here only an empty one is refused.
+fn tracing_subscriber_filter_ok(filter: &str) -> Result<(), String> {
+    if filter.trim().is_empty() {
+        Err("log.filter (COLLOQ_LOG) is empty: give a level such as info".to_owned())
+    } else {
+        Ok(())
+    }
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `COLLOQ_LOG`: which events are logged, as a `tracing` filter: a level
+    /// (`error`, `warn`, `info`, `debug`, `trace`) or directives such as
+    /// `info,colloq::request=warn`. Default `info`, which logs one line per
+    /// request.
+    pub filter: String,
+    /// `COLLOQ_LOG_FORMAT`: `text` (for people; coloured only on a terminal)
+    /// or `json` (one object per line, for log collectors). Default `text`.
+    pub format: LogFormat,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            filter: "info".to_owned(),
+            format: LogFormat::Text,
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The Prometheus endpoint, `GET /metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsSettings {
+    /// `COLLOQ_METRICS__BIND`: an address of its own to serve `/metrics`
+    /// (with `/healthz` and `/readyz`) on, e.g. `127.0.0.1:9090`. Default:
+    /// none.
+    pub bind: Option<String>,
+    /// `COLLOQ_METRICS__PUBLIC`: also serve `/metrics` on `http.bind`, where
+    /// every client can read it. Default false.
+    pub public: bool,
 }
 
 /// Storage settings.
@@ -74,6 +188,10 @@ pub struct HttpSettings {
     pub workers: usize,
     /// `COLLOQ_HTTP__MAX_BODY_BYTES`: the largest request body accepted. Default 256 KiB.
     pub max_body_bytes: usize,
+    /// `COLLOQ_HTTP__SHUTDOWN_TIMEOUT_SECS`: on SIGINT or SIGTERM, how long
+    /// requests in flight may take to finish before their connections are
+    /// closed. Default 30.
+    pub shutdown_timeout_secs: u64,
 }
 
 impl Default for HttpSettings {
@@ -82,6 +200,7 @@ impl Default for HttpSettings {
             bind: "127.0.0.1:8080".to_owned(),
             workers: 0,
             max_body_bytes: 256 * 1024,
+            shutdown_timeout_secs: 30,
         }
     }
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use colloq_core::{Clock, CoreError};
 use colloq_persistence::{DbConn, DbPool, StoreError, Writer};
 use colloq_storage::{BlobStore, StorageError};
+use metrics_exporter_prometheus::PrometheusHandle;
 
 use crate::Settings;
 use crate::fresns::UserInfoMemo;
@@ -19,6 +20,7 @@ pub struct AppState {
     settings: Arc<Settings>,
     clock: Clock,
     fresns_users: Arc<UserInfoMemo>,
+    metrics: Option<PrometheusHandle>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -47,7 +49,51 @@ impl AppState {
             settings: Arc::new(settings),
             clock,
             fresns_users: Arc::default(),
+            metrics: None,
         })
+    }
+
+    /// This state, serving what `handle`'s recorder records at `/metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, handle: PrometheusHandle) -> Self {
+        self.metrics = Some(handle);
+        self
+    }
+
+    /// The Prometheus recorder's handle, when one is installed.
+    pub(crate) fn metrics(&self) -> Option<&PrometheusHandle> {
+        self.metrics.as_ref()
+    }
+
+    /// How many pooled connections are open and idle.
+    pub(crate) fn pool_state(&self) -> colloq_persistence::PoolState {
+        self.pool.state()
+    }
+
+    /// Whether the database answers a query.
+    pub(crate) async fn check_database(&self) -> Result<(), String> {
+        self.run(|conn, _now| colloq_core::health::check_database(conn))
+            .await
+            .map_err(|e| crate::error_chain::ErrorChain(&e).to_string())
+    }
+
+    /// Whether the SQLite writer commits (always true on PostgreSQL, where
+    /// each request writes in its own transaction).
+    pub(crate) async fn check_writer(&self) -> Result<(), String> {
+        let writer = self.writer.clone();
+        match web::block(move || writer.flush(std::time::Duration::from_secs(2))).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the writer did not answer".to_owned()),
+            Err(_canceled) => Err("the blocking thread pool is gone".to_owned()),
+        }
+    }
+
+    /// Whether files can be received and stored.
+    pub(crate) async fn check_storage(&self) -> Result<(), String> {
+        self.store
+            .probe(&self.settings.files.incoming_dir())
+            .await
+            .map_err(|e| crate::error_chain::ErrorChain(&e).to_string())
     }
 
     /// Where sends commit (see [`Writer`]).

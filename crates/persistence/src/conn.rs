@@ -30,20 +30,71 @@ pub enum DbConn {
 /// (SQLite would accept any string as a file name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
-    /// `sqlite://path`, `file:…`, or a plain path.
+    /// `sqlite://path`, `sqlite:path`, `file:…`, or a plain path.
     Sqlite,
     /// `postgres://…` or `postgresql://…`.
     Postgres,
 }
 
+/// What the refusals of [`Engine::from_url`] offer instead.
+const ACCEPTED: &str = "give postgres://… or postgresql://… for PostgreSQL, \
+     or sqlite://PATH or a plain file path for SQLite";
+
 impl Engine {
     /// The engine a URL names.
-    pub fn from_url(url: &str) -> Self {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Self::Postgres
-        } else {
-            Self::Sqlite
+    ///
+    /// # Errors
+    /// [`StoreError::Config`] for an empty URL, a scheme colloq does not speak
+    /// (a typo such as `postgress://` must not become an SQLite file of that
+    /// name), or an in-memory SQLite database (each pooled connection would
+    /// get its own empty one). The message shows what was read, without a
+    /// password.
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if url.trim().is_empty() {
+            return Err(StoreError::Config(format!(
+                "the database URL is empty: {ACCEPTED}"
+            )));
         }
+        if let Some((scheme, _)) = url.split_once("://")
+            && !scheme.contains(['/', '\\'])
+        {
+            return match scheme.to_ascii_lowercase().as_str() {
+                "postgres" | "postgresql" => Ok(Self::Postgres),
+                "sqlite" if !sqlite_path(url).is_empty() => Self::sqlite(url),
+                "sqlite" => Err(StoreError::Config(format!(
+                    "the database URL `{url}` names no file: {ACCEPTED}"
+                ))),
+                _ => Err(StoreError::Config(format!(
+                    "the database URL `{}` has the scheme `{scheme}://`, which colloq does \
+                     not support: {ACCEPTED}",
+                    redacted(url)
+                ))),
+            };
+        }
+        Self::sqlite(url)
+    }
+
+    fn sqlite(url: &str) -> Result<Self, StoreError> {
+        let path = sqlite_path(url);
+        if path == ":memory:" || path.contains("mode=memory") {
+            return Err(StoreError::Config(format!(
+                "the database URL `{url}` is an in-memory SQLite database, which every \
+                 connection would see empty: give a file path"
+            )));
+        }
+        Ok(Self::Sqlite)
+    }
+}
+
+/// `url` with the credentials of its authority replaced by `…`, for messages.
+pub fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest.get(..authority_end).and_then(|a| a.rfind('@')) {
+        Some(at) => format!("{scheme}://…{}", rest.get(at..).unwrap_or_default()),
+        None => url.to_owned(),
     }
 }
 
@@ -77,7 +128,8 @@ impl DbManager {
     /// schema (tests use one schema per test; operators may share a database).
     ///
     /// # Errors
-    /// [`StoreError::Config`] for a schema name that is not a plain identifier.
+    /// [`StoreError::Config`] for a URL [`Engine::from_url`] refuses, or a
+    /// schema name that is not a plain identifier.
     pub fn new(url: &str, pg_schema: Option<String>) -> Result<Self, StoreError> {
         if let Some(schema) = &pg_schema {
             let plain = !schema.is_empty()
@@ -93,7 +145,7 @@ impl DbManager {
         }
         Ok(Self {
             url: url.to_owned(),
-            engine: Engine::from_url(url),
+            engine: Engine::from_url(url)?,
             pg_schema,
         })
     }
@@ -110,13 +162,23 @@ impl DbManager {
     pub fn open(&self) -> Result<DbConn, StoreError> {
         match self.engine {
             Engine::Sqlite => {
-                let mut conn = diesel::SqliteConnection::establish(sqlite_path(&self.url))
-                    .map_err(StoreError::Connect)?;
+                // SQLite's own message ("unable to open database file") names no
+                // file; the operator needs to know which one.
+                let path = sqlite_path(&self.url);
+                let opening = |source: Box<dyn std::error::Error + Send + Sync>| StoreError::Open {
+                    path: path.to_owned(),
+                    source,
+                };
+                let mut conn =
+                    diesel::SqliteConnection::establish(path).map_err(|e| opening(Box::new(e)))?;
                 // Foreign keys are off unless asked for on every connection; the
                 // busy timeout lets writers queue instead of failing at once.
+                // These are also the first statements, so a file that is not a
+                // database fails here.
                 conn.batch_execute(
                     "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
-                )?;
+                )
+                .map_err(|e| opening(Box::new(e)))?;
                 Ok(DbConn::Sqlite(conn))
             }
             Engine::Postgres => {
@@ -148,6 +210,14 @@ impl ManageConnection for DbManager {
     }
 }
 
+/// Runs a trivial query, to tell whether the database answers.
+///
+/// # Errors
+/// [`StoreError::Query`] when it does not.
+pub fn ping(conn: &mut DbConn) -> Result<(), StoreError> {
+    conn.ping().map_err(StoreError::from)
+}
+
 /// A pool of prepared connections.
 pub type DbPool = Pool<DbManager>;
 
@@ -171,12 +241,30 @@ pub fn build_pool(manager: DbManager, options: PoolOptions) -> Result<DbPool, St
     drop(conn);
     Pool::builder()
         .max_size(options.max_size)
+        .event_handler(Box::new(PoolEvents))
         // A checkout ping is a query per request; broken connections are found by
         // `has_broken` and by the failing query itself, which returns an error.
         .test_on_check_out(false)
         .connection_timeout(options.checkout_timeout)
         .build(manager)
         .map_err(StoreError::Pool)
+}
+
+/// Reports the pool's checkouts to the `metrics` facade (a no-op until the
+/// binary installs a recorder): how long each checkout waited, and how many
+/// gave up after the checkout timeout.
+#[derive(Debug)]
+struct PoolEvents;
+
+impl diesel::r2d2::HandleEvent for PoolEvents {
+    fn handle_checkout(&self, event: diesel::r2d2::event::CheckoutEvent) {
+        metrics::histogram!("colloq_db_pool_checkout_wait_seconds")
+            .record(event.duration().as_secs_f64());
+    }
+
+    fn handle_timeout(&self, _event: diesel::r2d2::event::TimeoutEvent) {
+        metrics::counter!("colloq_db_pool_checkout_timeouts_total").increment(1);
+    }
 }
 
 /// Runs the pending migrations of the connection's engine.
@@ -198,7 +286,7 @@ pub fn migrate(conn: &mut DbConn) -> Result<(), StoreError> {
         .map_err(|e| StoreError::Migration(e.to_string()))
 }
 
-/// Reverts every migration (for the reversibility test and `colloq migrate --revert`).
+/// Reverts every migration (for the reversibility test).
 ///
 /// # Errors
 /// [`StoreError::Migration`] when a down migration fails.

@@ -24,6 +24,15 @@ pub enum StoreError {
     /// A connection could not be opened.
     #[error("connecting to the database")]
     Connect(#[source] diesel::ConnectionError),
+    /// An SQLite database file could not be opened or is not a database.
+    #[error("opening the SQLite database file {path}")]
+    Open {
+        /// The file, as configured.
+        path: String,
+        /// What SQLite said.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A query failed.
     #[error("database query")]
     Query(#[source] diesel::result::Error),

@@ -88,9 +88,11 @@ pub mod tokens;
 pub mod writer;
 
 pub use conn::{
-    DbConn, DbManager, DbPool, Engine, PoolOptions, build_pool, migrate, read_snapshot, revert_all,
-    write_transaction,
+    DbConn, DbManager, DbPool, Engine, PoolOptions, build_pool, migrate, ping, read_snapshot,
+    redacted, revert_all, write_transaction,
 };
+/// How many pooled connections are open and idle.
+pub use diesel::r2d2::State as PoolState;
 /// diesel's query error, for callers that implement `From` for [`write_transaction`].
 pub use diesel::result::Error as QueryError;
 pub use error::StoreError;

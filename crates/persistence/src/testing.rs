@@ -68,7 +68,11 @@ impl TestDatabase {
 
     /// The engine under test.
     pub fn engine(&self) -> Engine {
-        Engine::from_url(&self.url)
+        if self.schema.is_some() {
+            Engine::Postgres
+        } else {
+            Engine::Sqlite
+        }
     }
 
     /// The database URL (an SQLite path or the PostgreSQL URL).

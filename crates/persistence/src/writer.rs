@@ -93,7 +93,9 @@ impl Writer {
             return write_transaction(conn, f);
         };
         let (reply, answer) = mpsc::sync_channel(1);
+        queue_depth().increment(1.0);
         if let Err(mpsc::SendError(job)) = queue.send(Box::new(Queued { f, reply })) {
+            queue_depth().decrement(1.0);
             // The committer is gone (it cannot be, short of a bug): the send
             // is still made, in the caller's own transaction.
             tracing::error!("the writer thread has stopped; writing directly");
@@ -107,6 +109,36 @@ impl Writer {
             Err(unavailable("the write panicked; nothing was committed").into())
         })
     }
+}
+
+impl Writer {
+    /// Waits until every write queued before this call has been committed (or
+    /// refused), at most `timeout`; false when the committer did not answer
+    /// in time. Direct writers have nothing queued. Used to flush at shutdown
+    /// and to tell readiness probes that the committer is alive.
+    pub fn flush(&self, timeout: std::time::Duration) -> bool {
+        let Some(queue) = &self.queue else {
+            return true;
+        };
+        let (reply, answer) = mpsc::sync_channel(1);
+        let marker = Queued {
+            f: |_conn: &mut DbConn| Ok::<(), QueryError>(()),
+            reply,
+        };
+        queue_depth().increment(1.0);
+        if queue.send(Box::new(marker)).is_err() {
+            queue_depth().decrement(1.0);
+            return false;
+        }
+        // Jobs are taken in order, so the marker is answered after every job
+        // queued before it.
+        matches!(answer.recv_timeout(timeout), Ok(Ok(())))
+    }
+}
+
+/// Writes queued for the committer and not yet taken.
+fn queue_depth() -> metrics::Gauge {
+    metrics::gauge!("colloq_sqlite_writer_queue_depth")
 }
 
 /// A write waiting for the committer.
@@ -171,6 +203,9 @@ fn commit_loop(manager: &DbManager, jobs: &mpsc::Receiver<Box<dyn Job>>) {
         let mut batch = Vec::with_capacity(8);
         batch.push(first);
         batch.extend(jobs.try_iter().take(MAX_BATCH - 1));
+        let size = batch.len() as f64;
+        queue_depth().decrement(size);
+        metrics::histogram!("colloq_sqlite_writer_batch_size").record(size);
         if conn.as_mut().is_some_and(R2D2Connection::is_broken) {
             conn = None;
         }

@@ -177,6 +177,29 @@ impl BlobStore {
             .boxed())
     }
 
+    /// Checks that files can be stored: writes and removes a small file in
+    /// `incoming` (where uploads are received) and a small object in the
+    /// backend. For readiness probes.
+    ///
+    /// # Errors
+    /// The first write or removal that failed.
+    pub async fn probe(&self, incoming: &FsPath) -> Result<(), StorageError> {
+        tokio::fs::create_dir_all(incoming).await?;
+        let local = incoming.join(format!(".readyz-{}", std::process::id()));
+        tokio::fs::write(&local, b"ok").await?;
+        tokio::fs::remove_file(&local).await?;
+        // Outside the two-level shards, so no content name can clash with it.
+        let object = Path::from("readyz-probe");
+        self.inner
+            .put(&object, object_store::PutPayload::from_static(b"ok"))
+            .await?;
+        match self.inner.delete(&object).await {
+            // Another probe may have removed it first.
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(other) => Err(StorageError::Backend(other)),
+        }
+    }
+
     /// Removes content `sha256` (absent content is not an error).
     ///
     /// # Errors

@@ -16,8 +16,15 @@ pub fn login(
 ) -> Result<User, CoreError> {
     let credentials = accounts::find_credentials(conn, name)?;
     let stored = credentials.as_ref().map(|c| c.password_hash.as_str());
-    verify_password(stored, password.expose())?;
-    credentials
-        .map(|c| c.user)
-        .ok_or(CoreError::InvalidCredentials)
+    let checked = verify_password(stored, password.expose())
+        .map_err(CoreError::from)
+        .and_then(|()| {
+            credentials
+                .map(|c| c.user)
+                .ok_or(CoreError::InvalidCredentials)
+        });
+    if matches!(checked, Err(CoreError::InvalidCredentials)) {
+        crate::telemetry::login_failed();
+    }
+    checked
 }

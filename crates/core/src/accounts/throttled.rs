@@ -14,6 +14,7 @@ fn throttle(conn: &mut DbConn, account: AccountId, now: DateTime<Utc>) -> Result
     if relations::login_failures_since(conn, account, now - Duration::hours(1))?
         >= MAX_FAILURES_PER_HOUR
     {
+        crate::telemetry::login_locked();
         return Err(CoreError::Refused(Refusal::TooManyAttempts));
     }
     Ok(())
@@ -34,10 +35,12 @@ pub fn login_account(
     let Some(credentials) = accounts::find_credentials(conn, name)? else {
         // Hash anyway so response time does not tell whether the account exists.
         let _ = verify_password(None, password.expose());
+        crate::telemetry::login_failed();
         return Err(CoreError::Refused(Refusal::UnknownAccount));
     };
     throttle(conn, credentials.user.account_id, now)?;
     if verify_password(Some(&credentials.password_hash), password.expose()).is_err() {
+        crate::telemetry::login_failed();
         relations::record_login_failure(conn, credentials.user.account_id, now)?;
         return Err(CoreError::Refused(Refusal::WrongPassword));
     }
@@ -98,6 +101,7 @@ pub fn switch_user(
     if let Some(hash) = accounts::profile_password_hash(conn, user.id)? {
         let offered = password.ok_or(CoreError::Refused(Refusal::PasswordRequired))?;
         if verify_password(Some(&hash), offered.expose()).is_err() {
+            crate::telemetry::login_failed();
             relations::record_login_failure(conn, user.account_id, now)?;
             return Err(CoreError::Refused(Refusal::WrongUserPassword));
         }

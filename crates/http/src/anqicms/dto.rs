@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use actix_web::{HttpResponse, HttpResponseBuilder};
 use serde::{Deserialize, Serialize};
 
 /// `{code, msg, data, total}`: `data` and `total` appear only when there is one.
@@ -43,6 +44,22 @@ impl<T: Serialize> Envelope<T> {
             data: None,
             total: None,
         }
+    }
+
+    /// This envelope as the body of `builder`'s response, its code noted for
+    /// the request log.
+    pub(super) fn respond(&self, mut builder: HttpResponseBuilder) -> HttpResponse {
+        let mut res = builder.json(self);
+        crate::ops::mark(&mut res, super::DIALECT, self.code);
+        res
+    }
+
+    /// [`respond`](Self::respond) with 200, the body written into `capacity`
+    /// bytes reserved up front.
+    pub(super) fn respond_sized(&self, capacity: usize) -> Result<HttpResponse, serde_json::Error> {
+        let mut res = crate::body::json_sized(self, capacity)?;
+        crate::ops::mark(&mut res, super::DIALECT, self.code);
+        Ok(res)
     }
 }
 

@@ -90,7 +90,7 @@ impl ResponseError for ApiError {
             tracing::error!(error = %ErrorChain(self), "request failed");
         }
         let (code, msg) = self.code_and_message();
-        HttpResponse::build(status).json(Envelope::<()>::error(code, msg))
+        Envelope::<()>::error(code, msg).respond(HttpResponse::build(status))
     }
 }
 

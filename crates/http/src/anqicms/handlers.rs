@@ -28,15 +28,17 @@ use crate::{AppState, files};
 type Reply = Result<HttpResponse, ApiError>;
 
 fn ok<T: Serialize>(msg: &str, data: T) -> HttpResponse {
-    HttpResponse::Ok().json(Envelope::ok(msg, data))
+    Envelope::ok(msg, data).respond(HttpResponse::Ok())
 }
 
 /// A list answer; `capacity` is about how many bytes it takes.
 fn listed<T: Serialize>(data: T, total: i64, capacity: usize) -> Reply {
-    crate::body::json_sized(&Envelope::list(data, total), capacity).map_err(|err| {
-        tracing::error!(error = %err, "writing an answer");
-        ApiError::Core(CoreError::Unavailable("the answer could not be written"))
-    })
+    Envelope::list(data, total)
+        .respond_sized(capacity)
+        .map_err(|err| {
+            tracing::error!(error = %err, "writing an answer");
+            ApiError::Core(CoreError::Unavailable("the answer could not be written"))
+        })
 }
 
 /// About how many bytes a list answer of `items` takes.
@@ -80,10 +82,7 @@ fn session_reply(user: User, session: &Session, scope: TokenScope, ttl_secs: i64
                 .finish(),
         );
     }
-    builder.json(Envelope::ok(
-        "",
-        user_dto(user, Some(session.token.secret())),
-    ))
+    Envelope::ok("", user_dto(user, Some(session.token.secret()))).respond(builder)
 }
 
 pub(super) async fn register_user(
@@ -143,9 +142,9 @@ pub(super) async fn logout<A: Authed>(who: A, PresentedToken(token): PresentedTo
         .await?;
     let mut expired = Cookie::build("token", "").path("/").finish();
     expired.make_removal();
-    Ok(HttpResponse::Ok()
-        .cookie(expired)
-        .json(Envelope::ok("logged out", ())))
+    let mut builder = HttpResponse::Ok();
+    builder.cookie(expired);
+    Ok(Envelope::ok("logged out", ()).respond(builder))
 }
 
 pub(super) async fn user_detail(who: Customer) -> Reply {

@@ -14,4 +14,7 @@ mod handlers;
 mod routes;
 
 pub(crate) use extract::update_token_header;
+
+/// This dialect's name in request logs and metrics.
+const DIALECT: &str = "anqicms";
 pub(crate) use routes::config;

@@ -111,8 +111,9 @@ fn at(path: &str, route: Route) -> Resource {
 }
 
 async fn wrong_method() -> HttpResponse {
-    HttpResponse::MethodNotAllowed().json(Envelope::<()>::error(
+    Envelope::<()>::error(
         FAILED,
         "this endpoint does not accept that HTTP method".to_owned(),
-    ))
+    )
+    .respond(HttpResponse::MethodNotAllowed())
 }

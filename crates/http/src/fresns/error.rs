@@ -104,6 +104,7 @@ impl Failure {
         let mut res = HttpResponse::build(status)
             .json(json!({"code": self.code, "message": text, "data": data}));
         res.extensions_mut().insert(self.clone());
+        crate::ops::mark(&mut res, super::DIALECT, self.code);
         res
     }
 }

@@ -56,12 +56,18 @@ fn ok_sized(lang: Lang, data: impl serde::Serialize, capacity: usize) -> HttpRes
         message: message(0, lang),
         data,
     };
-    crate::body::json_sized(&envelope, capacity).unwrap_or_else(|err| {
-        tracing::error!(error = %err, "writing an answer");
-        actix_web::ResponseError::error_response(&ApiError::Core(CoreError::Unavailable(
-            "the answer could not be written",
-        )))
-    })
+    match crate::body::json_sized(&envelope, capacity) {
+        Ok(mut res) => {
+            crate::ops::mark(&mut res, super::DIALECT, 0);
+            res
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "writing an answer");
+            actix_web::ResponseError::error_response(&ApiError::Core(CoreError::Unavailable(
+                "the answer could not be written",
+            )))
+        }
+    }
 }
 
 /// The viewer's messaging permission towards `target`, as a Fresns code.

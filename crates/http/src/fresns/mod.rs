@@ -21,3 +21,6 @@ mod userinfo;
 
 pub(crate) use convert::UserInfoMemo;
 pub(crate) use routes::config;
+
+/// This dialect's name in request logs and metrics.
+const DIALECT: &str = "fresns";

@@ -47,7 +47,10 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
 }
 
 async fn unknown() -> HttpResponse {
-    HttpResponse::NotFound().json(json!({"code": 404, "message": "No such endpoint", "data": null}))
+    let mut res = HttpResponse::NotFound()
+        .json(json!({"code": 404, "message": "No such endpoint", "data": null}));
+    crate::ops::mark(&mut res, super::DIALECT, 404);
+    res
 }
 
 /// Re-renders failures in the request's language and adds upstream's

@@ -18,6 +18,7 @@ mod fresns_helpers;
 mod helpers;
 mod lifecycle;
 mod messages;
+mod ops;
 mod orders;
 mod sessions;
 mod uploads;
