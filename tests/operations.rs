@@ -543,3 +543,32 @@ fn sigint_and_sigterm_let_a_slow_upload_finish_and_keep_it() {
         assert_eq!(stored, content);
     }
 }
+
+#[test]
+fn a_request_that_outlasts_the_shutdown_timeout_does_not_hold_the_stop() {
+    use std::io::Write as _;
+    let env = Env::new();
+    let mut cmd = env.colloq();
+    cmd.env("COLLOQ_HTTP__SHUTDOWN_TIMEOUT_SECS", "1");
+    let mut server = env.serve(cmd);
+    // A body that never finishes arriving.
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let mut stalled = std::net::TcpStream::connect(&address).unwrap();
+    stalled
+        .write_all(
+            b"POST /api/login HTTP/1.1\r\nHost: colloq\r\nContent-Type: application/json\r\n\
+              Content-Length: 1000\r\n\r\n{\"user_name\":",
+        )
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let status = stop(&mut server, "TERM");
+    assert!(status.success(), "{status}");
+    // The default of 30 s would still be waiting.
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        started.elapsed()
+    );
+    drop(stalled);
+}
