@@ -51,12 +51,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def ensure_tools():
+def ensure_tools(build=True):
     missing = [tool for tool in ("wrk", "hey") if shutil.which(tool) is None]
     if missing:
         log(f"installing {' '.join(missing)} (Debian packages)")
         subprocess.run(["apt-get", "update", "-qq"], check=True, stdout=subprocess.DEVNULL)
         subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, stdout=subprocess.DEVNULL)
+    if not build:
+        return
     log("building release binaries")
     subprocess.run(["cargo", "build", "--release", "--quiet", "-p", "colloq", "-p", "colloq-bench-floor"],
                    check=True, cwd=ROOT)

@@ -26,15 +26,25 @@ struct Client<'a> {
     aid_token: String,
     uid: String,
     uid_token: String,
+    /// Added to true Unix time in the signature timestamp, in milliseconds
+    /// (the official clients send Unix time − 8 h).
+    shift_ms: i64,
 }
 
 impl Client<'_> {
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let ts = SystemTime::now()
+        let value = self.send(method, path, body);
+        assert_eq!(value["code"], 0, "{path}: {value}");
+        value["data"].clone()
+    }
+
+    /// The whole envelope of a signed request.
+    fn send(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
-            .as_millis()
-            .to_string();
+            .as_millis();
+        let ts = (i64::try_from(now).unwrap() + self.shift_ms).to_string();
         let mut signed = vec![
             ("X-Fresns-Aid", self.aid.clone()),
             ("X-Fresns-Aid-Token", self.aid_token.clone()),
@@ -65,9 +75,7 @@ impl Client<'_> {
             &STANDARD.encode(r#"{"networkIpv4":"127.0.0.1"}"#),
         );
         let mut res = req.send_json(body.unwrap_or(json!({}))).unwrap();
-        let value: Value = res.body_mut().read_json().unwrap();
-        assert_eq!(value["code"], 0, "{path}: {value}");
-        value["data"].clone()
+        res.body_mut().read_json().unwrap()
     }
 
     fn login(&mut self, email: &str) {
@@ -119,6 +127,7 @@ fn the_binary_serves_fresns_with_signed_requests() {
         aid_token: String::new(),
         uid: String::new(),
         uid_token: String::new(),
+        shift_ms: 0,
     };
     let mut alice = blank(&base);
     alice.login("alice@example.com");
@@ -145,4 +154,53 @@ fn the_binary_serves_fresns_with_signed_requests() {
     let messages = bob.call("GET", &format!("/api/v2/conversation/{id}/messages"), None);
     assert_eq!(messages["list"][0]["content"], "hello over the wire");
     assert_eq!(messages["list"][0]["isMe"], false);
+}
+
+/// A site whose upstream ran in `Asia/Shanghai`: configured by its environment
+/// name, colloq accepts what that site's clients send (Unix time − 8 h) and
+/// refuses true Unix time, as upstream does; an unknown zone stops the start.
+#[test]
+fn the_signature_clock_zone_setting_matches_an_existing_sites_clients() {
+    let env = Env::new();
+    let key = json_out(
+        env.colloq()
+            .args(["app-key", "create", "--platform-id", "4"]),
+    );
+    json_out(env.colloq().args([
+        "user",
+        "create",
+        "--username",
+        "carol",
+        "--password",
+        "secret-pw",
+        "--email",
+        "carol@example.com",
+    ]));
+    let out = env
+        .colloq()
+        .env("COLLOQ_FRESNS__SIGNATURE_CLOCK_ZONE", "Asia/Shangai")
+        .arg("migrate")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Asia/Shangai"));
+    let mut cmd = env.colloq();
+    cmd.env("COLLOQ_FRESNS__SIGNATURE_CLOCK_ZONE", "Asia/Shanghai");
+    let server = env.serve(cmd);
+    let mut client = Client {
+        base: &server.base,
+        app_id: key["app_id"].as_str().unwrap().to_owned(),
+        secret: key["app_secret"].as_str().unwrap().to_owned(),
+        aid: String::new(),
+        aid_token: String::new(),
+        uid: String::new(),
+        uid_token: String::new(),
+        shift_ms: -8 * 3600 * 1000,
+    };
+    client.login("carol@example.com");
+    let panel = client.send("GET", "/api/v2/user/panel", None);
+    assert_eq!(panel["code"], 0, "{panel}");
+    client.shift_ms = 0;
+    let panel = client.send("GET", "/api/v2/user/panel", None);
+    assert_eq!(panel["code"], 31303, "{panel}");
 }

@@ -298,6 +298,8 @@ pub struct OrderField {
     pub content: String,
 }
 
+pub use crate::fresns::SignatureZone;
+
 /// Fresns dialect settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -317,6 +319,12 @@ pub struct FresnsSettings {
     /// `fresns.conversation_files`: the kinds of file a conversation accepts
     /// (`image`, `video`, `audio`, `document`). Default `["image"]`, upstream's.
     pub conversation_files: Vec<String>,
+    /// `COLLOQ_FRESNS__SIGNATURE_CLOCK_ZONE`: the zone the Fresns site that
+    /// colloq replaces runs in (its `DB_TIMEZONE`): an IANA name such as
+    /// `Asia/Shanghai` or an offset such as `+08:00`. Upstream checks signature
+    /// timestamps against true Unix time minus that zone's offset, and its
+    /// clients sign accordingly. Default `UTC` (true Unix time).
+    pub signature_clock_zone: crate::fresns::SignatureZone,
 }
 
 impl Default for FresnsSettings {
@@ -328,6 +336,7 @@ impl Default for FresnsSettings {
             deactivate_avatar: String::new(),
             block_words: Vec::new(),
             conversation_files: vec!["image".to_owned()],
+            signature_clock_zone: crate::fresns::SignatureZone::default(),
         }
     }
 }

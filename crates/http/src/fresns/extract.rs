@@ -26,6 +26,7 @@ use colloq_persistence::app_keys::AppKey;
 use colloq_persistence::{DbConn, read_snapshot};
 use serde_json::{Map, Value};
 
+use super::SignatureZone;
 use super::codes::Lang;
 use super::error::ApiError;
 use super::headers::{self, ClientHeaders, HeaderProblem};
@@ -133,6 +134,7 @@ impl Who for AccountHolder {
 fn check(
     conn: &mut DbConn,
     now: DateTime<Utc>,
+    zone: SignatureZone,
     client: &ClientHeaders,
     account_profile: bool,
 ) -> Result<(Caller, Sessions), ApiError> {
@@ -152,7 +154,7 @@ fn check(
     if key.platform_id != client.platform_id {
         return Err(ApiError::Code(31102));
     }
-    if !client.timestamp_fresh(now.timestamp_millis()) {
+    if !client.timestamp_fresh(zone.upstream_now(now)) {
         return Err(ApiError::Code(31303));
     }
     if client.expected_signature(&key.app_secret) != client.signature {
@@ -274,16 +276,17 @@ impl<W: Who> Signed<W> {
         T: Send + 'static,
     {
         let headers = Arc::clone(&self.headers);
+        let zone = self.state.settings().fresns.signature_clock_zone;
         self.state
             .run_with(move |conn, now| {
                 if reads_only {
                     read_snapshot(conn, |conn| {
-                        let who = checked(conn, now, &headers)?;
+                        let who = checked(conn, now, zone, &headers)?;
                         let value = f(conn, now, &who)?;
                         Ok((who, value))
                     })
                 } else {
-                    let who = read_snapshot(conn, |conn| checked(conn, now, &headers))?;
+                    let who = read_snapshot(conn, |conn| checked(conn, now, zone, &headers))?;
                     let value = f(conn, now, &who)?;
                     Ok((who, value))
                 }
@@ -295,9 +298,10 @@ impl<W: Who> Signed<W> {
 fn checked<W: Who>(
     conn: &mut DbConn,
     now: DateTime<Utc>,
+    zone: SignatureZone,
     headers: &ClientHeaders,
 ) -> Result<W, ApiError> {
-    let (caller, sessions) = check(conn, now, headers, W::NEEDS_ACCOUNT_PROFILE)?;
+    let (caller, sessions) = check(conn, now, zone, headers, W::NEEDS_ACCOUNT_PROFILE)?;
     W::from_checked(caller, sessions)
 }
 

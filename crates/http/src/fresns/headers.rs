@@ -7,7 +7,7 @@ use base64::engine::general_purpose::STANDARD;
 use md5::{Digest, Md5};
 
 /// The validated headers of a request. `Debug` never shows the tokens.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub(crate) struct ClientHeaders {
     pub(crate) app_id: String,
     pub(crate) platform_id: i32,
@@ -236,24 +236,48 @@ impl ClientHeaders {
         )
     }
 
-    /// Whether the timestamp is within ±600 s of `now_millis` (true Unix time):
-    /// 10 digits are seconds, more are milliseconds.
-    pub(crate) fn timestamp_fresh(&self, now_millis: i64) -> bool {
+    /// Whether the timestamp is within upstream's window of `now` (upstream's
+    /// "now" in whole seconds, see [`super::SignatureZone`]): ±600 for 10
+    /// digits, read as seconds; else ±600,000 against `now × 1000`, as
+    /// milliseconds. The edges are accepted, as upstream's `>` refuses only
+    /// beyond them.
+    pub(crate) fn timestamp_fresh(&self, now: i64) -> bool {
         let Ok(value) = self.timestamp.parse::<i64>() else {
             return false;
         };
-        let millis = if self.timestamp.len() == 10 {
-            value.saturating_mul(1000)
+        if self.timestamp.len() == 10 {
+            (now - value).abs() <= 600
         } else {
-            value
-        };
-        (now_millis - millis).abs() <= 600_000
+            (now.saturating_mul(1000) - value).abs() <= 600_000
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn stamped(timestamp: &str) -> ClientHeaders {
+        ClientHeaders {
+            timestamp: timestamp.to_owned(),
+            ..ClientHeaders::default()
+        }
+    }
+
+    /// Upstream refuses `abs(now - timestamp) > window`: the edges pass.
+    #[test]
+    fn the_window_edges_are_upstreams() {
+        let now = 1_764_670_000_i64;
+        assert!(stamped(&(now - 600).to_string()).timestamp_fresh(now));
+        assert!(stamped(&(now + 600).to_string()).timestamp_fresh(now));
+        assert!(!stamped(&(now - 601).to_string()).timestamp_fresh(now));
+        assert!(!stamped(&(now + 601).to_string()).timestamp_fresh(now));
+        let ms = now * 1000;
+        assert!(stamped(&(ms - 600_000).to_string()).timestamp_fresh(now));
+        assert!(stamped(&(ms + 600_000).to_string()).timestamp_fresh(now));
+        assert!(!stamped(&(ms - 600_001).to_string()).timestamp_fresh(now));
+        assert!(!stamped(&(ms + 600_001).to_string()).timestamp_fresh(now));
+    }
 
     #[test]
     fn the_documented_signature_example_is_reproduced() {

@@ -9,6 +9,7 @@
 //! filters, `time` the date formats, `codes` the localised code messages, and
 //! `error` maps every failure to the envelope once.
 
+mod clock;
 mod codes;
 mod convert;
 mod error;
@@ -19,6 +20,7 @@ mod routes;
 mod time;
 mod userinfo;
 
+pub use clock::SignatureZone;
 pub(crate) use convert::UserInfoMemo;
 pub(crate) use routes::config;
 

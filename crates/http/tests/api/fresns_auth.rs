@@ -163,6 +163,46 @@ async fn malformed_headers_are_21005_with_the_validators_message() {
     );
 }
 
+/// A site configured for upstream's clock in `Asia/Shanghai`: its clients sign
+/// with Unix time minus 8 hours, in milliseconds or seconds, and true Unix
+/// time is as stale as it is upstream.
+#[actix_web::test]
+async fn the_signature_clock_follows_the_site_zone_as_upstream_computes_it() {
+    let mut settings = colloq_http::Settings::default();
+    settings.fresns.signature_clock_zone = "Asia/Shanghai".parse().unwrap();
+    let app = TestApp::with_settings(settings);
+    let key = app.key(7, false, None);
+    let me = app.fresns_user(&key, "clockalice").await;
+    let shanghai = app.clock().now() - Duration::hours(8);
+    let ms = |t: chrono::DateTime<chrono::Utc>| t.timestamp_millis().to_string();
+    let secs = |t: chrono::DateTime<chrono::Utc>| t.timestamp().to_string();
+    let stamped = |timestamp: String| Tweaks {
+        timestamp: Some(timestamp),
+        ..Tweaks::default()
+    };
+    for fresh in [
+        ms(shanghai),
+        secs(shanghai),
+        ms(shanghai + Duration::seconds(590)),
+        secs(shanghai - Duration::seconds(590)),
+    ] {
+        app.fresns_tweaked(Method::GET, PANEL, &key, &me, None, &stamped(fresh))
+            .await
+            .fdata();
+    }
+    let truth = app.clock().now();
+    for stale in [
+        ms(truth),
+        secs(truth),
+        ms(shanghai + Duration::seconds(601)),
+        secs(shanghai - Duration::seconds(601)),
+    ] {
+        app.fresns_tweaked(Method::GET, PANEL, &key, &me, None, &stamped(stale))
+            .await
+            .fcode(31303);
+    }
+}
+
 #[actix_web::test]
 async fn key_platform_time_and_signature_are_checked_in_order() {
     let app = TestApp::new();

@@ -110,10 +110,14 @@ impl TestApp {
         body: Option<Value>,
         tweaks: &Tweaks,
     ) -> TestRequest {
-        let timestamp = tweaks
-            .timestamp
-            .clone()
-            .unwrap_or_else(|| self.clock().now().timestamp_millis().to_string());
+        let timestamp = tweaks.timestamp.clone().unwrap_or_else(|| {
+            // Signed as the site's clients sign: Unix time shifted by the
+            // site's zone, as upstream's "now" is.
+            let now = self.clock().now();
+            let zone = self.state.settings().fresns.signature_clock_zone;
+            let shift = now.timestamp() - zone.upstream_now(now);
+            (now.timestamp_millis() - shift * 1000).to_string()
+        });
         let signed = vec![
             ("X-Fresns-App-Id", key.app_id.clone()),
             ("X-Fresns-Client-Platform-Id", key.platform_id.to_string()),
