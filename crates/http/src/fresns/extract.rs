@@ -337,10 +337,11 @@ impl<W: Who> FromRequest for Signed<W> {
 
 type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 
-/// A request body as Laravel sees it: JSON or form fields, strings trimmed
-/// (passwords excepted) and empty strings read as null. An unreadable body is
-/// kept as its error, reported after the caller checks like any other
-/// parameter error.
+/// A write request's parameters as Laravel's `$request->all()` sees them: the
+/// query string's fields, overlaid by the body's (JSON or form; the body wins
+/// a name both carry), strings trimmed (passwords excepted) and empty strings
+/// read as null. An unreadable body is kept as its error, reported after the
+/// caller checks like any other parameter error.
 pub(crate) struct Input(Result<Map<String, Value>, ApiError>);
 
 impl Input {
@@ -363,12 +364,14 @@ impl FromRequest for Input {
             .get("content-type")
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        let query = req.query_string().to_owned();
         let bytes = web::Bytes::from_request(req, payload);
-        Box::pin(async move { Ok(Self(read_body(bytes.await, is_form))) })
+        Box::pin(async move { Ok(Self(read_body(&query, bytes.await, is_form))) })
     }
 }
 
 fn read_body(
+    query: &str,
     bytes: Result<web::Bytes, actix_web::Error>,
     is_form: bool,
 ) -> Result<Map<String, Value>, ApiError> {
@@ -378,11 +381,14 @@ fn read_body(
             _ => "The request body could not be read.".to_owned(),
         })
     })?;
-    let map = if is_form {
-        form_urlencoded::parse(&bytes)
+    let fields = |raw: &[u8]| -> Map<String, Value> {
+        form_urlencoded::parse(raw)
             .into_owned()
             .map(|(k, v)| (k, Value::String(v)))
             .collect()
+    };
+    let body = if is_form {
+        fields(&bytes)
     } else if bytes.iter().all(u8::is_ascii_whitespace) {
         Map::new()
     } else {
@@ -395,6 +401,8 @@ fn read_body(
             }
         }
     };
+    let mut map = fields(query.as_bytes());
+    map.extend(body);
     Ok(map
         .into_iter()
         .map(|(k, v)| {

@@ -1270,3 +1270,46 @@ async fn a_pages_user_info_follows_profile_edits_language_and_zone() {
     // And back: the English, UTC rendering is still the edited one.
     assert_eq!(alice_on_page(&p.get(&p.bob, &uri).await), after);
 }
+
+/// Upstream reads a write's parameters with `$request->all()`: the query
+/// string and the body together, the body winning a name both carry.
+#[actix_web::test]
+async fn write_parameters_come_from_the_query_and_the_body_the_body_winning() {
+    let p = pair().await;
+    p.send(&p.alice, "bob", "one").await;
+    let id = p.get(&p.bob, "/api/v2/conversation/list").await.fdata()["list"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let detail = format!("/api/v2/conversation/{id}/detail");
+    assert_eq!(p.get(&p.bob, &detail).await.fdata()["unreadCount"], 1);
+    // The body names another conversation: it wins, and that one is refused.
+    p.call(
+        Method::PUT,
+        &format!("/api/v2/conversation/mark-as-read?type=conversation&conversationId={id}"),
+        &p.bob,
+        json!({"conversationId": 424_242}),
+    )
+    .await
+    .fcode(36602);
+    assert_eq!(p.get(&p.bob, &detail).await.fdata()["unreadCount"], 1);
+    // Everything in the query, an empty body.
+    p.call(
+        Method::PUT,
+        &format!("/api/v2/conversation/mark-as-read?type=conversation&conversationId={id}"),
+        &p.bob,
+        json!({}),
+    )
+    .await
+    .fdata();
+    assert_eq!(p.get(&p.bob, &detail).await.fdata()["unreadCount"], 0);
+    // Sending, with the recipient in the query and the text in the body.
+    let sent = p
+        .call(
+            Method::POST,
+            "/api/v2/conversation/send-message?uidOrUsername=bob",
+            &p.alice,
+            json!({"message": "from the query"}),
+        )
+        .await;
+    assert_eq!(sent.fdata()["content"], "from the query");
+}
