@@ -17,64 +17,83 @@ pub struct Sniffed {
     pub kind: FileKind,
 }
 
-/// The formats colloq accepts, by sniffed MIME type. Everything else (programs,
-/// HTML, SVG, disk images, unknown binaries) is refused: the files are served
-/// back from colloq's own origin, so nothing a browser would run is stored.
-const ALLOWED: &[(&str, FileKind)] = &[
-    ("image/jpeg", FileKind::Image),
-    ("image/png", FileKind::Image),
-    ("image/gif", FileKind::Image),
-    ("image/webp", FileKind::Image),
-    ("image/bmp", FileKind::Image),
-    ("image/heif", FileKind::Image),
-    ("image/avif", FileKind::Image),
-    ("video/mp4", FileKind::Video),
-    ("video/x-m4v", FileKind::Video),
-    ("video/webm", FileKind::Video),
-    ("video/quicktime", FileKind::Video),
-    ("video/x-matroska", FileKind::Video),
-    ("audio/mpeg", FileKind::Audio),
-    ("audio/m4a", FileKind::Audio),
-    ("audio/aac", FileKind::Audio),
-    ("audio/ogg", FileKind::Audio),
-    ("audio/opus", FileKind::Audio),
-    ("audio/x-wav", FileKind::Audio),
-    ("audio/x-flac", FileKind::Audio),
-    ("audio/amr", FileKind::Audio),
-    ("application/pdf", FileKind::Document),
-    ("application/rtf", FileKind::Document),
-    ("application/msword", FileKind::Document),
-    ("application/vnd.ms-excel", FileKind::Document),
-    ("application/vnd.ms-powerpoint", FileKind::Document),
+/// The formats colloq accepts, by sniffed MIME type, with their usual
+/// extension. Everything else (programs, HTML, SVG, disk images, unknown
+/// binaries) is refused: the files are served back from colloq's own origin,
+/// so nothing a browser would run is stored. Plain text is recognised apart
+/// from `infer` (see [`sniff`]).
+const ALLOWED: &[(&str, &str, FileKind)] = &[
+    ("image/jpeg", "jpg", FileKind::Image),
+    ("image/png", "png", FileKind::Image),
+    ("image/gif", "gif", FileKind::Image),
+    ("image/webp", "webp", FileKind::Image),
+    ("image/bmp", "bmp", FileKind::Image),
+    ("image/heif", "heif", FileKind::Image),
+    ("image/avif", "avif", FileKind::Image),
+    ("video/mp4", "mp4", FileKind::Video),
+    ("video/x-m4v", "m4v", FileKind::Video),
+    ("video/webm", "webm", FileKind::Video),
+    ("video/quicktime", "mov", FileKind::Video),
+    ("video/x-matroska", "mkv", FileKind::Video),
+    ("audio/mpeg", "mp3", FileKind::Audio),
+    ("audio/m4a", "m4a", FileKind::Audio),
+    ("audio/aac", "aac", FileKind::Audio),
+    ("audio/ogg", "ogg", FileKind::Audio),
+    ("audio/opus", "opus", FileKind::Audio),
+    ("audio/x-wav", "wav", FileKind::Audio),
+    ("audio/x-flac", "flac", FileKind::Audio),
+    ("audio/amr", "amr", FileKind::Audio),
+    ("application/pdf", "pdf", FileKind::Document),
+    ("application/rtf", "rtf", FileKind::Document),
+    ("application/msword", "doc", FileKind::Document),
+    ("application/vnd.ms-excel", "xls", FileKind::Document),
+    ("application/vnd.ms-powerpoint", "ppt", FileKind::Document),
     (
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "docx",
         FileKind::Document,
     ),
     (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "xlsx",
         FileKind::Document,
     ),
     (
         "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "pptx",
         FileKind::Document,
     ),
     (
         "application/vnd.oasis.opendocument.text",
+        "odt",
         FileKind::Document,
     ),
     (
         "application/vnd.oasis.opendocument.spreadsheet",
+        "ods",
         FileKind::Document,
     ),
     (
         "application/vnd.oasis.opendocument.presentation",
+        "odp",
         FileKind::Document,
     ),
-    ("application/epub+zip", FileKind::Document),
-    ("application/zip", FileKind::Document),
-    ("application/x-7z-compressed", FileKind::Document),
-    ("application/gzip", FileKind::Document),
+    ("application/epub+zip", "epub", FileKind::Document),
+    ("application/zip", "zip", FileKind::Document),
+    ("application/x-7z-compressed", "7z", FileKind::Document),
+    ("application/gzip", "gz", FileKind::Document),
+    ("text/plain", "txt", FileKind::Document),
 ];
+
+/// What a client may pick for `kind`, as upstream Fresns lists it in a user
+/// panel's `fileAccept`: the MIME types, then the extensions with a dot, all
+/// joined by commas (`image/jpeg,…,.jpg,…`).
+pub fn accept_list(kind: FileKind) -> String {
+    let of_kind = || ALLOWED.iter().filter(move |(_, _, k)| *k == kind);
+    let mimes = of_kind().map(|(mime, _, _)| (*mime).to_owned());
+    let extensions = of_kind().map(|(_, extension, _)| format!(".{extension}"));
+    mimes.chain(extensions).collect::<Vec<_>>().join(",")
+}
 
 /// Recognises `head`, the first bytes of a file (at most [`SNIFF_LEN`], or the
 /// whole file when `complete`). `None` means the format is not accepted.
@@ -83,8 +102,8 @@ pub fn sniff(head: &[u8], complete: bool) -> Option<Sniffed> {
         let mime = found.mime_type();
         return ALLOWED
             .iter()
-            .find(|(m, _)| *m == mime)
-            .map(|(mime, kind)| Sniffed {
+            .find(|(m, _, _)| *m == mime && *m != "text/plain")
+            .map(|(mime, _, kind)| Sniffed {
                 mime,
                 extension: found.extension(),
                 kind: *kind,

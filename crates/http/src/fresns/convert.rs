@@ -171,6 +171,34 @@ pub(crate) fn int_field(input: &Map<String, Value>, name: &str) -> Result<Option
 
 /// `{pagination, list}` with upstream's rules: `currentPage` is the request's,
 /// `lastPage` at least 1.
+/// `user/panel` in upstream's shape (`UserController::panel`). colloq keeps
+/// no notifications, drafts, features or extra profiles, so those are zero or
+/// empty, with upstream's keys and types, as the official clients read them
+/// (one computes `unreadNotifications.all - 1`).
+pub(crate) fn panel(panel: &colloq_core::conversations::Panel) -> Value {
+    let accept = |kind| colloq_storage::inspect::accept_list(kind);
+    json!({
+        "multiUser": {"status": false, "service": null},
+        "features": [],
+        "profiles": [],
+        "conversations": {
+            "conversationCount": panel.conversation_count,
+            "unreadMessages": panel.unread_messages,
+        },
+        "unreadNotifications": {
+            "systems": 0, "recommends": 0, "likes": 0, "dislikes": 0, "follows": 0,
+            "blocks": 0, "mentions": 0, "comments": 0, "quotes": 0, "all": 0,
+        },
+        "draftCount": {"posts": 0, "comments": 0},
+        "fileAccept": {
+            "images": accept(FileKind::Image),
+            "videos": accept(FileKind::Video),
+            "audios": accept(FileKind::Audio),
+            "documents": accept(FileKind::Document),
+        },
+    })
+}
+
 pub(crate) fn paginated<T: Serialize>(list: Vec<T>, total: i64, page: PageRequest) -> Paginated<T> {
     Paginated {
         pagination: Pagination {

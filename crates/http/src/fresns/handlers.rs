@@ -254,14 +254,7 @@ pub(super) async fn user_panel(me: Me) -> Reply {
     let (_, panel) = me
         .read(|conn, _now, myself| Ok(conversations::panel(conn, &myself.user)?))
         .await?;
-    Ok(ok(
-        me.view.lang,
-        json!({
-            "conversations": {"conversationCount": panel.conversation_count, "unreadMessages": panel.unread_messages},
-            "notifications": {"systems": 0, "recommends": 0, "likes": 0, "dislikes": 0, "follows": 0, "blocks": 0, "mentions": 0, "comments": 0, "quotes": 0},
-            "drafts": {"posts": 0, "comments": 0}
-        }),
-    ))
+    Ok(ok(me.view.lang, super::convert::panel(&panel)))
 }
 
 pub(super) async fn list_conversations(me: Me, params: Params) -> Reply {

@@ -1313,3 +1313,53 @@ async fn write_parameters_come_from_the_query_and_the_body_the_body_winning() {
         .await;
     assert_eq!(sent.fdata()["content"], "from the query");
 }
+
+/// `user/panel` has upstream's keys and types: the official client reads
+/// `unreadNotifications.all` and `draftCount.posts`, and `fileAccept` lists
+/// what the upload endpoint takes.
+#[actix_web::test]
+async fn the_panel_has_upstreams_full_key_set() {
+    let p = pair().await;
+    p.send(&p.alice, "bob", "one").await;
+    let res = p.get(&p.bob, "/api/v2/user/panel").await;
+    let panel = res.fdata();
+    let keys: Vec<&String> = panel.as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "multiUser",
+            "features",
+            "profiles",
+            "conversations",
+            "unreadNotifications",
+            "draftCount",
+            "fileAccept"
+        ]
+    );
+    assert_eq!(
+        panel["multiUser"],
+        json!({"status": false, "service": null})
+    );
+    assert_eq!(panel["features"], json!([]));
+    assert_eq!(panel["profiles"], json!([]));
+    assert_eq!(
+        panel["conversations"],
+        json!({"conversationCount": 1, "unreadMessages": 1})
+    );
+    assert_eq!(
+        panel["unreadNotifications"],
+        json!({"systems": 0, "recommends": 0, "likes": 0, "dislikes": 0, "follows": 0,
+               "blocks": 0, "mentions": 0, "comments": 0, "quotes": 0, "all": 0})
+    );
+    assert_eq!(panel["draftCount"], json!({"posts": 0, "comments": 0}));
+    let accept = &panel["fileAccept"];
+    let images = accept["images"].as_str().unwrap();
+    assert!(images.starts_with("image/jpeg,"), "{images}");
+    assert!(
+        images.contains(",.jpg,") && !images.contains("video/"),
+        "{images}"
+    );
+    assert!(accept["videos"].as_str().unwrap().contains(".mp4"));
+    assert!(accept["audios"].as_str().unwrap().contains("audio/mpeg"));
+    assert!(accept["documents"].as_str().unwrap().contains(".pdf"));
+}
