@@ -38,10 +38,11 @@ def main():
         servers = {}
         for name, binary in (("A", args.old), ("B", args.new)):
             port = harness.free_port()
-            # An old binary may not know `serve --bind`: the environment works for both.
-            env = dict(db.env, COLLOQ_BIND=f"127.0.0.1:{port}")
-            servers[name] = (harness.Server([binary, "--database-url", db.url], env, port,
-                                            "/api/communication/fields"), f"http://127.0.0.1:{port}")
+            # `serve --bind` is understood by binaries before and after --bind
+            # became serve's own option; older ones ignored COLLOQ_BIND.
+            argv = [binary, "--database-url", db.url, "serve", "--bind", f"127.0.0.1:{port}"]
+            servers[name] = (harness.Server(argv, db.env, port, "/api/communication/fields"),
+                             f"http://127.0.0.1:{port}")
         hot_a, _ = seed["hot_users"]
         order, conversation = seed["hot_order"], seed["hot_conversation"]
         clients = {}

@@ -6,11 +6,12 @@ use std::io::IsTerminal as _;
 
 use colloq_http::settings::{LogFormat, LogSettings};
 use tracing::field::{Field, Visit};
+use tracing::subscriber::Interest;
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::Layer;
+use tracing_subscriber::filter::{FilterExt as _, LevelFilter, filter_fn};
 use tracing_subscriber::layer::{Context, Filter, SubscriberExt as _};
 use tracing_subscriber::util::SubscriberInitExt as _;
+use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::anyhow_free::Failure;
 
@@ -33,9 +34,15 @@ pub(crate) fn init(settings: &LogSettings) -> Result<(), Failure> {
         LogFormat::Text => fmt.boxed(),
         LogFormat::Json => fmt.json().flatten_event(true).boxed(),
     };
+    // Both layers are filtered so that every callsite keeps a static interest
+    // and the registry a maximum level: an unfiltered layer would make every
+    // `trace!` of every dependency a dynamic check on the request path.
+    let noise_only =
+        filter_fn(|meta| *meta.level() == Level::ERROR && meta.target() == ACTIX_DISPATCHER)
+            .with_max_level_hint(LevelFilter::ERROR);
     tracing_subscriber::registry()
-        .with(fmt.with_filter(filter).with_filter(NotClientNoise))
-        .with(Demote)
+        .with(fmt.with_filter(filter.and(NotClientNoise)))
+        .with(Demote.with_filter(noise_only))
         .try_init()
         .map_err(|e| Failure::new(e.to_string()))
 }
@@ -46,7 +53,7 @@ pub(crate) fn init(settings: &LogSettings) -> Result<(), Failure> {
 /// dropped by [`NotClientNoise`] and said again by [`Demote`] at DEBUG.
 fn is_client_noise(event: &Event<'_>) -> bool {
     let meta = event.metadata();
-    if *meta.level() != Level::ERROR || meta.target() != "actix_http::h1::dispatcher" {
+    if *meta.level() != Level::ERROR || meta.target() != ACTIX_DISPATCHER {
         return false;
     }
     message(event).is_some_and(|m| m.starts_with("stream error"))
@@ -66,7 +73,11 @@ fn message(event: &Event<'_>) -> Option<String> {
     found.0
 }
 
-/// Lets everything through but [`is_client_noise`].
+/// Where actix-http logs a request it could not parse.
+const ACTIX_DISPATCHER: &str = "actix_http::h1::dispatcher";
+
+/// Lets everything through but [`is_client_noise`]; only the dispatcher's
+/// ERROR callsites need a look at the event.
 struct NotClientNoise;
 
 impl<S: Subscriber> Filter<S> for NotClientNoise {
@@ -74,8 +85,20 @@ impl<S: Subscriber> Filter<S> for NotClientNoise {
         true
     }
 
+    fn callsite_enabled(&self, meta: &'static tracing::Metadata<'static>) -> Interest {
+        if *meta.level() == Level::ERROR && meta.target() == ACTIX_DISPATCHER {
+            Interest::sometimes()
+        } else {
+            Interest::always()
+        }
+    }
+
     fn event_enabled(&self, event: &Event<'_>, _cx: &Context<'_, S>) -> bool {
         !is_client_noise(event)
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        Some(LevelFilter::TRACE)
     }
 }
 

@@ -52,7 +52,7 @@ const DURATION_BUCKETS: &[f64] = &[
 /// # Errors
 /// When a recorder is installed already.
 pub fn install_metrics() -> Result<PrometheusHandle, String> {
-    PrometheusBuilder::new()
+    let handle = PrometheusBuilder::new()
         .set_buckets_for_metric(
             Matcher::Full("colloq_http_request_duration_seconds".to_owned()),
             DURATION_BUCKETS,
@@ -70,7 +70,20 @@ pub fn install_metrics() -> Result<PrometheusHandle, String> {
             )
         })
         .and_then(PrometheusBuilder::install_recorder)
-        .map_err(|e| format!("installing the metrics recorder: {e}"))
+        .map_err(|e| format!("installing the metrics recorder: {e}"))?;
+    // Histograms keep their samples until an upkeep folds them into buckets;
+    // without scrapes they would grow for ever, so upkeep runs on its own.
+    let upkeep = handle.clone();
+    std::thread::Builder::new()
+        .name("colloq-metrics".to_owned())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(Duration::from_secs(5));
+                upkeep.run_upkeep();
+            }
+        })
+        .map_err(|e| format!("starting the metrics upkeep thread: {e}"))?;
+    Ok(handle)
 }
 
 /// A request id made here: a random prefix per process and a counter, so ids
