@@ -159,6 +159,7 @@ fn the_binary_serves_fresns_with_signed_requests() {
 /// A site whose upstream ran in `Asia/Shanghai`: configured by its environment
 /// name, colloq accepts what that site's clients send (Unix time − 8 h) and
 /// refuses true Unix time, as upstream does; an unknown zone stops the start.
+/// The site's name and logo reach `global/configs` from their variables.
 #[test]
 fn the_signature_clock_zone_setting_matches_an_existing_sites_clients() {
     let env = Env::new();
@@ -185,7 +186,9 @@ fn the_signature_clock_zone_setting_matches_an_existing_sites_clients() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("Asia/Shangai"));
     let mut cmd = env.colloq();
-    cmd.env("COLLOQ_FRESNS__SIGNATURE_CLOCK_ZONE", "Asia/Shanghai");
+    cmd.env("COLLOQ_FRESNS__SIGNATURE_CLOCK_ZONE", "Asia/Shanghai")
+        .env("COLLOQ_FRESNS__SITE_NAME", "Example Community")
+        .env("COLLOQ_FRESNS__SITE_LOGO", "https://example.com/logo.png");
     let server = env.serve(cmd);
     let mut client = Client {
         base: &server.base,
@@ -197,6 +200,10 @@ fn the_signature_clock_zone_setting_matches_an_existing_sites_clients() {
         uid_token: String::new(),
         shift_ms: -8 * 3600 * 1000,
     };
+    // The start-up read, before any login.
+    let general = client.call("GET", "/api/v2/global/configs?tags=general", None);
+    assert_eq!(general["site_name"], "Example Community");
+    assert_eq!(general["site_logo"], "https://example.com/logo.png");
     client.login("carol@example.com");
     let panel = client.send("GET", "/api/v2/user/panel", None);
     assert_eq!(panel["code"], 0, "{panel}");

@@ -307,8 +307,15 @@ pub struct FresnsSettings {
     /// `COLLOQ_FRESNS__CONVERSATION_ENABLED`: when false, sending answers 36600.
     /// Default true.
     pub conversation_enabled: bool,
-    /// `COLLOQ_FRESNS__SITE_URL`: prefix of User Info `url` (`<site_url>/u/<uid>`).
+    /// `COLLOQ_FRESNS__SITE_URL`: prefix of User Info `url` (`<site_url>/u/<uid>`),
+    /// also served as the `site_url` configuration item.
     pub site_url: String,
+    /// `COLLOQ_FRESNS__SITE_NAME`: the `site_name` configuration item clients
+    /// show. Default `colloq`.
+    pub site_name: String,
+    /// `COLLOQ_FRESNS__SITE_LOGO`: the URL of the `site_logo` configuration
+    /// item. Default: none (`null`).
+    pub site_logo: String,
     /// `COLLOQ_FRESNS__DEFAULT_AVATAR`: avatar of users without one.
     pub default_avatar: String,
     /// `COLLOQ_FRESNS__DEACTIVATE_AVATAR`: avatar of disabled and missing users.
@@ -332,6 +339,8 @@ impl Default for FresnsSettings {
         Self {
             conversation_enabled: true,
             site_url: String::new(),
+            site_name: "colloq".to_owned(),
+            site_logo: String::new(),
             default_avatar: String::new(),
             deactivate_avatar: String::new(),
             block_words: Vec::new(),

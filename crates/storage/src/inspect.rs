@@ -89,10 +89,21 @@ const ALLOWED: &[(&str, &str, FileKind)] = &[
 /// panel's `fileAccept`: the MIME types, then the extensions with a dot, all
 /// joined by commas (`image/jpeg,…,.jpg,…`).
 pub fn accept_list(kind: FileKind) -> String {
-    let of_kind = || ALLOWED.iter().filter(move |(_, _, k)| *k == kind);
-    let mimes = of_kind().map(|(mime, _, _)| (*mime).to_owned());
-    let extensions = of_kind().map(|(_, extension, _)| format!(".{extension}"));
-    mimes.chain(extensions).collect::<Vec<_>>().join(",")
+    let mimes = ALLOWED
+        .iter()
+        .filter(|(_, _, k)| *k == kind)
+        .map(|(mime, _, _)| (*mime).to_owned());
+    let dotted = extensions(kind).into_iter().map(|e| format!(".{e}"));
+    mimes.chain(dotted).collect::<Vec<_>>().join(",")
+}
+
+/// The usual extensions of the formats of `kind` colloq accepts (`jpg`, …).
+pub fn extensions(kind: FileKind) -> Vec<&'static str> {
+    ALLOWED
+        .iter()
+        .filter(|(_, _, k)| *k == kind)
+        .map(|(_, extension, _)| *extension)
+        .collect()
 }
 
 /// Recognises `head`, the first bytes of a file (at most [`SNIFF_LEN`], or the

@@ -133,6 +133,31 @@ pub(crate) fn pinned_param(params: &Params) -> Result<Option<bool>, ApiError> {
     }
 }
 
+/// A boolean parameter as Laravel's `boolean` rule takes it: `true`, `false`,
+/// `1`, `0` (and absent).
+pub(crate) fn boolean_param(params: &Params, name: &str) -> Result<Option<bool>, ApiError> {
+    match params.get(name).map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("1" | "true") => Ok(Some(true)),
+        Some("0" | "false") => Ok(Some(false)),
+        Some(_) => Err(param_error(format!(
+            "The {} field must be true or false.",
+            label(name)
+        ))),
+    }
+}
+
+/// The `ip` parameter of `common/ip-info`, when given.
+pub(crate) fn ip_param(params: &Params) -> Result<Option<std::net::IpAddr>, ApiError> {
+    match params.get("ip").map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(raw) => raw
+            .parse()
+            .map(Some)
+            .map_err(|_bad| param_error("The ip must be a valid IP address.".to_owned())),
+    }
+}
+
 pub(crate) fn key_filter(params: &Params) -> KeyFilter {
     KeyFilter::new(params.get("whitelistKeys"), params.get("blacklistKeys"))
 }

@@ -23,12 +23,13 @@ use serde_json::{Map, Value, json};
 
 use super::codes::{Lang, message};
 use super::convert::{
-    ConversationDetail, ConversationItem, account_info, choice, cursor_params, file_info,
-    int_field, key_filter, latest_message, message_file, message_item, page_params, paginated,
-    param_error, path_id, pinned_param, render_user, required_text, text,
+    ConversationDetail, ConversationItem, account_info, boolean_param, choice, cursor_params,
+    file_info, int_field, ip_param, key_filter, latest_message, message_file, message_item,
+    page_params, paginated, param_error, path_id, pinned_param, render_user, required_text, text,
 };
 use super::error::{ApiError, messaging_code};
 use super::extract::{AccountOnly, Caller, Client, Input, Me, Myself};
+use super::global;
 use super::time::TimeView;
 use super::userinfo::{KeyFilter, Permission};
 use crate::files;
@@ -248,6 +249,37 @@ pub(super) async fn logout_account(who: AccountOnly) -> Reply {
     })
     .await?;
     Ok(ok(who.view.lang, Value::Null))
+}
+
+pub(super) async fn global_configs(client: Client, params: Params) -> Reply {
+    client.read(|_conn, _now, _caller| Ok(())).await?;
+    let (keys, tags) = (params.get("keys"), params.get("tags"));
+    let items = global::configs(client.state.settings(), client.view.lang, keys, tags);
+    Ok(ok_sized(client.view.lang, items, 8 * 1024))
+}
+
+pub(super) async fn code_messages(client: Client, params: Params) -> Reply {
+    let all = boolean_param(&params, "isAll")?.unwrap_or(false);
+    client.read(|_conn, _now, _caller| Ok(())).await?;
+    let (fskey, codes) = (params.get("fskey"), params.get("codes"));
+    let table = global::code_messages(client.view.lang, fskey, all, codes);
+    Ok(ok_sized(client.view.lang, table, 4 * 1024))
+}
+
+pub(super) async fn ip_info(client: Client, http: HttpRequest, params: Params) -> Reply {
+    let asked = ip_param(&params)?;
+    client.read(|_conn, _now, _caller| Ok(())).await?;
+    let peer = http.peer_addr();
+    let (ip, port) = match (asked, peer) {
+        (Some(ip), _) => (ip, None),
+        (None, Some(peer)) => (peer.ip(), Some(peer.port())),
+        (None, None) => (std::net::Ipv4Addr::LOCALHOST.into(), None),
+    };
+    Ok(ok(client.view.lang, global::ip_info(ip, port)))
+}
+
+pub(super) async fn site_status() -> HttpResponse {
+    HttpResponse::Ok().json(global::status())
 }
 
 pub(super) async fn user_panel(me: Me) -> Reply {

@@ -14,6 +14,7 @@ mod codes;
 mod convert;
 mod error;
 mod extract;
+mod global;
 mod handlers;
 mod headers;
 mod routes;

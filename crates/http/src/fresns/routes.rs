@@ -13,9 +13,14 @@ use super::handlers as h;
 
 /// Mounts the dialect.
 pub(crate) fn config(cfg: &mut web::ServiceConfig) {
+    // A static file on a Fresns site: no envelope, no signature.
+    cfg.route("/status.json", web::get().to(h::site_status));
     cfg.service(
         web::scope("/api/v2")
             .wrap(from_fn(localize))
+            .route("/global/configs", web::get().to(h::global_configs))
+            .route("/global/code-messages", web::get().to(h::code_messages))
+            .route("/common/ip-info", web::get().to(h::ip_info))
             .route("/account/login", web::post().to(h::login_account))
             .route("/account/logout", web::delete().to(h::logout_account))
             .route("/user/auth", web::post().to(h::auth_user))

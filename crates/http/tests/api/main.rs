@@ -14,6 +14,7 @@ mod files_fresns;
 mod files_s3;
 mod fresns_auth;
 mod fresns_conversations;
+mod fresns_global;
 mod fresns_helpers;
 mod helpers;
 mod lifecycle;
