@@ -29,6 +29,16 @@ struct Client<'a> {
     /// Added to true Unix time in the signature timestamp, in milliseconds
     /// (the official clients send Unix time − 8 h).
     shift_ms: i64,
+    /// Platform id and client version.
+    platform: (&'static str, &'static str),
+    /// Headers sent but not signed (language, time zone).
+    extra: Vec<(&'static str, String)>,
+}
+
+/// A request body as a client sends it.
+enum Body {
+    Json(Value),
+    Form(String),
 }
 
 impl Client<'_> {
@@ -38,8 +48,13 @@ impl Client<'_> {
         value["data"].clone()
     }
 
-    /// The whole envelope of a signed request.
+    /// The whole envelope of a signed request (a GET carries `{}` as a body).
     fn send(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.request(method, path, Some(Body::Json(body.unwrap_or(json!({})))))
+    }
+
+    /// The whole envelope of a signed request with `body` as it is sent.
+    fn request(&self, method: &str, path: &str, body: Option<Body>) -> Value {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
@@ -49,8 +64,8 @@ impl Client<'_> {
             ("X-Fresns-Aid", self.aid.clone()),
             ("X-Fresns-Aid-Token", self.aid_token.clone()),
             ("X-Fresns-App-Id", self.app_id.clone()),
-            ("X-Fresns-Client-Platform-Id", "4".to_owned()),
-            ("X-Fresns-Client-Version", "2.21.4".to_owned()),
+            ("X-Fresns-Client-Platform-Id", self.platform.0.to_owned()),
+            ("X-Fresns-Client-Version", self.platform.1.to_owned()),
             ("X-Fresns-Signature-Timestamp", ts),
             ("X-Fresns-Uid", self.uid.clone()),
             ("X-Fresns-Uid-Token", self.uid_token.clone()),
@@ -63,18 +78,30 @@ impl Client<'_> {
             self.secret
         )));
         let url = format!("{}{path}", self.base);
-        let mut req = match method {
-            "POST" => ureq::post(&url),
-            _ => ureq::get(&url).force_send_body(),
-        };
-        for (k, v) in &signed {
+        let mut req = ureq::http::Request::builder()
+            .method(method)
+            .uri(&url)
+            .header("X-Fresns-Signature", &signature)
+            .header(
+                "X-Fresns-Client-Device-Info",
+                STANDARD.encode(r#"{"networkIpv4":"127.0.0.1"}"#),
+            );
+        for (k, v) in signed.iter().chain(&self.extra) {
             req = req.header(*k, v);
         }
-        req = req.header("X-Fresns-Signature", &signature).header(
-            "X-Fresns-Client-Device-Info",
-            &STANDARD.encode(r#"{"networkIpv4":"127.0.0.1"}"#),
-        );
-        let mut res = req.send_json(body.unwrap_or(json!({}))).unwrap();
+        let (content_type, bytes) = match body {
+            Some(Body::Json(value)) => ("application/json", value.to_string().into_bytes()),
+            Some(Body::Form(form)) => ("application/x-www-form-urlencoded", form.into_bytes()),
+            None => ("", Vec::new()),
+        };
+        if !content_type.is_empty() {
+            req = req.header("Content-Type", content_type);
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .allow_non_standard_methods(true)
+            .build()
+            .into();
+        let mut res = agent.run(req.body(bytes).unwrap()).unwrap();
         res.body_mut().read_json().unwrap()
     }
 
@@ -128,6 +155,8 @@ fn the_binary_serves_fresns_with_signed_requests() {
         uid: String::new(),
         uid_token: String::new(),
         shift_ms: 0,
+        platform: ("4", "2.21.4"),
+        extra: Vec::new(),
     };
     let mut alice = blank(&base);
     alice.login("alice@example.com");
@@ -199,6 +228,8 @@ fn the_signature_clock_zone_setting_matches_an_existing_sites_clients() {
         uid: String::new(),
         uid_token: String::new(),
         shift_ms: -8 * 3600 * 1000,
+        platform: ("4", "2.21.4"),
+        extra: Vec::new(),
     };
     // The start-up read, before any login.
     let general = client.call("GET", "/api/v2/global/configs?tags=general", None);
@@ -210,4 +241,241 @@ fn the_signature_clock_zone_setting_matches_an_existing_sites_clients() {
     client.shift_ms = 0;
     let panel = client.send("GET", "/api/v2/user/panel", None);
     assert_eq!(panel["code"], 31303, "{panel}");
+}
+
+/// The official WeChat mini-program's requests (2.8.0, the last v2 client),
+/// replayed through the real binary configured for a site in Asia/Shanghai:
+/// its headers (platform 7, Unix ms − 8 h, `+8`, `zh-Hans`), its start-up
+/// reads, login by e-mail, user auth, and every conversation step, with JSON
+/// and form-encoded bodies, GET data in the query, `conversationId` as a
+/// string or a number, and the answers it reads from each.
+#[test]
+fn the_wechat_client_runs_through_its_conversation_pages() {
+    let env = Env::new();
+    let key = json_out(
+        env.colloq()
+            .args(["app-key", "create", "--platform-id", "7"]),
+    );
+    for name in ["dora", "eric"] {
+        json_out(env.colloq().args([
+            "user",
+            "create",
+            "--username",
+            name,
+            "--password",
+            "secret-pw",
+            "--email",
+            &format!("{name}@example.com"),
+            "--nickname",
+            &name.to_uppercase(),
+        ]));
+    }
+    let mut cmd = env.colloq();
+    cmd.env("COLLOQ_FRESNS__SIGNATURE_CLOCK_ZONE", "Asia/Shanghai");
+    let server = env.serve(cmd);
+    let wechat = || Client {
+        base: &server.base,
+        app_id: key["app_id"].as_str().unwrap().to_owned(),
+        secret: key["app_secret"].as_str().unwrap().to_owned(),
+        aid: String::new(),
+        aid_token: String::new(),
+        uid: String::new(),
+        uid_token: String::new(),
+        shift_ms: -8 * 3600 * 1000,
+        platform: ("7", "2.8.0"),
+        extra: vec![
+            ("X-Fresns-Client-Lang-Tag", "zh-Hans".to_owned()),
+            ("X-Fresns-Client-Timezone", "+8".to_owned()),
+        ],
+    };
+    let ok = |value: Value| {
+        assert_eq!(value["code"], 0, "{value}");
+        value["data"].clone()
+    };
+
+    // Start-up: status.json, then the configuration the pages read.
+    let status: Value = ureq::get(&format!("{}/status.json?timestamp=1", server.base))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    assert_eq!(status["activate"], true);
+    let mut dora = wechat();
+    let configs = ok(dora.request("GET", "/api/v2/global/configs", None));
+    assert_eq!(configs["menu_conversations"], "对话");
+    assert_eq!(configs["menu_account"], "用户中心");
+    assert!(configs["cache_minutes"].is_i64());
+    assert!(configs["language_menus"].is_array());
+    assert!(configs.as_object().unwrap().contains_key("site_logo"));
+    for word in [
+        "delete",
+        "userDeactivate",
+        "cancel",
+        "confirm",
+        "inProgress",
+        "isLatestVersion",
+        "upgrade",
+    ] {
+        assert!(
+            configs["language_pack_contents"][word].is_string(),
+            "{word}"
+        );
+    }
+    let codes = ok(dora.request("GET", "/api/v2/global/code-messages", None));
+    assert_eq!(codes["36601"], "对话异常或不存在");
+    let ip = ok(dora.request("GET", "/api/v2/common/ip-info", None));
+    assert_eq!(ip["networkIpv4"], "127.0.0.1");
+
+    // Login by e-mail (JSON), then user auth (form-encoded).
+    let wrong = dora.request(
+        "POST",
+        "/api/v2/account/login",
+        Some(Body::Json(json!({"type": "email", "account": "dora@example.com", "password": STANDARD.encode("nope-nope")}))),
+    );
+    assert_eq!(wrong["code"], 34304, "{wrong}");
+    let login = ok(dora.request(
+        "POST",
+        "/api/v2/account/login",
+        Some(Body::Json(json!({"type": "email", "account": "dora@example.com", "password": STANDARD.encode("secret-pw")}))),
+    ));
+    dora.aid = login["sessionToken"]["aid"].as_str().unwrap().to_owned();
+    dora.aid_token = login["sessionToken"]["token"].as_str().unwrap().to_owned();
+    let dora_uid = login["detail"]["users"][0]["uid"].as_i64().unwrap();
+    let auth = ok(dora.request(
+        "POST",
+        "/api/v2/user/auth",
+        Some(Body::Form(format!("uidOrUsername={dora_uid}"))),
+    ));
+    dora.uid = auth["sessionToken"]["uid"].as_i64().unwrap().to_string();
+    dora.uid_token = auth["sessionToken"]["token"].as_str().unwrap().to_owned();
+    let mut eric = wechat();
+    eric.login("eric@example.com");
+    let eric_uid: i64 = eric.uid.parse().unwrap();
+
+    let panel = ok(dora.request("GET", "/api/v2/user/panel", None));
+    assert_eq!(panel["unreadNotifications"]["all"], 0);
+    assert_eq!(panel["draftCount"]["posts"], 0);
+    assert_eq!(panel["conversations"]["unreadMessages"], 0);
+
+    // Sends: by uid, form-encoded; by username, JSON.
+    let first = ok(dora.request(
+        "POST",
+        "/api/v2/conversation/send-message",
+        Some(Body::Form(format!(
+            "uidOrUsername={eric_uid}&message=%E4%BD%A0%E5%A5%BD"
+        ))),
+    ));
+    assert_eq!(first["content"], "你好");
+    assert_eq!(first["isMe"], true);
+    let reply = ok(eric.request(
+        "POST",
+        "/api/v2/conversation/send-message",
+        Some(Body::Json(
+            json!({"uidOrUsername": "dora", "message": "hello dora"}),
+        )),
+    ));
+    let panel = ok(dora.request("GET", "/api/v2/user/panel", None));
+    assert_eq!(panel["conversations"]["unreadMessages"], 1);
+
+    let list = ok(dora.request("GET", "/api/v2/conversation/list?page=1&pageSize=15", None));
+    let item = &list["list"][0];
+    let id = item["id"].as_i64().unwrap();
+    assert_eq!(item["user"]["uid"], eric_uid);
+    assert_eq!(item["unreadCount"], 1);
+    assert_eq!(item["latestMessage"]["message"], "hello dora");
+    let detail = ok(dora.request("GET", &format!("/api/v2/conversation/{id}/detail"), None));
+    assert_eq!(detail["user"]["nickname"], "ERIC");
+    let missing = dora.request("GET", "/api/v2/conversation/987654/detail", None);
+    assert_eq!(missing["code"], 36601, "{missing}");
+
+    let page = ok(dora.request(
+        "GET",
+        &format!(
+            "/api/v2/conversation/{id}/messages?pageListDirection=oldest&page=1&pageSize=20&whitelistKeys=avatar,nickname,status"
+        ),
+        None,
+    ));
+    let contents: Vec<&str> = page["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(contents, ["你好", "hello dora"]);
+    let sender = page["list"][1]["user"].as_object().unwrap();
+    let mut keys: Vec<&String> = sender.keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["avatar", "nickname", "status"]);
+    assert_eq!(page["list"][1]["isMe"], false);
+    assert!(page["list"][1]["timeAgo"].is_string());
+
+    // Mark as read: by conversation (the id as a string), then by messageIds.
+    ok(dora.request(
+        "PUT",
+        "/api/v2/conversation/mark-as-read",
+        Some(Body::Json(
+            json!({"type": "conversation", "conversationId": id.to_string()}),
+        )),
+    ));
+    let mine = ok(eric.request("GET", &format!("/api/v2/conversation/{id}/messages"), None));
+    let first_id = first["id"].as_i64().unwrap();
+    ok(eric.request(
+        "PUT",
+        "/api/v2/conversation/mark-as-read",
+        Some(Body::Form(format!("type=message&messageIds={first_id}"))),
+    ));
+    assert!(mine["list"].is_array());
+    let panel = ok(eric.request("GET", "/api/v2/user/panel", None));
+    assert_eq!(panel["conversations"]["unreadMessages"], 0);
+
+    // Pin, and unpin.
+    for pinned in [true, false] {
+        ok(dora.request(
+            "PUT",
+            "/api/v2/conversation/pin",
+            Some(Body::Json(json!({"conversationId": id}))),
+        ));
+        let list = ok(dora.request("GET", "/api/v2/conversation/list", None));
+        assert_eq!(list["list"][0]["pinned"], pinned);
+    }
+
+    // Delete a message on my side, then the conversation.
+    let reply_id = reply["id"].as_i64().unwrap();
+    ok(dora.request(
+        "DELETE",
+        "/api/v2/conversation/delete",
+        Some(Body::Json(
+            json!({"type": "message", "messageIds": reply_id.to_string()}),
+        )),
+    ));
+    let page = ok(dora.request("GET", &format!("/api/v2/conversation/{id}/messages"), None));
+    assert_eq!(page["list"].as_array().unwrap().len(), 1);
+    let theirs = ok(eric.request("GET", &format!("/api/v2/conversation/{id}/messages"), None));
+    assert_eq!(theirs["list"].as_array().unwrap().len(), 2, "only my side");
+    ok(dora.request(
+        "DELETE",
+        "/api/v2/conversation/delete",
+        Some(Body::Json(
+            json!({"type": "conversation", "conversationId": id}),
+        )),
+    ));
+    let list = ok(dora.request("GET", "/api/v2/conversation/list", None));
+    assert_eq!(list["list"], json!([]));
+
+    // A stale user token, as after a logout elsewhere.
+    let mut stale = wechat();
+    stale.aid.clone_from(&dora.aid);
+    stale.aid_token.clone_from(&dora.aid_token);
+    stale.uid.clone_from(&dora.uid);
+    stale.uid_token = "not-the-token".to_owned();
+    assert_eq!(
+        stale.request("GET", "/api/v2/user/panel", None)["code"],
+        31603
+    );
+    stale.aid_token = "not-the-token".to_owned();
+    assert_eq!(
+        stale.request("GET", "/api/v2/user/panel", None)["code"],
+        31505
+    );
 }
