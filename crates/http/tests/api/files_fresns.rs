@@ -337,3 +337,97 @@ async fn a_file_belongs_to_its_uploader_and_its_conversation() {
         .to_owned();
     assert_eq!(msg, invalid);
 }
+
+/// Every Fresns response shape, pinned: File Info, a send, the list, a detail,
+/// a message page (each item with its User Info), the panel, the start-up
+/// configuration and code table, and the error envelope. Random and
+/// time-dependent values are redacted.
+#[actix_web::test]
+async fn every_fresns_response_shape_is_pinned() {
+    let t = trio(&["image"]).await;
+    let get = |who: &Session, uri: String| {
+        let (app, key, who) = (&t.app, &t.key, who.clone());
+        async move { app.fresns(Method::GET, &uri, key, &who, None).await }
+    };
+    macro_rules! pin {
+        ($name:expr, $value:expr) => {
+            insta::assert_json_snapshot!($name, $value, {
+                ".**.uid" => "[uid]",
+                ".**.fsid" => "[uid]",
+                ".**.registerDate" => "[date]",
+                ".**.url" => "[url]",
+                ".**.fid" => "[fid]",
+                ".**.datetime" => "[datetime]",
+                ".**.datetimeFormat" => "[datetime]",
+                ".**.timeAgo" => "[time ago]",
+                ".**.imageConfigUrl" => "[file url]",
+                ".**.imageRatioUrl" => "[file url]",
+                ".**.imageSquareUrl" => "[file url]",
+                ".**.imageBigUrl" => "[file url]",
+                ".**.expiredDateTime" => "[datetime]",
+            })
+        };
+    }
+    let image = png(64, 48, 512);
+    let uploaded = t
+        .upload(&t.alice, "bob", "image", "small.png", &image)
+        .await;
+    pin!("fresns_file_info", uploaded.body);
+    let fid = uploaded.fdata()["fid"].as_str().unwrap().to_owned();
+    let sent = t
+        .send(&t.alice, json!({"uidOrUsername": "bob", "fid": fid}))
+        .await;
+    pin!("fresns_send", sent.body);
+    t.send(
+        &t.bob,
+        json!({"uidOrUsername": "alice", "message": "hello"}),
+    )
+    .await
+    .fdata();
+    let list = get(&t.bob, "/api/v2/conversation/list".to_owned()).await;
+    pin!("fresns_list", list.body);
+    let id = list.fdata()["list"][0]["id"].as_i64().unwrap();
+    pin!(
+        "fresns_detail",
+        get(&t.bob, format!("/api/v2/conversation/{id}/detail"))
+            .await
+            .body
+    );
+    pin!(
+        "fresns_messages",
+        get(&t.bob, format!("/api/v2/conversation/{id}/messages"))
+            .await
+            .body
+    );
+    pin!(
+        "fresns_panel",
+        get(&t.bob, "/api/v2/user/panel".to_owned()).await.body
+    );
+    let anyone = Session::default();
+    pin!(
+        "fresns_configs",
+        get(&anyone, "/api/v2/global/configs".to_owned()).await.body
+    );
+    pin!(
+        "fresns_code_messages",
+        get(&anyone, "/api/v2/global/code-messages".to_owned())
+            .await
+            .body
+    );
+    let forged = Tweaks {
+        signature: Some("0".repeat(32)),
+        ..Tweaks::default()
+    };
+    let refused = t
+        .app
+        .fresns_tweaked(
+            Method::GET,
+            "/api/v2/user/panel",
+            &t.key,
+            &t.bob,
+            None,
+            &forged,
+        )
+        .await;
+    pin!("fresns_error", refused.body);
+}
