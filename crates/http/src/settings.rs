@@ -62,7 +62,10 @@ impl Settings {
                 );
             }
         }
-        tracing_subscriber_filter_ok(&self.log.filter)
+        if self.log.filter.trim().is_empty() {
+            return Err("log.filter (COLLOQ_LOG) is empty: give a level such as info".to_owned());
+        }
+        Ok(())
     }
 }
 
@@ -77,16 +80,6 @@ fn socket_address(name: &str, value: &str) -> Result<(), String> {
         None => Err(format!(
             "{name} is `{value}`: expected HOST:PORT, e.g. 127.0.0.1:8080 or [::]:8080"
         )),
-    }
-}
-
-/// The filter's syntax is the binary's business (it owns the subscriber);
-/// here only an empty one is refused.
-fn tracing_subscriber_filter_ok(filter: &str) -> Result<(), String> {
-    if filter.trim().is_empty() {
-        Err("log.filter (COLLOQ_LOG) is empty: give a level such as info".to_owned())
-    } else {
-        Ok(())
     }
 }
 
@@ -347,5 +340,31 @@ impl Default for FresnsSettings {
             conversation_files: vec!["image".to_owned()],
             signature_clock_zone: crate::fresns::SignatureZone::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Settings;
+
+    fn refused(change: impl FnOnce(&mut Settings)) -> String {
+        let mut settings = Settings::default();
+        change(&mut settings);
+        settings.validate().err().unwrap_or_default()
+    }
+
+    #[test]
+    fn the_defaults_are_valid_and_bad_values_are_named() {
+        assert_eq!(Settings::default().validate(), Ok(()));
+        assert!(refused(|s| s.database.pool_size = 0).contains("database.pool_size"));
+        assert!(refused(|s| s.http.bind = "localhost".to_owned()).contains("http.bind"));
+        assert!(refused(|s| s.http.bind = "127.0.0.1:99999".to_owned()).contains("HOST:PORT"));
+        assert!(refused(|s| s.auth.renew_within_secs = -1).contains("auth.renew_within_secs"));
+        assert!(refused(|s| s.log.filter = " ".to_owned()).contains("log.filter"));
+        let same = refused(|s| s.metrics.bind = Some(s.http.bind.clone()));
+        assert!(same.contains("metrics.bind"), "{same}");
+        let mut ipv6 = Settings::default();
+        ipv6.http.bind = "[::]:8080".to_owned();
+        assert_eq!(ipv6.validate(), Ok(()));
     }
 }
