@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::codes::Lang;
+use super::codes::{Code, Lang};
 use super::error::ApiError;
 use super::time::{TimeText, TimeView};
 use super::userinfo::{KeyFilter, Permission, placeholder, user_info};
@@ -287,7 +287,7 @@ pub(crate) struct UserInfoMemo {
 }
 
 /// The person, the permission code, the language and the UTC offset in seconds.
-type MemoKey = (User, i32, Lang, i32);
+type MemoKey = (User, Code, Lang, i32);
 
 /// Entries kept before the memo starts again: about 3 KB each.
 const MEMO_ENTRIES: usize = 2048;
@@ -304,7 +304,7 @@ impl UserInfoMemo {
     ) -> Arc<RawValue> {
         let key = (
             user.clone(),
-            permission.err().unwrap_or(0),
+            permission.err().unwrap_or(Code::Success),
             view.lang,
             view.offset.local_minus_utc(),
         );

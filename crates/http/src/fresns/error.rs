@@ -14,10 +14,7 @@ use colloq_core::{CoreError, Refusal};
 use colloq_domain::conversation::MessagingRefusal;
 use serde_json::{Value, json};
 
-use super::codes::{Lang, message};
-
-/// Code of an internal failure (HTTP 500).
-const INTERNAL: i32 = 500;
+use super::codes::{Code, Lang};
 
 /// Why a Fresns request failed.
 #[derive(Debug, thiserror::Error)]
@@ -29,8 +26,8 @@ pub(crate) enum ApiError {
     #[error("{0}")]
     Param(String),
     /// A Fresns code with its standard message.
-    #[error("code {0}")]
-    Code(i32),
+    #[error("code {0:?}")]
+    Code(Code),
     /// A use case refused or failed.
     #[error(transparent)]
     Core(#[from] CoreError),
@@ -43,68 +40,68 @@ impl From<colloq_persistence::QueryError> for ApiError {
 }
 
 /// The code a messaging refusal is reported with.
-pub(crate) fn messaging_code(refusal: MessagingRefusal) -> i32 {
+pub(crate) fn messaging_code(refusal: MessagingRefusal) -> Code {
     match refusal {
-        MessagingRefusal::SelfMessage => 31602,
-        MessagingRefusal::RecipientDeleted => 35203,
-        MessagingRefusal::Disabled => 35202,
-        MessagingRefusal::RecipientRefusesAll => 36608,
-        MessagingRefusal::RequiresFollow => 36606,
-        MessagingRefusal::RequiresFollowOrVerified => 36607,
+        MessagingRefusal::SelfMessage => Code::UserUnknown,
+        MessagingRefusal::RecipientDeleted => Code::UserDeactivated,
+        MessagingRefusal::Disabled => Code::UserBanned,
+        MessagingRefusal::RecipientRefusesAll => Code::RecipientRefusesAll,
+        MessagingRefusal::RequiresFollow => Code::RequiresFollow,
+        MessagingRefusal::RequiresFollowOrVerified => Code::RequiresFollowOrVerified,
     }
 }
 
-fn refusal_code(refusal: Refusal) -> i32 {
+fn refusal_code(refusal: Refusal) -> Code {
     match refusal {
-        Refusal::UnknownAccount => 31502,
-        Refusal::TooManyAttempts => 34306,
-        Refusal::WrongPassword => 34304,
-        Refusal::UnknownUser => 31602,
-        Refusal::UserNotOfAccount => 35201,
-        Refusal::PasswordRequired => 34111,
-        Refusal::WrongUserPassword => 35204,
-        Refusal::AccountTokenInvalid => 31505,
-        Refusal::UserTokenInvalid => 31603,
-        Refusal::TokenPlatformMismatch => 31103,
-        Refusal::TokenExpired => 31504,
-        Refusal::UnknownConversation => 36601,
-        Refusal::NotParticipant => 36602,
-        Refusal::SelfConversation => 36603,
+        Refusal::UnknownAccount => Code::AccountUnknown,
+        Refusal::TooManyAttempts => Code::TooManyAttempts,
+        Refusal::WrongPassword => Code::PasswordWrong,
+        Refusal::UnknownUser => Code::UserUnknown,
+        Refusal::UserNotOfAccount => Code::UserNotOfAccount,
+        Refusal::PasswordRequired => Code::PasswordMissing,
+        Refusal::WrongUserPassword => Code::UserPasswordWrong,
+        Refusal::AccountTokenInvalid => Code::AccountTokenWrong,
+        Refusal::UserTokenInvalid => Code::UserTokenWrong,
+        Refusal::TokenPlatformMismatch => Code::PlatformSessionMismatch,
+        Refusal::TokenExpired => Code::TokenExpired,
+        Refusal::UnknownConversation => Code::ConversationUnknown,
+        Refusal::NotParticipant => Code::ConversationNotYours,
+        Refusal::SelfConversation => Code::SelfConversation,
         Refusal::Messaging(m) => messaging_code(m),
-        Refusal::BlockedWords => 36605,
+        Refusal::BlockedWords => Code::BlockedWords,
         // Reported as a parameter error with its own text (see `failure`).
-        Refusal::File(_) => 30000,
+        Refusal::File(_) => Code::ParamInvalid,
     }
 }
 
 /// What a failed response says, kept so it can be re-rendered in another language.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Failure {
-    code: i32,
+    code: Code,
     /// The validator's text for 21005 and 30000.
     detail: Option<String>,
 }
 
 impl Failure {
     pub(crate) fn render(&self, lang: Lang) -> HttpResponse {
-        let standard = message(self.code, lang);
+        let standard = self.code.message(lang);
         let (text, data) = match (&self.detail, self.code) {
-            (Some(reason), 21005) => (
+            (Some(reason), Code::HeaderInvalid) => (
                 format!("[Fresns][checkHeaders]: {standard}, reason: {reason}"),
                 json!([reason]),
             ),
             (Some(reason), _) => (reason.clone(), Value::Null),
             (None, _) => (standard.to_owned(), Value::Null),
         };
-        let status = if self.code == INTERNAL {
+        let status = if self.code == Code::Internal {
             StatusCode::INTERNAL_SERVER_ERROR
         } else {
             StatusCode::OK
         };
         let mut res = HttpResponse::build(status)
-            .json(json!({"code": self.code, "message": text, "data": data}));
+            .json(json!({"code": self.code.number(), "message": text, "data": data}));
         res.extensions_mut().insert(self.clone());
-        crate::ops::mark(&mut res, super::DIALECT, self.code);
+        crate::ops::mark(&mut res, super::DIALECT, self.code.number());
         res
     }
 }
@@ -112,28 +109,32 @@ impl Failure {
 impl ApiError {
     fn failure(&self) -> Failure {
         let (code, detail) = match self {
-            Self::Header(reason) => (21005, Some(reason.clone())),
-            Self::Param(reason) => (30000, Some(reason.clone())),
+            Self::Header(reason) => (Code::HeaderInvalid, Some(reason.clone())),
+            Self::Param(reason) => (Code::ParamInvalid, Some(reason.clone())),
             Self::Code(code) => (*code, None),
             Self::Core(err) => match err {
-                CoreError::Domain(e) => (30000, Some(e.to_string())),
-                CoreError::Taken(field) => {
-                    (30000, Some(format!("The {field} has already been taken.")))
+                CoreError::Domain(e) => (Code::ParamInvalid, Some(e.to_string())),
+                CoreError::Taken(field) => (
+                    Code::ParamInvalid,
+                    Some(format!("The {field} has already been taken.")),
+                ),
+                CoreError::InvalidCredentials => (Code::PasswordWrong, None),
+                CoreError::NotVisible | CoreError::Forbidden(_) => {
+                    (Code::ConversationNotYours, None)
                 }
-                CoreError::InvalidCredentials => (34304, None),
-                CoreError::NotVisible | CoreError::Forbidden(_) => (36602, None),
                 // Laravel's `exists` rule text, whatever the reason, so fids of
                 // other people's files cannot be probed.
-                CoreError::Refused(Refusal::File(_)) => {
-                    (30000, Some("The selected fid is invalid.".to_owned()))
-                }
+                CoreError::Refused(Refusal::File(_)) => (
+                    Code::ParamInvalid,
+                    Some("The selected fid is invalid.".to_owned()),
+                ),
                 CoreError::Refused(refusal) => (refusal_code(*refusal), None),
                 CoreError::Conflict => (
-                    30000,
+                    Code::ParamInvalid,
                     Some("The object changed meanwhile, please try again.".to_owned()),
                 ),
                 CoreError::Store(_) | CoreError::Auth(_) | CoreError::Unavailable(_) => {
-                    (INTERNAL, None)
+                    (Code::Internal, None)
                 }
             },
         };
@@ -143,7 +144,7 @@ impl ApiError {
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        if self.failure().code == INTERNAL {
+        if self.failure().code == Code::Internal {
             StatusCode::INTERNAL_SERVER_ERROR
         } else {
             StatusCode::OK
@@ -152,7 +153,7 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let failure = self.failure();
-        if failure.code == INTERNAL {
+        if failure.code == Code::Internal {
             tracing::error!(error = %ErrorChain(self), "request failed");
         }
         failure.render(Lang::En)
@@ -166,12 +167,15 @@ mod tests {
 
     #[test]
     fn refusals_get_their_codes_and_internals_stay_hidden() {
-        assert_eq!(ApiError::Code(31302).failure().code, 31302);
+        assert_eq!(
+            ApiError::Code(Code::SignatureWrong).failure().code,
+            Code::SignatureWrong
+        );
         assert_eq!(
             ApiError::from(CoreError::Refused(Refusal::NotParticipant))
                 .failure()
                 .code,
-            36602
+            Code::ConversationNotYours
         );
         let internal = ApiError::from(CoreError::Store(StoreError::Corrupt("secret")));
         assert_eq!(internal.status_code(), StatusCode::INTERNAL_SERVER_ERROR);

@@ -27,7 +27,7 @@ use colloq_persistence::{DbConn, read_snapshot};
 use serde_json::{Map, Value};
 
 use super::SignatureZone;
-use super::codes::Lang;
+use super::codes::{Code, Lang};
 use super::error::ApiError;
 use super::headers::{self, ClientHeaders, HeaderProblem};
 use super::time::TimeView;
@@ -91,9 +91,9 @@ pub(crate) struct Myself {
 impl Who for Myself {
     fn from_checked(caller: Caller, sessions: Sessions) -> Result<Self, ApiError> {
         if sessions.account.is_none() {
-            return Err(ApiError::Code(31501));
+            return Err(ApiError::Code(Code::AccountNotLoggedIn));
         }
-        let user = sessions.user.ok_or(ApiError::Code(31601))?;
+        let user = sessions.user.ok_or(ApiError::Code(Code::UserNotLoggedIn))?;
         Ok(Self { caller, user })
     }
 }
@@ -120,7 +120,7 @@ impl Who for AccountHolder {
     fn from_checked(caller: Caller, sessions: Sessions) -> Result<Self, ApiError> {
         let (Some(account), Some(aid_token)) = (sessions.account_profile, sessions.aid_token)
         else {
-            return Err(ApiError::Code(31501));
+            return Err(ApiError::Code(Code::AccountNotLoggedIn));
         };
         Ok(Self {
             caller,
@@ -147,18 +147,20 @@ fn check(
         }
         None => (app_keys::find_app_key(conn, &client.app_id)?, None),
     };
-    let key = key.filter(|k| k.is_enabled).ok_or(ApiError::Code(31301))?;
+    let key = key
+        .filter(|k| k.is_enabled)
+        .ok_or(ApiError::Code(Code::AppKeyUnknown))?;
     if key.key_type != 1 {
-        return Err(ApiError::Code(31304));
+        return Err(ApiError::Code(Code::KeyNotForApi));
     }
     if key.platform_id != client.platform_id {
-        return Err(ApiError::Code(31102));
+        return Err(ApiError::Code(Code::PlatformKeyMismatch));
     }
     if !client.timestamp_fresh(zone.upstream_now(now)) {
-        return Err(ApiError::Code(31303));
+        return Err(ApiError::Code(Code::SignatureExpired));
     }
     if client.expected_signature(&key.app_secret) != client.signature {
-        return Err(ApiError::Code(31302));
+        return Err(ApiError::Code(Code::SignatureWrong));
     }
     let sessions = match as_user {
         Some((sessions, presented)) => {
@@ -228,7 +230,7 @@ fn sessions_of(
         _ => (None, None),
     };
     let user = match (client.uid, &client.uid_token, account) {
-        (Some(_), _, None) => return Err(ApiError::Code(31502)),
+        (Some(_), _, None) => return Err(ApiError::Code(Code::AccountUnknown)),
         (Some(uid), Some(token), Some(account)) => Some(sessions::verify_user_token(
             conn, account, uid, token, platform, now,
         )?),
@@ -315,7 +317,7 @@ fn parse(req: &HttpRequest) -> Result<(ClientHeaders, TimeView, web::Data<AppSta
     let lang = Lang::from_headers(req.headers());
     let headers = headers::parse(req.headers()).map_err(|problem| match problem {
         HeaderProblem::Invalid(reason) => ApiError::Header(reason),
-        HeaderProblem::Timezone => ApiError::Code(31402),
+        HeaderProblem::Timezone => ApiError::Code(Code::TimezoneInvalid),
     })?;
     let view = TimeView::new(lang, headers.offset_minutes, state.clock().now());
     Ok((headers, view, state))

@@ -21,7 +21,7 @@ use colloq_persistence::DbConn;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::codes::{Lang, message};
+use super::codes::{Code, Lang};
 use super::convert::{
     ConversationDetail, ConversationItem, account_info, boolean_param, choice, cursor_params,
     file_info, int_field, ip_param, key_filter, latest_message, message_file, message_item,
@@ -53,8 +53,8 @@ fn ok(lang: Lang, data: impl serde::Serialize) -> HttpResponse {
 /// kilobytes, which a buffer growing from empty would copy several times over.
 fn ok_sized(lang: Lang, data: impl serde::Serialize, capacity: usize) -> HttpResponse {
     let envelope = Envelope {
-        code: 0,
-        message: message(0, lang),
+        code: Code::Success.number(),
+        message: Code::Success.message(lang),
         data,
     };
     match crate::body::json_sized(&envelope, capacity) {
@@ -79,7 +79,7 @@ fn permission(
     enabled: bool,
 ) -> Result<Permission, CoreError> {
     if !enabled {
-        return Ok(Err(36600));
+        return Ok(Err(Code::ConversationsDisabled));
     }
     Ok(conversations::messaging_permission(conn, viewer, target)?.map_err(messaging_code))
 }
@@ -162,7 +162,7 @@ pub(super) async fn login_account(client: Client, input: Input) -> Reply {
         let password = base64_password(input)?.ok_or_else(|| {
             if text(input, "verifyCode").is_some() {
                 // colloq sends no verification codes, so none can be right.
-                ApiError::Code(33203)
+                ApiError::Code(Code::VerifyCodeWrong)
             } else {
                 param_error(
                     "The password field is required when verify code is not present.".to_owned(),
@@ -230,7 +230,7 @@ pub(super) async fn auth_user(who: AccountOnly, input: Input) -> Reply {
     // Upstream renders this profile without a viewer, so its permission is 31601.
     let detail = render_user(
         Some(&user),
-        Err(31601),
+        Err(Code::UserNotLoggedIn),
         who.view,
         settings,
         &KeyFilter::None,
@@ -413,7 +413,7 @@ pub(super) async fn conversation_messages(
                     let perm = if enabled {
                         may.map_err(messaging_code)
                     } else {
-                        Err(36600)
+                        Err(Code::ConversationsDisabled)
                     };
                     (person, perm)
                 })
@@ -491,11 +491,11 @@ pub(super) async fn send_message(me: Me, http: HttpRequest, input: Input) -> Rep
     let (myself, (stored, file)) = me
         .run(move |conn, now, myself| {
             if myself.caller.key.is_read_only {
-                return Err(ApiError::Code(31305));
+                return Err(ApiError::Code(Code::KeyReadOnly));
             }
             let (to, content) = request?;
             if !settings.conversation_enabled {
-                return Err(ApiError::Code(36600));
+                return Err(ApiError::Code(Code::ConversationsDisabled));
             }
             let (stored, _conversation, file) = conversations::send_direct_message(
                 conn,
@@ -512,7 +512,7 @@ pub(super) async fn send_message(me: Me, http: HttpRequest, input: Input) -> Rep
     let settings = &me.state.settings().fresns;
     let me_info = render_user(
         Some(&myself.user),
-        Err(31602),
+        Err(Code::UserUnknown),
         me.view,
         settings,
         &KeyFilter::None,
@@ -590,7 +590,7 @@ pub(super) async fn pin_conversation(me: Me, input: Input) -> Reply {
         text(input, "conversationId")
             .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))
             .and_then(|v| v.parse::<i64>().ok())
-            .ok_or(ApiError::Code(30002))
+            .ok_or(ApiError::Code(Code::ParamValueInvalid))
     });
     me.run(move |conn, _now, myself| {
         conversations::toggle_pin(conn, &myself.user, ThreadId(request?))?;
@@ -603,10 +603,10 @@ pub(super) async fn pin_conversation(me: Me, input: Input) -> Reply {
 /// The code that refuses a kind of file in conversations (36109–36112).
 fn kind_refused(kind: FileKind) -> ApiError {
     ApiError::Code(match kind {
-        FileKind::Image => 36109,
-        FileKind::Video => 36110,
-        FileKind::Audio => 36111,
-        FileKind::Document => 36112,
+        FileKind::Image => Code::ImagesRefused,
+        FileKind::Video => Code::VideosRefused,
+        FileKind::Audio => Code::AudiosRefused,
+        FileKind::Document => Code::DocumentsRefused,
     })
 }
 
@@ -614,7 +614,9 @@ fn upload_error(err: files::UploadError) -> ApiError {
     use colloq_storage::IngestError;
     match err {
         files::UploadError::Refused(IngestError::NotAllowed(kind)) => kind_refused(kind),
-        files::UploadError::Refused(IngestError::Unsupported) => ApiError::Code(36200),
+        files::UploadError::Refused(IngestError::Unsupported) => {
+            ApiError::Code(Code::FileTypeUnsupported)
+        }
         files::UploadError::Refused(IngestError::Io(e)) => {
             tracing::error!(error = %crate::error_chain::ErrorChain(&e), "receiving an upload");
             ApiError::Core(CoreError::Unavailable("receiving the upload failed"))
@@ -667,7 +669,7 @@ fn upload_fields(
         return Err(kind_refused(kind));
     }
     if received.file.meta.kind != kind {
-        return Err(ApiError::Code(36200));
+        return Err(ApiError::Code(Code::FileTypeUnsupported));
     }
     Ok((kind, to))
 }
@@ -695,7 +697,7 @@ pub(super) async fn upload_file(me: Me, http: HttpRequest, form: Multipart) -> R
         if state.settings().fresns.conversation_enabled {
             Ok(to)
         } else {
-            Err(ApiError::Code(36600))
+            Err(ApiError::Code(Code::ConversationsDisabled))
         }
     });
     let to = match checked {
@@ -708,7 +710,8 @@ pub(super) async fn upload_file(me: Me, http: HttpRequest, form: Multipart) -> R
     let sender = user.clone();
     let recipient = state
         .run_with(move |conn, _now| {
-            let recipient = accounts::find_user(conn, &to)?.ok_or(ApiError::Code(31602))?;
+            let recipient =
+                accounts::find_user(conn, &to)?.ok_or(ApiError::Code(Code::UserUnknown))?;
             permission(conn, &sender, &recipient, true)?.map_err(ApiError::Code)?;
             Ok::<_, ApiError>(recipient)
         })

@@ -10,12 +10,12 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::codes::{Lang, message};
+use super::codes::{Code, Lang};
 use super::time::{TimeText, TimeView};
 use crate::settings::FresnsSettings;
 
 /// The viewer's messaging permission towards the user: `Ok` or a Fresns code.
-pub(crate) type Permission = Result<(), i32>;
+pub(crate) type Permission = Result<(), Code>;
 
 fn stats() -> Value {
     let mut m = Map::new();
@@ -189,7 +189,7 @@ pub(crate) fn user_info<'a>(
     } else {
         &user.avatar_url
     };
-    let code = permission.err().unwrap_or(0);
+    let code = permission.err().unwrap_or(Code::Success);
     let fixed = constant();
     UserInfo {
         fsid: user.uid,
@@ -244,9 +244,9 @@ pub(crate) fn user_info<'a>(
         }],
         interaction: &fixed.interaction,
         conversation: ConversationPermission {
-            status: code == 0,
-            code,
-            message: message(code, view.lang),
+            status: code == Code::Success,
+            code: code.number(),
+            message: code.message(view.lang),
         },
     }
 }
