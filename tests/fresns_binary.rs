@@ -41,6 +41,23 @@ enum Body {
     Form(String),
 }
 
+/// A client of the key `key` (as `app-key create` printed it), not logged in,
+/// platform 4, signing with true Unix time.
+fn signed_client<'a>(base: &'a str, key: &Value) -> Client<'a> {
+    Client {
+        base,
+        app_id: key["app_id"].as_str().unwrap().to_owned(),
+        secret: key["app_secret"].as_str().unwrap().to_owned(),
+        aid: String::new(),
+        aid_token: String::new(),
+        uid: String::new(),
+        uid_token: String::new(),
+        shift_ms: 0,
+        platform: ("4", "2.21.4"),
+        extra: Vec::new(),
+    }
+}
+
 impl Client<'_> {
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let value = self.send(method, path, body);
@@ -146,18 +163,7 @@ fn the_binary_serves_fresns_with_signed_requests() {
     }
     let server = env.serve(env.colloq());
     let base = server.base.clone();
-    let blank = |base| Client {
-        base,
-        app_id: key["app_id"].as_str().unwrap().to_owned(),
-        secret: key["app_secret"].as_str().unwrap().to_owned(),
-        aid: String::new(),
-        aid_token: String::new(),
-        uid: String::new(),
-        uid_token: String::new(),
-        shift_ms: 0,
-        platform: ("4", "2.21.4"),
-        extra: Vec::new(),
-    };
+    let blank = |base| signed_client(base, &key);
     let mut alice = blank(&base);
     alice.login("alice@example.com");
     let mut bob = blank(&base);
@@ -220,16 +226,8 @@ fn the_signature_clock_zone_setting_matches_an_existing_sites_clients() {
         .env("COLLOQ_FRESNS__SITE_LOGO", "https://example.com/logo.png");
     let server = env.serve(cmd);
     let mut client = Client {
-        base: &server.base,
-        app_id: key["app_id"].as_str().unwrap().to_owned(),
-        secret: key["app_secret"].as_str().unwrap().to_owned(),
-        aid: String::new(),
-        aid_token: String::new(),
-        uid: String::new(),
-        uid_token: String::new(),
         shift_ms: -8 * 3600 * 1000,
-        platform: ("4", "2.21.4"),
-        extra: Vec::new(),
+        ..signed_client(&server.base, &key)
     };
     // The start-up read, before any login.
     let general = client.call("GET", "/api/v2/global/configs?tags=general", None);
@@ -274,19 +272,13 @@ fn the_wechat_client_runs_through_its_conversation_pages() {
     cmd.env("COLLOQ_FRESNS__SIGNATURE_CLOCK_ZONE", "Asia/Shanghai");
     let server = env.serve(cmd);
     let wechat = || Client {
-        base: &server.base,
-        app_id: key["app_id"].as_str().unwrap().to_owned(),
-        secret: key["app_secret"].as_str().unwrap().to_owned(),
-        aid: String::new(),
-        aid_token: String::new(),
-        uid: String::new(),
-        uid_token: String::new(),
         shift_ms: -8 * 3600 * 1000,
         platform: ("7", "2.8.0"),
         extra: vec![
             ("X-Fresns-Client-Lang-Tag", "zh-Hans".to_owned()),
             ("X-Fresns-Client-Timezone", "+8".to_owned()),
         ],
+        ..signed_client(&server.base, &key)
     };
     let ok = |value: Value| {
         assert_eq!(value["code"], 0, "{value}");
