@@ -41,6 +41,24 @@ enum Body {
     Form(String),
 }
 
+/// Creates `name` with the CLI: password `secret-pw`, e-mail
+/// `name@example.com`, and `extra` arguments.
+fn create_user(env: &Env, name: &str, extra: &[&str]) {
+    let email = format!("{name}@example.com");
+    let mut args = vec![
+        "user",
+        "create",
+        "--username",
+        name,
+        "--password",
+        "secret-pw",
+        "--email",
+        &email,
+    ];
+    args.extend_from_slice(extra);
+    json_out(env.colloq().args(args));
+}
+
 /// A client of the key `key` (as `app-key create` printed it), not logged in,
 /// platform 4, signing with true Unix time.
 fn signed_client<'a>(base: &'a str, key: &Value) -> Client<'a> {
@@ -150,16 +168,7 @@ fn the_binary_serves_fresns_with_signed_requests() {
         );
     assert_eq!(key["platform_id"], 4);
     for name in ["alice", "bob"] {
-        json_out(env.colloq().args([
-            "user",
-            "create",
-            "--username",
-            name,
-            "--password",
-            "secret-pw",
-            "--email",
-            &format!("{name}@example.com"),
-        ]));
+        create_user(&env, name, &[]);
     }
     let server = env.serve(env.colloq());
     let base = server.base.clone();
@@ -202,16 +211,7 @@ fn the_signature_clock_zone_setting_matches_an_existing_sites_clients() {
         env.colloq()
             .args(["app-key", "create", "--platform-id", "4"]),
     );
-    json_out(env.colloq().args([
-        "user",
-        "create",
-        "--username",
-        "carol",
-        "--password",
-        "secret-pw",
-        "--email",
-        "carol@example.com",
-    ]));
+    create_user(&env, "carol", &[]);
     let out = env
         .colloq()
         .env("COLLOQ_FRESNS__SIGNATURE_CLOCK_ZONE", "Asia/Shangai")
@@ -255,18 +255,7 @@ fn the_wechat_client_runs_through_its_conversation_pages() {
             .args(["app-key", "create", "--platform-id", "7"]),
     );
     for name in ["dora", "eric"] {
-        json_out(env.colloq().args([
-            "user",
-            "create",
-            "--username",
-            name,
-            "--password",
-            "secret-pw",
-            "--email",
-            &format!("{name}@example.com"),
-            "--nickname",
-            &name.to_uppercase(),
-        ]));
+        create_user(&env, name, &["--nickname", &name.to_uppercase()]);
     }
     let mut cmd = env.colloq();
     cmd.env("COLLOQ_FRESNS__SIGNATURE_CLOCK_ZONE", "Asia/Shanghai");

@@ -134,37 +134,42 @@ fn language_pack(lang: Lang) -> Value {
 /// A file kind's upload items, from the upload settings and the formats the
 /// upload accepts.
 fn file_items(settings: &Settings, kind: FileKind) -> [Item; 2] {
-    let (name, tag, mib) = match kind {
-        FileKind::Image => ("image", "storageImages", settings.files.max_mib.image),
-        FileKind::Video => ("video", "storageVideos", settings.files.max_mib.video),
-        FileKind::Audio => ("audio", "storageAudios", settings.files.max_mib.audio),
+    let limits = &settings.files.max_mib;
+    let (tag, extensions_key, size_key, mib) = match kind {
+        FileKind::Image => (
+            "storageImages",
+            "image_extension_names",
+            "image_max_size",
+            limits.image,
+        ),
+        FileKind::Video => (
+            "storageVideos",
+            "video_extension_names",
+            "video_max_size",
+            limits.video,
+        ),
+        FileKind::Audio => (
+            "storageAudios",
+            "audio_extension_names",
+            "audio_max_size",
+            limits.audio,
+        ),
         FileKind::Document => (
-            "document",
             "storageDocuments",
-            settings.files.max_mib.document,
+            "document_extension_names",
+            "document_max_size",
+            limits.document,
         ),
     };
     let extensions = colloq_storage::inspect::extensions(kind).join(",");
-    let key = |suffix: &str| -> &'static str {
-        match (name, suffix) {
-            ("image", "ext") => "image_extension_names",
-            ("image", _) => "image_max_size",
-            ("video", "ext") => "video_extension_names",
-            ("video", _) => "video_max_size",
-            ("audio", "ext") => "audio_extension_names",
-            ("audio", _) => "audio_max_size",
-            (_, "ext") => "document_extension_names",
-            _ => "document_max_size",
-        }
-    };
     [
         Item {
-            key: key("ext"),
+            key: extensions_key,
             tag,
             value: extensions.into(),
         },
         Item {
-            key: key("size"),
+            key: size_key,
             tag,
             value: mib.into(),
         },
