@@ -481,14 +481,42 @@ impl<R: Read> Read for Paced<R> {
     }
 }
 
+/// Waits until the server's metrics show a request in a handler.
+fn wait_for_in_flight(metrics: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let (_, text) = get_text(metrics);
+        let running = text
+            .lines()
+            .find_map(|l| l.strip_prefix("colloq_http_requests_in_flight "))
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        if running.is_some_and(|n| n >= 1.0) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no request in flight:\n{text}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn sigint_and_sigterm_let_a_slow_upload_finish_and_keep_it() {
     const BOUNDARY: &str = "colloq-shutdown-boundary";
     let env = Env::new();
     for signal in ["INT", "TERM"] {
         let log = tempfile::NamedTempFile::new().unwrap();
+        let metrics = format!("http://127.0.0.1:{}/metrics", free_port());
         let mut cmd = env.colloq();
-        cmd.env("COLLOQ_LOG", "info").stderr(log.reopen().unwrap());
+        cmd.env("COLLOQ_LOG", "info")
+            .env(
+                "COLLOQ_METRICS__BIND",
+                metrics
+                    .trim_start_matches("http://")
+                    .trim_end_matches("/metrics"),
+            )
+            .stderr(log.reopen().unwrap());
         let mut server = env.serve(cmd);
         let token = register(&server.base, &format!("slow{}", signal.to_lowercase()));
         let content = format!(
@@ -506,6 +534,9 @@ fn sigint_and_sigterm_let_a_slow_upload_finish_and_keep_it() {
             sent: 0,
             pause_at: 16 * 1024,
             midway: Some(Box::new(move || {
+                // The signal must find the upload in a handler: a connection
+                // still in the listen backlog is not work the server took on.
+                wait_for_in_flight(&metrics);
                 let sent = Command::new("kill")
                     .args([&signal_name, &pid])
                     .stdout(Stdio::null())

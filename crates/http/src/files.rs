@@ -61,11 +61,6 @@ pub(crate) struct Received {
 }
 
 impl Received {
-    /// A text field.
-    pub(crate) fn field(&self, name: &str) -> Option<&str> {
-        self.fields.get(name).map(String::as_str)
-    }
-
     /// Drops an upload refused after it arrived.
     pub(crate) async fn discard(self) {
         self.file.discard().await;

@@ -122,7 +122,9 @@ pub(crate) async fn observe(
         HeaderValue::from_str(&next_request_id()).unwrap_or(HeaderValue::from_static("-"))
     });
     let method = req.method().clone();
+    let in_flight = InFlight::start();
     let result = next.call(req).await;
+    drop(in_flight);
     let elapsed = started.elapsed();
     let (status, route, answered) = match &result {
         Ok(res) => (
@@ -137,6 +139,23 @@ pub(crate) async fn observe(
         res.headers_mut().insert(REQUEST_ID.clone(), id);
         res
     })
+}
+
+/// Counts a request in `colloq_http_requests_in_flight` while its handler
+/// runs; dropping it (also when the client goes away) counts it out.
+struct InFlight;
+
+impl InFlight {
+    fn start() -> Self {
+        metrics::gauge!("colloq_http_requests_in_flight").increment(1.0);
+        Self
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::gauge!("colloq_http_requests_in_flight").decrement(1.0);
+    }
 }
 
 fn record(

@@ -2,6 +2,7 @@
 //! TOML file, then `COLLOQ_*` environment variables, then flags) and passed down.
 //! Tests build it in code. Every field documents its environment variable.
 
+use colloq_domain::file::FileKind;
 use serde::{Deserialize, Serialize};
 
 /// All of colloq's settings.
@@ -64,6 +65,16 @@ impl Settings {
         }
         if self.log.filter.trim().is_empty() {
             return Err("log.filter (COLLOQ_LOG) is empty: give a level such as info".to_owned());
+        }
+        if let Some(kind) = self
+            .fresns
+            .conversation_files
+            .iter()
+            .find(|k| FileKind::parse(k).is_none())
+        {
+            return Err(format!(
+                "fresns.conversation_files names `{kind}`: expected image, video, audio or document"
+            ));
         }
         Ok(())
     }
@@ -343,6 +354,17 @@ impl Default for FresnsSettings {
     }
 }
 
+impl FresnsSettings {
+    /// The kinds of file conversations accept (`conversation_files`); names
+    /// that are no kind were refused by `Settings::validate`.
+    pub(crate) fn conversation_kinds(&self) -> Vec<FileKind> {
+        self.conversation_files
+            .iter()
+            .filter_map(|k| FileKind::parse(k))
+            .collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Settings;
@@ -363,6 +385,8 @@ mod tests {
         assert!(refused(|s| s.log.filter = " ".to_owned()).contains("log.filter"));
         let same = refused(|s| s.metrics.bind = Some(s.http.bind.clone()));
         assert!(same.contains("metrics.bind"), "{same}");
+        let kinds = refused(|s| s.fresns.conversation_files = vec!["picture".to_owned()]);
+        assert!(kinds.contains("fresns.conversation_files"), "{kinds}");
         let mut ipv6 = Settings::default();
         ipv6.http.bind = "[::]:8080".to_owned();
         assert_eq!(ipv6.validate(), Ok(()));

@@ -24,15 +24,26 @@ fn throttle(conn: &mut DbConn, account: AccountId, now: DateTime<Utc>) -> Result
 /// different codes) and refuses after five failures in an hour. Failures are
 /// recorded outside any transaction so they stick.
 ///
+/// `names` are the spellings one login may be stored under (a phone number
+/// with and without its country code); the first that names an account is
+/// the one whose password is checked, so a login hashes once, found or not.
+///
 /// # Errors
 /// [`Refusal::UnknownAccount`], [`Refusal::TooManyAttempts`], [`Refusal::WrongPassword`].
 pub fn login_account(
     conn: &mut DbConn,
-    name: &LoginName,
+    names: &[LoginName],
     password: &PlainPassword,
     now: DateTime<Utc>,
 ) -> Result<User, CoreError> {
-    let Some(credentials) = accounts::find_credentials(conn, name)? else {
+    let mut found = None;
+    for name in names {
+        found = accounts::find_credentials(conn, name)?;
+        if found.is_some() {
+            break;
+        }
+    }
+    let Some(credentials) = found else {
         // Hash anyway so response time does not tell whether the account exists.
         let _ = verify_password(None, password.expose());
         crate::telemetry::login_failed();

@@ -5,8 +5,9 @@ mod read;
 mod send;
 
 pub use read::{
-    ConversationSummary, Panel, Participants, conversation_detail, conversation_messages,
-    delete_messages, list_conversations, mark_read, messaging_permission, panel, toggle_pin,
+    ConversationSummary, MessagePage, Panel, Participants, conversation_detail,
+    conversation_messages, delete_messages, list_conversations, mark_read, messaging_permission,
+    messaging_permissions, panel, toggle_pin,
 };
 pub use send::{DirectContent, send_direct_message};
 

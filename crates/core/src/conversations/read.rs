@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 use colloq_domain::conversation::{Conversation, MessagingRefusal, Relation, may_message};
+use colloq_domain::file::StoredFile;
 use colloq_domain::ids::{ThreadId, UserId};
 use colloq_domain::message::Message;
 use colloq_domain::page::{Cursor, PageRequest, Paged};
@@ -41,6 +42,24 @@ pub fn messaging_permission(
     Ok(may_message(viewer, target, facts))
 }
 
+/// `users`, each with whether `viewer` may message them.
+///
+/// # Errors
+/// Storage failures.
+pub fn messaging_permissions(
+    conn: &mut DbConn,
+    viewer: &User,
+    users: Vec<User>,
+) -> Result<Participants, CoreError> {
+    users
+        .into_iter()
+        .map(|user| {
+            let may = messaging_permission(conn, viewer, &user)?;
+            Ok((user, may))
+        })
+        .collect()
+}
+
 /// A conversation as one participant sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConversationSummary {
@@ -50,6 +69,8 @@ pub struct ConversationSummary {
     pub other: Option<User>,
     /// The latest message, whoever deleted it.
     pub latest: Option<Message>,
+    /// Whether the viewer may message `other` (`Ok` when there is no other).
+    pub may_message: Result<(), MessagingRefusal>,
 }
 
 fn visible_user(conn: &mut DbConn, id: UserId) -> Result<Option<User>, CoreError> {
@@ -68,10 +89,15 @@ fn summary(
     } else {
         None
     };
+    let may_message = match &other {
+        Some(other) => messaging_permission(conn, me, other)?,
+        None => Ok(()),
+    };
     Ok(ConversationSummary {
         conversation,
         other,
         latest,
+        may_message,
     })
 }
 
@@ -129,6 +155,18 @@ pub fn conversation_detail(
     summary(conn, me, conversation, false)
 }
 
+/// A page of a conversation's messages, with what rendering it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessagePage {
+    /// The messages, in the order asked for.
+    pub messages: Paged<Message>,
+    /// The participants still shown, each with whether the viewer may
+    /// message them.
+    pub participants: Participants,
+    /// The uploads the page's file messages carry.
+    pub files: Vec<StoredFile>,
+}
+
 /// A page of the messages `me` still sees, in time order, and both participants
 /// (absent when their profile is gone), each with whether `me` may message
 /// them. Listing marks nothing read.
@@ -141,7 +179,7 @@ pub fn conversation_messages(
     id: ThreadId,
     cursor: Cursor,
     newest_first: bool,
-) -> Result<(Paged<Message>, Participants), CoreError> {
+) -> Result<MessagePage, CoreError> {
     let conversations::ViewerRead {
         conversation,
         length,
@@ -200,7 +238,13 @@ pub fn conversation_messages(
             people.push((other, may));
         }
     }
-    Ok((Paged { items, total }, people))
+    let carried: Vec<_> = items.iter().filter_map(|m| m.file).collect();
+    let files = crate::files::carried(conn, &carried)?;
+    Ok(MessagePage {
+        messages: Paged { items, total },
+        participants: people,
+        files,
+    })
 }
 
 /// The participants of a conversation still shown, each with whether the viewer

@@ -1,23 +1,37 @@
-//! Between the Fresns wire and the domain: parameters validated with Laravel's
-//! English messages (code 30000), and the response shapes.
+//! Between the Fresns wire and the domain: request DTOs validated into domain
+//! input with Laravel's English messages (code 30000), the viewer's messaging
+//! permission as a Fresns code, and the response shapes.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use colloq_core::accounts::UserRef;
+use colloq_core::conversations::{
+    ConversationSummary, DirectContent, MessagePage, Participants, Selection,
+};
+use colloq_core::sessions::FresnsSession;
+use colloq_domain::conversation::MessagingRefusal;
 use colloq_domain::file::{FileKind, StoredFile, human_size};
-use colloq_domain::ids::MessageId;
-use colloq_domain::message::Message;
-use colloq_domain::page::{Cursor, PageRequest};
-use colloq_domain::user::User;
-use serde::Serialize;
+use colloq_domain::ids::{MessageId, ThreadId, UserId};
+use colloq_domain::message::{Message, MessageBody};
+use colloq_domain::page::{Cursor, PageRequest, Paged};
+use colloq_domain::user::{Email, LoginName, Phone, PlainPassword, User};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value, json};
 
 use super::codes::{Code, Lang};
-use super::error::ApiError;
-use super::time::{TimeText, TimeView};
+use super::dto::{
+    AccountInfo, AccountInteraction, AuthUserRequest, CodeMessagesQuery, ConversationDetail,
+    ConversationItem, DraftCount, Field, FileAccept, FileInfo, FileOfKind, Hidden, Holder,
+    IpInfoQuery, KeysQuery, LatestMessage, ListQuery, LoginRequest, MessageItem, MessagesQuery,
+    MultiUser, PageQuery, Paginated, Pagination, Panel, PanelConversations, PinRequest,
+    SelectionRequest, SendMessageRequest, SessionToken, UnreadNotifications, UploadForm, Wallet,
+};
+use super::error::{ApiError, kind_refused, messaging_code};
+use super::time::TimeView;
 use super::userinfo::{KeyFilter, Permission, placeholder, user_info};
-use crate::params::Params;
 use crate::settings::FresnsSettings;
 
 /// The largest page Fresns serves (`between:1,30`) and its default.
@@ -44,39 +58,151 @@ pub(crate) fn param_error(msg: String) -> ApiError {
     ApiError::Param(msg)
 }
 
-fn int_param(params: &Params, name: &str) -> Result<Option<i64>, ApiError> {
-    match params.get(name).map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(raw) => raw
-            .parse()
+/// An optional integer parameter (a JSON number or a digit string).
+fn int_of(field: Option<&Field>, name: &str) -> Result<Option<i64>, ApiError> {
+    field
+        .map(|f| {
+            f.int()
+                .ok_or_else(|| param_error(format!("The {} must be an integer.", label(name))))
+        })
+        .transpose()
+}
+
+/// A parameter as text, when given as a string or a number.
+pub(crate) fn text_of(field: Option<&Field>) -> Option<String> {
+    field.and_then(Field::to_text)
+}
+
+fn required(field: Option<&Field>, name: &str) -> Result<String, ApiError> {
+    text_of(field).ok_or_else(|| param_error(format!("The {} field is required.", label(name))))
+}
+
+/// A parameter that must be one of `allowed` when given.
+fn choice<'a>(
+    field: Option<&Field>,
+    name: &str,
+    allowed: &[&'a str],
+) -> Result<Option<&'a str>, ApiError> {
+    match text_of(field) {
+        None => Ok(None),
+        Some(v) => allowed
+            .iter()
+            .find(|a| **a == v)
+            .copied()
             .map(Some)
-            .map_err(|_not_int| param_error(format!("The {} must be an integer.", label(name)))),
+            .ok_or_else(|| param_error(format!("The selected {} is invalid.", label(name)))),
+    }
+}
+
+/// A boolean as Laravel's `boolean` rule takes it: `true`, `false`, `1`, `0`
+/// (`true`/`false` Laravel would refuse in a query string, but clients send
+/// them anyway).
+fn boolean(field: Option<&Field>, name: &str) -> Result<Option<bool>, ApiError> {
+    match text_of(field).as_deref() {
+        None => Ok(None),
+        Some("1" | "true") => Ok(Some(true)),
+        Some("0" | "false") => Ok(Some(false)),
+        Some(_) => Err(param_error(format!(
+            "The {} field must be true or false.",
+            label(name)
+        ))),
     }
 }
 
 /// `page` (≤ 0 means 1) and `pageSize` (1..=30, default 15).
-pub(crate) fn page_params(params: &Params) -> Result<PageRequest, ApiError> {
-    let size = int_param(params, "pageSize")?.unwrap_or(DEFAULT_PAGE_SIZE);
-    if !(1..=MAX_PAGE_SIZE).contains(&size) {
-        return Err(param_error(format!(
-            "The page size must be between 1 and {MAX_PAGE_SIZE}."
-        )));
+impl TryFrom<&PageQuery> for PageRequest {
+    type Error = ApiError;
+
+    fn try_from(query: &PageQuery) -> Result<Self, ApiError> {
+        let size = int_of(query.page_size.as_ref(), "pageSize")?.unwrap_or(DEFAULT_PAGE_SIZE);
+        if !(1..=MAX_PAGE_SIZE).contains(&size) {
+            return Err(param_error(format!(
+                "The page size must be between 1 and {MAX_PAGE_SIZE}."
+            )));
+        }
+        let page = int_of(query.page.as_ref(), "page")?.unwrap_or(1).max(1);
+        Self::new(page, size, MAX_PAGE_SIZE).map_err(|e| param_error(e.to_string()))
     }
-    let page = int_param(params, "page")?.unwrap_or(1).max(1);
-    PageRequest::new(page, size, MAX_PAGE_SIZE).map_err(|e| param_error(e.to_string()))
+}
+
+impl From<&KeysQuery> for KeyFilter {
+    fn from(keys: &KeysQuery) -> Self {
+        let text = |f: &Option<Field>| text_of(f.as_ref());
+        Self::new(
+            text(&keys.whitelist_keys).as_deref(),
+            text(&keys.blacklist_keys).as_deref(),
+        )
+    }
+}
+
+/// A conversation-list request: the page and the `pinned` filter.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ListRequest {
+    pub(crate) page: PageRequest,
+    pub(crate) pinned: Option<bool>,
+}
+
+impl TryFrom<&ListQuery> for ListRequest {
+    type Error = ApiError;
+
+    fn try_from(query: &ListQuery) -> Result<Self, ApiError> {
+        Ok(Self {
+            page: PageRequest::try_from(&query.page)?,
+            pinned: boolean(query.pinned.as_ref(), "pinned")?,
+        })
+    }
+}
+
+/// The parameters of a messages page.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct MessagesRequest {
+    pub(crate) id: ThreadId,
+    pub(crate) newest_first: bool,
+    /// `pageListDirection=oldest`: the page's items are listed oldest first.
+    pub(crate) reverse_page: bool,
+    pub(crate) page: PageRequest,
+    pub(crate) cursor: Cursor,
+}
+
+impl MessagesRequest {
+    /// The request for conversation `id` (the path's) with `query`.
+    pub(crate) fn parse(id: &str, query: &MessagesQuery) -> Result<Self, ApiError> {
+        let id = ThreadId(path_id(id)?);
+        let order = choice(
+            query.order_direction.as_ref(),
+            "orderDirection",
+            &["asc", "desc"],
+        )?;
+        let listing = choice(
+            query.page_list_direction.as_ref(),
+            "pageListDirection",
+            &["latest", "oldest"],
+        )?;
+        let page = PageRequest::try_from(&query.page)?;
+        let cursor = cursor(query, page)?;
+        Ok(Self {
+            id,
+            newest_first: order != Some("asc"),
+            reverse_page: listing == Some("oldest"),
+            // A seek ignores `page`, so its pagination describes page 1.
+            page: match cursor {
+                Cursor::Page(_) => page,
+                Cursor::Before { .. } | Cursor::After { .. } => page.first(),
+            },
+            cursor,
+        })
+    }
 }
 
 /// A page, or colloq's keyset extension: `before_id` / `after_id` (also
 /// `beforeId` / `afterId`) with `pageSize` messages just before or after it.
-pub(crate) fn cursor_params(params: &Params) -> Result<Cursor, ApiError> {
-    let page = page_params(params)?;
-    let anchor = |snake: &str, camel: &str| -> Result<Option<MessageId>, ApiError> {
-        let name = if params.get(snake).is_some() {
-            snake
-        } else {
-            camel
+fn cursor(query: &MessagesQuery, page: PageRequest) -> Result<Cursor, ApiError> {
+    let anchor = |snake: &Option<Field>, camel: &Option<Field>, names: [&str; 2]| {
+        let (field, name) = match snake {
+            Some(_) => (snake, names[0]),
+            None => (camel, names[1]),
         };
-        match int_param(params, name)? {
+        match int_of(field.as_ref(), name)? {
             None => Ok(None),
             Some(id) if id >= 1 => Ok(Some(MessageId(id))),
             Some(_) => Err(param_error(format!(
@@ -85,10 +211,17 @@ pub(crate) fn cursor_params(params: &Params) -> Result<Cursor, ApiError> {
             ))),
         }
     };
-    match (
-        anchor("before_id", "beforeId")?,
-        anchor("after_id", "afterId")?,
-    ) {
+    let before = anchor(
+        &query.before_id_snake,
+        &query.before_id,
+        ["before_id", "beforeId"],
+    )?;
+    let after = anchor(
+        &query.after_id_snake,
+        &query.after_id,
+        ["after_id", "afterId"],
+    )?;
+    match (before, after) {
         (Some(_), Some(_)) => Err(param_error(
             "The before id and after id cannot be used together.".to_owned(),
         )),
@@ -104,62 +237,19 @@ pub(crate) fn cursor_params(params: &Params) -> Result<Cursor, ApiError> {
     }
 }
 
-/// A parameter that must be one of `allowed` when given.
-pub(crate) fn choice<'a>(
-    params: &'a Params,
-    name: &str,
-    allowed: &[&str],
-) -> Result<Option<&'a str>, ApiError> {
-    match params.get(name).map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(v) if allowed.contains(&v) => Ok(Some(v)),
-        Some(_) => Err(param_error(format!(
-            "The selected {} is invalid.",
-            label(name)
-        ))),
-    }
+/// `isAll` of `global/code-messages`.
+pub(crate) fn is_all(query: &CodeMessagesQuery) -> Result<bool, ApiError> {
+    Ok(boolean(query.is_all.as_ref(), "isAll")?.unwrap_or(false))
 }
 
-/// The `pinned` filter: `1`/`0` (and `true`/`false`, which Laravel would refuse
-/// in a query string but clients send anyway).
-pub(crate) fn pinned_param(params: &Params) -> Result<Option<bool>, ApiError> {
-    match params.get("pinned").map(str::trim) {
-        None | Some("") => Ok(None),
-        Some("1" | "true") => Ok(Some(true)),
-        Some("0" | "false") => Ok(Some(false)),
-        Some(_) => Err(param_error(
-            "The pinned field must be true or false.".to_owned(),
-        )),
-    }
-}
-
-/// A boolean parameter as Laravel's `boolean` rule takes it: `true`, `false`,
-/// `1`, `0` (and absent).
-pub(crate) fn boolean_param(params: &Params, name: &str) -> Result<Option<bool>, ApiError> {
-    match params.get(name).map(str::trim) {
-        None | Some("") => Ok(None),
-        Some("1" | "true") => Ok(Some(true)),
-        Some("0" | "false") => Ok(Some(false)),
-        Some(_) => Err(param_error(format!(
-            "The {} field must be true or false.",
-            label(name)
-        ))),
-    }
-}
-
-/// The `ip` parameter of `common/ip-info`, when given.
-pub(crate) fn ip_param(params: &Params) -> Result<Option<std::net::IpAddr>, ApiError> {
-    match params.get("ip").map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(raw) => raw
-            .parse()
-            .map(Some)
-            .map_err(|_bad| param_error("The ip must be a valid IP address.".to_owned())),
-    }
-}
-
-pub(crate) fn key_filter(params: &Params) -> KeyFilter {
-    KeyFilter::new(params.get("whitelistKeys"), params.get("blacklistKeys"))
+/// The `ip` of `common/ip-info`, when given.
+pub(crate) fn asked_ip(query: &IpInfoQuery) -> Result<Option<std::net::IpAddr>, ApiError> {
+    text_of(query.ip.as_ref())
+        .map(|raw| {
+            raw.parse()
+                .map_err(|_bad| param_error("The ip must be a valid IP address.".to_owned()))
+        })
+        .transpose()
 }
 
 /// The `{conversationId}` of a path: an integer, else 30000 (upstream crashes).
@@ -168,63 +258,298 @@ pub(crate) fn path_id(raw: &str) -> Result<i64, ApiError> {
         .map_err(|_not_int| param_error("The conversation id must be an integer.".to_owned()))
 }
 
-/// A body field as text: strings as they are, numbers written out.
-pub(crate) fn text(input: &Map<String, Value>, name: &str) -> Option<String> {
-    match input.get(name) {
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
+/// A base64 `password`, decoded.
+fn base64_password(password: &Hidden) -> Result<Option<PlainPassword>, ApiError> {
+    text_of(password.0.as_ref())
+        .map(|encoded| {
+            STANDARD
+                .decode(encoded.as_bytes())
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .map(PlainPassword::offered)
+                .ok_or_else(|| {
+                    param_error("The password must be a base64 encoded string.".to_owned())
+                })
+        })
+        .transpose()
+}
+
+/// An account login: the names it may be stored under, and the password.
+#[derive(Debug)]
+pub(crate) struct Login {
+    pub(crate) names: Vec<LoginName>,
+    pub(crate) password: PlainPassword,
+}
+
+impl TryFrom<LoginRequest> for Login {
+    type Error = ApiError;
+
+    fn try_from(req: LoginRequest) -> Result<Self, ApiError> {
+        let names = login_names(&req)?;
+        let password = base64_password(&req.password)?.ok_or_else(|| {
+            if text_of(req.verify_code.as_ref()).is_some() {
+                // colloq sends no verification codes, so none can be right.
+                ApiError::Code(Code::VerifyCodeWrong)
+            } else {
+                param_error(
+                    "The password field is required when verify code is not present.".to_owned(),
+                )
+            }
+        })?;
+        Ok(Self { names, password })
     }
 }
 
-pub(crate) fn required_text(input: &Map<String, Value>, name: &str) -> Result<String, ApiError> {
-    text(input, name).ok_or_else(|| param_error(format!("The {} field is required.", label(name))))
-}
-
-/// An optional integer body field (a JSON number or a digit string).
-pub(crate) fn int_field(input: &Map<String, Value>, name: &str) -> Result<Option<i64>, ApiError> {
-    match input.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64()),
-        Some(Value::String(s)) if s.parse::<i64>().is_ok() => Ok(s.parse().ok()),
-        Some(_) => Err(param_error(format!(
-            "The {} must be an integer.",
-            label(name)
-        ))),
+/// Who a login names: an e-mail, or a phone with its country code (accounts
+/// registered through AnQiCMS may have stored the number without one).
+fn login_names(req: &LoginRequest) -> Result<Vec<LoginName>, ApiError> {
+    let kind = required(req.kind.as_ref(), "type")?;
+    let account = required(req.account.as_ref(), "account")?;
+    match kind.as_str() {
+        "email" => Email::parse(&account)
+            .map(|e| vec![LoginName::Email(e)])
+            .map_err(|_invalid| {
+                param_error("The account must be a valid email address.".to_owned())
+            }),
+        "phone" => {
+            if !account.chars().all(|c| c.is_ascii_digit()) {
+                return Err(param_error("The account must be an integer.".to_owned()));
+            }
+            let code = int_of(req.country_code.as_ref(), "countryCode")?.ok_or_else(|| {
+                param_error("The country code field is required when type is phone.".to_owned())
+            })?;
+            Ok([
+                format!("+{code}{account}"),
+                format!("{code}{account}"),
+                account,
+            ]
+            .iter()
+            .filter_map(|p| Phone::parse(p).ok())
+            .map(LoginName::Phone)
+            .collect())
+        }
+        _ => Err(param_error("The selected type is invalid.".to_owned())),
     }
 }
 
-/// `{pagination, list}` with upstream's rules: `currentPage` is the request's,
-/// `lastPage` at least 1.
-/// `user/panel` in upstream's shape (`UserController::panel`). colloq keeps
-/// no notifications, drafts, features or extra profiles, so those are zero or
-/// empty, with upstream's keys and types, as the official clients read them
-/// (one computes `unreadNotifications.all - 1`).
-pub(crate) fn panel(panel: &colloq_core::conversations::Panel) -> Value {
-    let accept = |kind| colloq_storage::inspect::accept_list(kind);
-    json!({
-        "multiUser": {"status": false, "service": null},
-        "features": [],
-        "profiles": [],
-        "conversations": {
-            "conversationCount": panel.conversation_count,
-            "unreadMessages": panel.unread_messages,
-        },
-        "unreadNotifications": {
-            "systems": 0, "recommends": 0, "likes": 0, "dislikes": 0, "follows": 0,
-            "blocks": 0, "mentions": 0, "comments": 0, "quotes": 0, "all": 0,
-        },
-        "draftCount": {"posts": 0, "comments": 0},
-        "fileAccept": {
-            "images": accept(FileKind::Image),
-            "videos": accept(FileKind::Video),
-            "audios": accept(FileKind::Audio),
-            "documents": accept(FileKind::Document),
-        },
-    })
+/// `user/auth`: the profile to act as, and its password when it has one.
+#[derive(Debug)]
+pub(crate) struct SwitchUser {
+    pub(crate) to: UserRef,
+    pub(crate) password: Option<PlainPassword>,
 }
 
-pub(crate) fn paginated<T: Serialize>(list: Vec<T>, total: i64, page: PageRequest) -> Paginated<T> {
+impl TryFrom<AuthUserRequest> for SwitchUser {
+    type Error = ApiError;
+
+    fn try_from(req: AuthUserRequest) -> Result<Self, ApiError> {
+        Ok(Self {
+            to: UserRef::parse(&required(req.uid_or_username.as_ref(), "uidOrUsername")?),
+            password: base64_password(&req.password)?,
+        })
+    }
+}
+
+/// A direct message to send: to whom, and what.
+#[derive(Debug)]
+pub(crate) struct Outgoing {
+    pub(crate) to: UserRef,
+    pub(crate) content: DirectContent,
+}
+
+impl TryFrom<SendMessageRequest> for Outgoing {
+    type Error = ApiError;
+
+    fn try_from(req: SendMessageRequest) -> Result<Self, ApiError> {
+        let to = UserRef::parse(&required(req.uid_or_username.as_ref(), "uidOrUsername")?);
+        // As upstream: when both are given, the file wins and the text is ignored.
+        let content = match text_of(req.fid.as_ref()) {
+            Some(fid) => DirectContent::File(fid),
+            None => DirectContent::Text(message_text(req.message)?),
+        };
+        Ok(Self { to, content })
+    }
+}
+
+/// The `message` of a text message.
+fn message_text(message: Option<Field>) -> Result<MessageBody, ApiError> {
+    match message {
+        None => Err(param_error(
+            "The message field is required when fid is not present.".to_owned(),
+        )),
+        Some(Field::Text(s)) => MessageBody::parse(s).map_err(|_too_long| {
+            param_error("The message must not be greater than 10000 characters.".to_owned())
+        }),
+        Some(Field::Number(_) | Field::Other) => {
+            Err(param_error("The message must be a string.".to_owned()))
+        }
+    }
+}
+
+/// `type` + `conversationId` / `messageIds` of mark-as-read and delete.
+impl TryFrom<SelectionRequest> for Selection {
+    type Error = ApiError;
+
+    fn try_from(req: SelectionRequest) -> Result<Self, ApiError> {
+        match required(req.kind.as_ref(), "type")?.as_str() {
+            "conversation" => {
+                let id =
+                    int_of(req.conversation_id.as_ref(), "conversationId")?.ok_or_else(|| {
+                        param_error(
+                            "The conversation id field is required when type is conversation."
+                                .to_owned(),
+                        )
+                    })?;
+                Ok(Self::Conversation(ThreadId(id)))
+            }
+            "message" => {
+                let ids = text_of(req.message_ids.as_ref()).ok_or_else(|| {
+                    param_error(
+                        "The message ids field is required when type is message.".to_owned(),
+                    )
+                })?;
+                Ok(Self::Messages(
+                    ids.split(',')
+                        .filter_map(|piece| piece.trim().parse().ok())
+                        .collect(),
+                ))
+            }
+            _ => Err(param_error("The selected type is invalid.".to_owned())),
+        }
+    }
+}
+
+/// `conversationId` of pin: digits only, else 30001 as upstream.
+impl TryFrom<PinRequest> for ThreadId {
+    type Error = ApiError;
+
+    fn try_from(req: PinRequest) -> Result<Self, ApiError> {
+        text_of(req.conversation_id.as_ref())
+            .filter(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()))
+            .and_then(|v| v.parse::<i64>().ok())
+            .map(ThreadId)
+            .ok_or(ApiError::Code(Code::ParamValueInvalid))
+    }
+}
+
+/// The recipient of a conversation upload (its `tableKey`), once the form's
+/// fields are checked as upstream's DTO does and the file is of the kind the
+/// form declares and one conversations accept.
+pub(crate) fn upload_recipient(
+    form: &UploadForm,
+    allowed: &[FileKind],
+    received: FileKind,
+) -> Result<UserRef, ApiError> {
+    let field = |f: &Option<Field>, name: &str| required(f.as_ref(), name);
+    if field(&form.table_name, "tableName")? != "conversation_messages" {
+        return Err(param_error(
+            "The selected table name is invalid: colloq stores files of conversation_messages only.".to_owned(),
+        ));
+    }
+    if field(&form.table_column, "tableColumn")? != "message_file_id" {
+        return Err(param_error(
+            "The selected table column is invalid.".to_owned(),
+        ));
+    }
+    let kind = FileKind::parse(&field(&form.kind, "type")?)
+        .ok_or_else(|| param_error("The selected type is invalid.".to_owned()))?;
+    match field(&form.upload_mode, "uploadMode")?.as_str() {
+        "file" => {}
+        "fileInfo" => {
+            return Err(param_error(
+                "The upload mode fileInfo is not supported: colloq takes file details from the bytes.".to_owned(),
+            ));
+        }
+        _ => {
+            return Err(param_error(
+                "The selected upload mode is invalid.".to_owned(),
+            ));
+        }
+    }
+    let to = UserRef::parse(&field(&form.table_key, "tableKey")?);
+    if !allowed.contains(&kind) {
+        return Err(kind_refused(kind));
+    }
+    if received != kind {
+        return Err(ApiError::Code(Code::FileTypeUnsupported));
+    }
+    Ok(to)
+}
+
+/// The viewer's messaging permission as the Fresns code a User Info shows
+/// (36600 for everyone while conversations are switched off).
+pub(crate) fn permission(
+    may: Result<(), MessagingRefusal>,
+    settings: &FresnsSettings,
+) -> Permission {
+    if settings.conversation_enabled {
+        may.map_err(messaging_code)
+    } else {
+        Err(Code::ConversationsDisabled)
+    }
+}
+
+/// How a request's answer is rendered: in the caller's language and zone,
+/// with the server's Fresns settings and the request's key filter.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Render<'a> {
+    pub(crate) view: TimeView,
+    pub(crate) settings: &'a FresnsSettings,
+    pub(crate) filter: &'a KeyFilter,
+    /// User Info this server rendered recently.
+    pub(crate) memo: &'a UserInfoMemo,
+}
+
+impl Render<'_> {
+    /// A User Info (or the placeholder for a profile that is gone).
+    fn user(&self, user: Option<&User>, permission: Permission) -> Box<RawValue> {
+        render_user(user, permission, self.view, self.settings, self.filter)
+    }
+
+    /// The other participant of a conversation, as the viewer sees them.
+    fn other(&self, summary: &ConversationSummary) -> Box<RawValue> {
+        let may = permission(summary.may_message, self.settings);
+        self.user(summary.other.as_ref(), may)
+    }
+}
+
+/// `sessionToken` of a login or user/auth.
+pub(crate) fn session_token<'a>(
+    holder: Holder<'a>,
+    session: &'a FresnsSession,
+    ttl_secs: Option<i64>,
+    view: TimeView,
+) -> SessionToken<'a> {
+    SessionToken {
+        holder,
+        token: session.token.secret(),
+        expired_hours: ttl_secs.map(|s| s / 3600),
+        expired_days: ttl_secs.map(|s| s / 86_400),
+        expired_date_time: session.expires_at.map(|t| view.datetime(t)),
+    }
+}
+
+/// The `detail` of a login: the account with its profiles.
+pub(crate) fn login_detail(
+    account: &User,
+    profiles: &Participants,
+    render: Render<'_>,
+) -> AccountInfo {
+    let users = profiles
+        .iter()
+        .map(|(user, may)| render.user(Some(user), permission(*may, render.settings)))
+        .collect();
+    account_info(account, users, render.view)
+}
+
+/// The `detail` of user/auth: upstream renders the profile without a viewer,
+/// so its permission is 31601.
+pub(crate) fn auth_detail(user: &User, render: Render<'_>) -> Box<RawValue> {
+    render.user(Some(user), Err(Code::UserNotLoggedIn))
+}
+
+/// `{pagination, list}` of `list` for `page`.
+pub(crate) fn paginated<T>(list: Vec<T>, total: i64, page: PageRequest) -> Paginated<T> {
     Paginated {
         pagination: Pagination {
             total,
@@ -236,22 +561,121 @@ pub(crate) fn paginated<T: Serialize>(list: Vec<T>, total: i64, page: PageReques
     }
 }
 
-/// A page of a list: `pagination`, then `list`.
-#[derive(Debug, Serialize)]
-pub(crate) struct Paginated<T> {
-    pagination: Pagination,
-    list: Vec<T>,
+/// A page of `me`'s conversation list.
+pub(crate) fn conversation_list(
+    found: &Paged<ConversationSummary>,
+    me: UserId,
+    page: PageRequest,
+    render: Render<'_>,
+) -> Paginated<ConversationItem> {
+    let list = found
+        .items
+        .iter()
+        .map(|item| {
+            let side = item.conversation.side_of(me);
+            ConversationItem {
+                id: item.conversation.id.get(),
+                user: render.other(item),
+                latest_message: latest_message(item.latest.as_ref(), render.view),
+                pinned: side.is_some_and(|s| s.pinned),
+                message_count: side.map_or(0, |s| s.message_count),
+                unread_count: side.map_or(0, |s| s.unread_count),
+            }
+        })
+        .collect();
+    paginated(list, found.total, page)
 }
 
-#[derive(Debug, Serialize)]
-struct Pagination {
-    total: i64,
-    #[serde(rename = "pageSize")]
-    page_size: i64,
-    #[serde(rename = "currentPage")]
-    current_page: i64,
-    #[serde(rename = "lastPage")]
-    last_page: i64,
+/// One conversation as `me` sees it.
+pub(crate) fn conversation_detail(
+    summary: &ConversationSummary,
+    me: UserId,
+    render: Render<'_>,
+) -> ConversationDetail {
+    let side = summary.conversation.side_of(me);
+    ConversationDetail {
+        id: summary.conversation.id.get(),
+        user: render.other(summary),
+        message_count: side.map_or(0, |s| s.message_count),
+        unread_count: side.map_or(0, |s| s.unread_count),
+    }
+}
+
+/// The message just sent, as its sender sees it.
+pub(crate) fn sent_message<'a>(
+    stored: &'a Message,
+    file: Option<&'a StoredFile>,
+    me: &User,
+    origin: Option<String>,
+    render: Render<'_>,
+) -> MessageItem<'a> {
+    // Upstream renders the sender's own profile with 31602 ("user unknown").
+    let info = render.user(Some(me), Err(Code::UserUnknown));
+    let file = file.map(|f| file_info(f, origin.as_deref().unwrap_or_default()));
+    message_item(stored, Some(Cow::Owned(info)), file, me, render.view)
+}
+
+/// A page of messages, handed to `respond` with about how many bytes it takes
+/// written out (a message page is tens of kilobytes, which a buffer growing
+/// from empty would copy several times over). The page borrows the User Info
+/// it renders once per person, so it only lives as long as this call.
+/// `origin` gives the files' URL prefix, asked only when a message has a file.
+pub(crate) fn message_page<R>(
+    found: &MessagePage,
+    request: &MessagesRequest,
+    me: &User,
+    origin: impl FnOnce() -> String,
+    render: Render<'_>,
+    respond: impl FnOnce(&Paginated<MessageItem<'_>>, usize) -> R,
+) -> R {
+    let users: Vec<(UserId, Arc<RawValue>)> = found
+        .participants
+        .iter()
+        .map(|(p, may)| {
+            let perm = permission(*may, render.settings);
+            let rendered = if *render.filter == KeyFilter::None {
+                render.memo.render(p, perm, render.view, render.settings)
+            } else {
+                render.user(Some(p), perm).into()
+            };
+            (p.id, rendered)
+        })
+        .collect();
+    let origin = if found.files.is_empty() {
+        String::new()
+    } else {
+        origin()
+    };
+    let messages = &found.messages;
+    let missing = messages
+        .items
+        .iter()
+        .any(|m| !users.iter().any(|(id, _)| Some(*id) == m.sender))
+        .then(|| render.user(None, Ok(())));
+    let mut list: Vec<_> = messages
+        .items
+        .iter()
+        .map(|m| {
+            let sender = users
+                .iter()
+                .find(|(id, _)| Some(*id) == m.sender)
+                .map_or(missing.as_deref(), |(_, raw)| Some(&**raw))
+                .map(Cow::Borrowed);
+            let file = message_file(m, &found.files, &origin);
+            message_item(m, sender, file, me, render.view)
+        })
+        .collect();
+    if request.reverse_page {
+        list.reverse();
+    }
+    let per_item = users
+        .iter()
+        .map(|(_, raw)| raw.get().len())
+        .max()
+        .unwrap_or(0)
+        + 512;
+    let capacity = per_item * list.len() + 256;
+    respond(&paginated(list, messages.total, request.page), capacity)
 }
 
 /// Renders a user, or the placeholder when the profile is gone, serialised: a
@@ -323,28 +747,6 @@ impl UserInfoMemo {
     }
 }
 
-/// A conversation in the conversation list, keys in upstream's order.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ConversationItem {
-    pub(crate) id: i64,
-    pub(crate) user: Box<RawValue>,
-    pub(crate) latest_message: Value,
-    pub(crate) pinned: bool,
-    pub(crate) message_count: i64,
-    pub(crate) unread_count: i64,
-}
-
-/// One conversation's detail, keys in upstream's order.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ConversationDetail {
-    pub(crate) id: i64,
-    pub(crate) user: Box<RawValue>,
-    pub(crate) message_count: i64,
-    pub(crate) unread_count: i64,
-}
-
 /// Fresns message type: 1 text, 2 file.
 fn message_type(m: &Message) -> i32 {
     if m.file.is_some() || m.kind == colloq_domain::message::MessageType::File {
@@ -354,34 +756,11 @@ fn message_type(m: &Message) -> i32 {
     }
 }
 
-/// A message as the messages list and send-message show it, keys in order.
-///
-/// `user` is pre-serialised: a page repeats the same one or two User Info
-/// objects (about 3 KB each) on every item, and building and cloning them as
-/// `Value` trees was most of a page's cost.
-#[derive(Debug, Serialize)]
-pub(crate) struct MessageItem<'a> {
-    id: i64,
-    user: Option<&'a RawValue>,
-    #[serde(rename = "isMe")]
-    is_me: bool,
-    #[serde(rename = "type")]
-    kind: i32,
-    content: Option<&'a str>,
-    file: Value,
-    datetime: TimeText,
-    #[serde(rename = "datetimeFormat")]
-    datetime_format: TimeText,
-    #[serde(rename = "timeAgo")]
-    time_ago: TimeText,
-    #[serde(rename = "readStatus")]
-    read_status: bool,
-}
-
-pub(crate) fn message_item<'a>(
+/// A message as the messages list and send-message show it.
+fn message_item<'a>(
     m: &'a Message,
-    user: Option<&'a RawValue>,
-    file: Value,
+    user: Option<Cow<'a, RawValue>>,
+    file: Option<FileInfo<'a>>,
     me: &User,
     view: TimeView,
 ) -> MessageItem<'a> {
@@ -401,83 +780,83 @@ pub(crate) fn message_item<'a>(
     }
 }
 
-/// File Info (research note §4.3): the common keys, then only the keys of the
-/// file's own type. colloq makes no thumbnails or transcodes, so every image
-/// size URL is the file itself and media are always "transcoded" (3).
-pub(crate) fn file_info(file: &StoredFile, origin: &str) -> Value {
+/// File Info. colloq makes no thumbnails or transcodes, so every image size
+/// URL is the file itself and media are always "transcoded" (3).
+pub(crate) fn file_info<'a>(file: &'a StoredFile, origin: &str) -> FileInfo<'a> {
     let url = format!("{origin}{}", crate::files::file_path(file));
     let meta = &file.meta;
-    let mut info = json!({
-        "fid": file.fid,
-        "type": meta.kind.code(),
-        "status": true,
-        "substitutionImageUrl": "",
-        "sensitive": false,
-        "name": file.name,
-        "mime": meta.mime,
-        "extension": meta.extension,
-        "size": human_size(meta.size),
-        "md5": meta.md5,
-        "sha": meta.sha256,
-        "shaType": "sha256",
-        "moreJson": null,
-    });
-    let extra = match meta.kind {
+    let of_kind = match meta.kind {
         FileKind::Image => {
             let (width, height) = meta.dimensions.unwrap_or_default();
-            json!({
-                "imageWidth": width,
-                "imageHeight": height,
+            FileOfKind::Image {
+                image_width: width,
+                image_height: height,
                 // Upstream's rule for "long" images (shown cropped in feeds).
-                "imageLong": width >= 700 && u64::from(height) >= 3 * u64::from(width),
-                "imageConfigUrl": url,
-                "imageRatioUrl": url,
-                "imageSquareUrl": url,
-                "imageBigUrl": url,
-            })
+                image_long: width >= 700 && u64::from(height) >= 3 * u64::from(width),
+                image_config_url: url.clone(),
+                image_ratio_url: url.clone(),
+                image_square_url: url.clone(),
+                image_big_url: url,
+            }
         }
-        FileKind::Video => json!({
-            "videoTime": null,
-            "videoPosterUrl": "",
-            "videoUrl": url,
-            "transcodingState": 3,
-        }),
-        FileKind::Audio => json!({
-            "audioTime": null,
-            "audioUrl": url,
-            "transcodingState": 3,
-        }),
-        FileKind::Document => json!({ "documentPreviewUrl": url }),
+        FileKind::Video => FileOfKind::Video {
+            video_time: None,
+            video_poster_url: "",
+            video_url: url,
+            transcoding_state: 3,
+        },
+        FileKind::Audio => FileOfKind::Audio {
+            audio_time: None,
+            audio_url: url,
+            transcoding_state: 3,
+        },
+        FileKind::Document => FileOfKind::Document {
+            document_preview_url: url,
+        },
     };
-    if let (Some(target), Value::Object(extra)) = (info.as_object_mut(), extra) {
-        target.extend(extra);
+    FileInfo {
+        fid: &file.fid,
+        kind: meta.kind.code(),
+        status: true,
+        substitution_image_url: "",
+        sensitive: false,
+        name: &file.name,
+        mime: &meta.mime,
+        extension: &meta.extension,
+        size: human_size(meta.size),
+        md5: &meta.md5,
+        sha: &meta.sha256,
+        sha_type: "sha256",
+        more_json: None,
+        of_kind,
     }
-    info
 }
 
 /// `file` of a message item: File Info when the message carries a file.
-pub(crate) fn message_file(m: &Message, files: &[StoredFile], origin: &str) -> Value {
+fn message_file<'a>(m: &Message, files: &'a [StoredFile], origin: &str) -> Option<FileInfo<'a>> {
     m.file
         .and_then(|id| files.iter().find(|f| f.id == id))
-        .map_or(Value::Null, |f| file_info(f, origin))
+        .map(|f| file_info(f, origin))
 }
 
 /// `latestMessage` of a list item; every field null when there is none.
-pub(crate) fn latest_message(m: Option<&Message>, view: TimeView) -> Value {
-    match m {
-        None => {
-            json!({"id": null, "type": null, "message": null, "datetime": null, "datetimeFormat": null, "timeAgo": null})
-        }
-        Some(m) => {
-            let (datetime, format, ago) = view.triple(m.created_at);
-            let kind = message_type(m);
-            let text = if kind == 2 {
-                "Document".to_owned()
-            } else {
-                m.body.clone()
-            };
-            json!({"id": m.id.get(), "type": kind, "message": text, "datetime": datetime, "datetimeFormat": format, "timeAgo": ago})
-        }
+fn latest_message(m: Option<&Message>, view: TimeView) -> LatestMessage {
+    let Some(m) = m else {
+        return LatestMessage::default();
+    };
+    let (datetime, format, ago) = view.triple(m.created_at);
+    let kind = message_type(m);
+    LatestMessage {
+        id: Some(m.id.get()),
+        kind: Some(kind),
+        message: Some(if kind == 2 {
+            "Document".to_owned()
+        } else {
+            m.body.clone()
+        }),
+        datetime: Some(datetime),
+        datetime_format: Some(format),
+        time_ago: Some(ago),
     }
 }
 
@@ -501,30 +880,70 @@ fn mask_phone(phone: &str) -> String {
 }
 
 /// Account Info (research note §3.4), with the account's profiles.
-pub(crate) fn account_info(account: &User, users: Vec<Box<RawValue>>, view: TimeView) -> Value {
-    json!({
-        "aid": account.aid,
-        "countryCode": null,
-        "purePhone": account.phone.as_deref().map(mask_phone),
-        "phone": account.phone.as_deref().map(mask_phone),
-        "email": account.email.as_deref().map(mask_email),
-        "hasPassword": true,
-        "verifyStatus": false,
-        "verifyRealName": null,
-        "verifyGender": 1,
-        "verifyCertType": null,
-        "verifyCertNumber": null,
-        "verifyIdentityType": null,
-        "verifyDateTime": null,
-        "registerDateTime": view.datetime(account.created_at),
-        "status": true,
-        "waitDelete": false,
-        "waitDeleteDateTime": null,
-        "connects": [],
-        "wallet": {"status": false, "currencyCode": "USD", "balance": "0.00", "freezeAmount": "0.00", "bankName": null, "swiftCode": null, "bankAddress": null, "bankAccount": null, "bankStatus": false},
-        "users": users,
-        "interaction": {"userName": "User", "userUidName": "UID", "userUsernameName": "Username", "userNicknameName": "Nickname", "userRoleName": "Role", "userBioName": "Bio"}
-    })
+fn account_info(account: &User, users: Vec<Box<RawValue>>, view: TimeView) -> AccountInfo {
+    let phone = account.phone.as_deref().map(mask_phone);
+    AccountInfo {
+        aid: account.aid.clone(),
+        country_code: None,
+        pure_phone: phone.clone(),
+        phone,
+        email: account.email.as_deref().map(mask_email),
+        has_password: true,
+        verify_status: false,
+        verify_real_name: None,
+        verify_gender: 1,
+        verify_cert_type: None,
+        verify_cert_number: None,
+        verify_identity_type: None,
+        verify_date_time: None,
+        register_date_time: view.datetime(account.created_at),
+        status: true,
+        wait_delete: false,
+        wait_delete_date_time: None,
+        connects: [],
+        wallet: Wallet {
+            status: false,
+            currency_code: "USD",
+            balance: "0.00",
+            freeze_amount: "0.00",
+            bank_name: None,
+            swift_code: None,
+            bank_address: None,
+            bank_account: None,
+            bank_status: false,
+        },
+        users,
+        interaction: AccountInteraction {
+            user_name: "User",
+            user_uid_name: "UID",
+            user_username_name: "Username",
+            user_nickname_name: "Nickname",
+            user_role_name: "Role",
+            user_bio_name: "Bio",
+        },
+    }
+}
+
+/// `user/panel` in upstream's shape (`UserController::panel`). colloq keeps
+/// no notifications, drafts, features or extra profiles, so those are zero or
+/// empty, with upstream's keys and types, as the official clients read them
+/// (one computes `unreadNotifications.all - 1`).
+pub(crate) fn panel(panel: &colloq_core::conversations::Panel) -> Panel {
+    Panel {
+        multi_user: MultiUser {
+            status: false,
+            service: None,
+        },
+        features: [],
+        profiles: [],
+        conversations: PanelConversations {
+            conversation_count: panel.conversation_count,
+            unread_messages: panel.unread_messages,
+        },
+        unread_notifications: UnreadNotifications::default(),
+        draft_count: DraftCount::default(),
+        file_accept: FileAccept::new(colloq_storage::inspect::accept_list),
+    }
 }
 
 #[cfg(test)]
@@ -537,5 +956,106 @@ mod tests {
         assert_eq!(label("uidOrUsername"), "uid or username");
         assert_eq!(mask_email("alice@example.com"), "al***@example.com");
         assert_eq!(mask_phone("13800001234"), "138****1234");
+    }
+
+    fn request<T: serde::de::DeserializeOwned>(json: serde_json::Value) -> T {
+        serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn message(result: Result<impl std::fmt::Debug, ApiError>) -> String {
+        match result {
+            Err(ApiError::Param(msg)) => msg,
+            other => panic!("not a parameter error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_conversation_id_is_read_from_a_number_or_a_string() {
+        for id in [serde_json::json!(7), serde_json::json!("7")] {
+            let req: SelectionRequest =
+                request(serde_json::json!({"type": "conversation", "conversationId": id}));
+            assert_eq!(
+                Selection::try_from(req).ok(),
+                Some(Selection::Conversation(ThreadId(7)))
+            );
+        }
+        let req: SelectionRequest =
+            request(serde_json::json!({"type": "conversation", "conversationId": "seven"}));
+        assert_eq!(
+            message(Selection::try_from(req)),
+            "The conversation id must be an integer."
+        );
+        let req: SelectionRequest =
+            request(serde_json::json!({"type": "message", "messageIds": "3, 4,x"}));
+        assert_eq!(
+            Selection::try_from(req).ok(),
+            Some(Selection::Messages(vec![3, 4]))
+        );
+    }
+
+    #[test]
+    fn requests_answer_with_laravels_messages() {
+        let req: SendMessageRequest = request(serde_json::json!({"uidOrUsername": 42}));
+        assert_eq!(
+            message(Outgoing::try_from(req)),
+            "The message field is required when fid is not present."
+        );
+        let req: SendMessageRequest =
+            request(serde_json::json!({"uidOrUsername": "bob", "message": 5}));
+        assert_eq!(
+            message(Outgoing::try_from(req)),
+            "The message must be a string."
+        );
+        let req: LoginRequest = request(serde_json::json!({"type": "phone", "account": "138"}));
+        assert_eq!(
+            message(Login::try_from(req)),
+            "The country code field is required when type is phone."
+        );
+        let req: LoginRequest = request(serde_json::json!({"type": "email", "account": "a@b.co"}));
+        assert_eq!(
+            message(Login::try_from(req)),
+            "The password field is required when verify code is not present."
+        );
+        let query: ListQuery = request(serde_json::json!({"pageSize": "31"}));
+        assert_eq!(
+            message(ListRequest::try_from(&query)),
+            "The page size must be between 1 and 30."
+        );
+        let query: MessagesQuery = request(serde_json::json!({"beforeId": "2", "after_id": "3"}));
+        assert_eq!(
+            message(MessagesRequest::parse("1", &query)),
+            "The before id and after id cannot be used together."
+        );
+    }
+
+    #[test]
+    fn a_login_reads_every_spelling_of_a_phone_and_hides_the_password() {
+        let req: LoginRequest = request(serde_json::json!({
+            "type": "phone", "account": "13800001234", "countryCode": 86,
+            "password": STANDARD.encode("s3cret!"),
+        }));
+        assert!(!format!("{req:?}").contains(&STANDARD.encode("s3cret!")));
+        let login = Login::try_from(req).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(login.names.len(), 3);
+        assert!(!format!("{login:?}").contains("s3cret!"));
+    }
+
+    #[test]
+    fn a_messages_seek_describes_page_one_and_keeps_the_order_asked() {
+        let query: MessagesQuery = request(serde_json::json!({
+            "page": "4", "pageSize": "10", "before_id": "90",
+            "orderDirection": "asc", "pageListDirection": "oldest",
+        }));
+        let parsed = MessagesRequest::parse("12", &query).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(parsed.id, ThreadId(12));
+        assert_eq!(parsed.page.page(), 1);
+        assert!(!parsed.newest_first && parsed.reverse_page);
+        assert_eq!(
+            parsed.cursor,
+            Cursor::Before {
+                id: MessageId(90),
+                limit: 10
+            }
+        );
     }
 }

@@ -12,6 +12,7 @@ use actix_web::{HttpResponse, ResponseError};
 use crate::error_chain::ErrorChain;
 use colloq_core::{CoreError, Refusal};
 use colloq_domain::conversation::MessagingRefusal;
+use colloq_domain::file::FileKind;
 use serde_json::{Value, json};
 
 use super::codes::{Code, Lang};
@@ -48,6 +49,32 @@ pub(crate) fn messaging_code(refusal: MessagingRefusal) -> Code {
         MessagingRefusal::RecipientRefusesAll => Code::RecipientRefusesAll,
         MessagingRefusal::RequiresFollow => Code::RequiresFollow,
         MessagingRefusal::RequiresFollowOrVerified => Code::RequiresFollowOrVerified,
+    }
+}
+
+/// The code that refuses a kind of file in conversations (36109–36112).
+pub(crate) fn kind_refused(kind: FileKind) -> ApiError {
+    ApiError::Code(match kind {
+        FileKind::Image => Code::ImagesRefused,
+        FileKind::Video => Code::VideosRefused,
+        FileKind::Audio => Code::AudiosRefused,
+        FileKind::Document => Code::DocumentsRefused,
+    })
+}
+
+/// How a refused or failed upload is reported.
+pub(crate) fn upload_error(err: crate::files::UploadError) -> ApiError {
+    use crate::files::UploadError;
+    use colloq_storage::IngestError;
+    match err {
+        UploadError::Refused(IngestError::NotAllowed(kind)) => kind_refused(kind),
+        UploadError::Refused(IngestError::Unsupported) => ApiError::Code(Code::FileTypeUnsupported),
+        UploadError::Refused(IngestError::Io(e)) => {
+            tracing::error!(error = %ErrorChain(&e), "receiving an upload");
+            ApiError::Core(CoreError::Unavailable("receiving the upload failed"))
+        }
+        UploadError::Internal(e) => ApiError::Core(e),
+        other => ApiError::Param(format!("The file is invalid: {other}.")),
     }
 }
 

@@ -24,13 +24,16 @@ use colloq_domain::ids::AccountId;
 use colloq_domain::user::User;
 use colloq_persistence::app_keys::AppKey;
 use colloq_persistence::{DbConn, read_snapshot};
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use super::SignatureZone;
 use super::codes::{Code, Lang};
+use super::convert::Render;
 use super::error::ApiError;
 use super::headers::{self, ClientHeaders, HeaderProblem};
 use super::time::TimeView;
+use super::userinfo::KeyFilter;
 use crate::AppState;
 
 /// A request whose headers are valid; who sent it is settled by [`run`](Self::run).
@@ -244,6 +247,18 @@ fn sessions_of(
     })
 }
 
+impl<W> Signed<W> {
+    /// How this request's answer is rendered, with `filter` applied to User Info.
+    pub(crate) fn render<'a>(&'a self, filter: &'a KeyFilter) -> Render<'a> {
+        Render {
+            view: self.view,
+            settings: &self.state.settings().fresns,
+            filter,
+            memo: self.state.fresns_users(),
+        }
+    }
+}
+
 impl<W: Who> Signed<W> {
     /// Checks the caller, then runs `f` as them, in one blocking call. The
     /// checks read in a snapshot of their own (see [`read_snapshot`]), which
@@ -341,22 +356,22 @@ type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 
 /// A write request's parameters as Laravel's `$request->all()` sees them: the
 /// query string's fields, overlaid by the body's (JSON or form; the body wins
-/// a name both carry), strings trimmed (passwords excepted) and empty strings
-/// read as null. An unreadable body is kept as its error, reported after the
-/// caller checks like any other parameter error.
-pub(crate) struct Input(Result<Map<String, Value>, ApiError>);
+/// a name both carry), read into `T` (see [`normalized`]). An unreadable body
+/// is kept as its error, reported after the caller checks like any other
+/// parameter error.
+pub(crate) struct Input<T>(Result<T, ApiError>);
 
-impl Input {
-    /// Reads the request's parameters from the body.
-    pub(crate) fn read<T>(
-        self,
-        f: impl FnOnce(&Map<String, Value>) -> Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
-        self.0.and_then(|map| f(&map))
+impl<T> Input<T> {
+    /// The parameters as `U`, validated by its `TryFrom`.
+    ///
+    /// # Errors
+    /// The body's error, or `U`'s validation error.
+    pub(crate) fn parse<U: TryFrom<T, Error = ApiError>>(self) -> Result<U, ApiError> {
+        self.0.and_then(U::try_from)
     }
 }
 
-impl FromRequest for Input {
+impl<T: DeserializeOwned + 'static> FromRequest for Input<T> {
     type Error = ApiError;
     type Future = Extracting<Self>;
 
@@ -368,8 +383,63 @@ impl FromRequest for Input {
             .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
         let query = req.query_string().to_owned();
         let bytes = web::Bytes::from_request(req, payload);
-        Box::pin(async move { Ok(Self(read_body(&query, bytes.await, is_form))) })
+        Box::pin(async move {
+            let fields = read_body(&query, bytes.await, is_form);
+            Ok(Self(fields.and_then(|map| fields_as(normalized(map)))))
+        })
     }
+}
+
+/// A read request's query-string parameters, read into `T` (see
+/// [`normalized`]); a name given twice counts once, the first time.
+/// Every field of a query DTO is optional text, so reading cannot fail;
+/// what the values mean is checked by `convert`, after the caller checks.
+pub(crate) struct Query<T>(pub(crate) T);
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        let mut map = Map::new();
+        for (k, v) in form_urlencoded::parse(req.query_string().as_bytes()) {
+            map.entry(k.into_owned())
+                .or_insert_with(|| Value::String(v.into_owned()));
+        }
+        ready(fields_as(normalized(map)).map(Self))
+    }
+}
+
+/// The text fields of a multipart form, read into `T` as [`Query`] reads.
+pub(crate) fn form_fields<T: DeserializeOwned>(
+    fields: &std::collections::HashMap<String, String>,
+) -> Result<T, ApiError> {
+    let map = fields
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    fields_as(normalized(map))
+}
+
+fn fields_as<T: DeserializeOwned>(map: Map<String, Value>) -> Result<T, ApiError> {
+    serde_json::from_value(Value::Object(map))
+        .map_err(|err| ApiError::Param(format!("The parameters could not be read: {err}.")))
+}
+
+/// Parameters as Laravel's middleware leaves them: strings trimmed
+/// (passwords excepted) and empty strings read as null.
+fn normalized(map: Map<String, Value>) -> Map<String, Value> {
+    map.into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                Value::String(s) if k != "password" && s.trim().is_empty() => Value::Null,
+                Value::String(s) if k != "password" => Value::String(s.trim().to_owned()),
+                Value::String(s) if s.is_empty() => Value::Null,
+                other => other,
+            };
+            (k, v)
+        })
+        .collect()
 }
 
 fn read_body(
@@ -405,16 +475,5 @@ fn read_body(
     };
     let mut map = fields(query.as_bytes());
     map.extend(body);
-    Ok(map
-        .into_iter()
-        .map(|(k, v)| {
-            let v = match v {
-                Value::String(s) if k != "password" && s.trim().is_empty() => Value::Null,
-                Value::String(s) if k != "password" => Value::String(s.trim().to_owned()),
-                Value::String(s) if s.is_empty() => Value::Null,
-                other => other,
-            };
-            (k, v)
-        })
-        .collect())
+    Ok(map)
 }

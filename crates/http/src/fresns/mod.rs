@@ -3,7 +3,8 @@
 //! caused, signed `X-Fresns-*` headers and account/user tokens.
 //!
 //! Layout: `routes` mounts the paths and localises answers, `handlers` are thin
-//! adapters, `convert` validates parameters and builds the response shapes,
+//! adapters, `dto` holds the request and response shapes, `convert` validates
+//! requests into domain input and builds the responses from domain values,
 //! `extract` checks headers, signature and tokens, `headers` holds the header
 //! rules and the MD5 signature, `userinfo` the User Info object and its key
 //! filters, `time` the date formats, `codes` the localised code messages, and
@@ -12,6 +13,7 @@
 mod clock;
 mod codes;
 mod convert;
+mod dto;
 mod error;
 mod extract;
 mod global;

@@ -99,6 +99,9 @@ async fn the_global_routes_check_headers_and_signature_as_every_route() {
         "/api/v2/global/configs",
         "/api/v2/global/code-messages",
         "/api/v2/common/ip-info",
+        // A bad parameter is validated after the signature, as upstream.
+        "/api/v2/global/code-messages?isAll=maybe",
+        "/api/v2/common/ip-info?ip=not-an-ip",
     ] {
         let forged = Tweaks {
             signature: Some("0".repeat(32)),
@@ -147,6 +150,16 @@ async fn code_messages_are_the_code_table_in_the_requests_language() {
     )
     .await;
     assert_eq!(plugin, json!({}));
+    let bad = app
+        .fresns(
+            Method::GET,
+            "/api/v2/global/code-messages?isAll=maybe",
+            &key,
+            &Session::default(),
+            None,
+        )
+        .await;
+    assert_eq!(bad.fcode(30000), "The is all field must be true or false.");
 }
 
 #[actix_web::test]
