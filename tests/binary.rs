@@ -63,7 +63,7 @@ fn the_binary_serves_the_anqicms_flow_and_keeps_messages_across_restarts() {
         &server,
         "/api/communication/order/create",
         ("token", &token),
-        &json!({"archive_id": 1, "title": "Theme", "content": "Please", "phone": "138"}),
+        &json!({"archive_id": 1, "title": "Theme", "content": "Please", "phone": "13800000000"}),
     );
     let order = order["id"].as_i64().unwrap();
     let admin = post(

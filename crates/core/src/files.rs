@@ -18,13 +18,26 @@ const FID_ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 const FID_LEN: usize = 22;
 const NAME_MAX_CHARS: usize = 200;
 
+/// Whether `c` changes how the text around it is shown rather than being
+/// shown: the bidirectional marks, embeddings, overrides and isolates (a
+/// U+202E makes `photo\u{202E}gpj.exe` read as `photoexe.jpg`), and the
+/// line and paragraph separators.
+fn is_display_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+            | '\u{2028}' | '\u{2029}' | '\u{FEFF}'
+    )
+}
+
 /// A client's file name made safe to show: the last path segment, without
-/// control characters, at most 200 characters; `file` when nothing is left.
+/// control or bidirectional-override characters, at most 200 characters;
+/// `file` when nothing is left.
 pub fn clean_name(raw: &str) -> String {
     let last = raw.rsplit(['/', '\\']).next().unwrap_or_default();
     let cleaned: String = last
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !is_display_control(*c))
         .take(NAME_MAX_CHARS)
         .collect();
     let trimmed = cleaned.trim();
@@ -175,6 +188,12 @@ mod tests {
         assert_eq!(clean_name("../../etc/passwd"), "passwd");
         assert_eq!(clean_name("C:\\Users\\a\\photo.jpg"), "photo.jpg");
         assert_eq!(clean_name("a\u{0}b\nc.txt"), "abc.txt");
+        assert_eq!(clean_name("photo\u{202E}gpj.exe"), "photogpj.exe");
+        assert_eq!(
+            clean_name("\u{2066}a\u{200F}b\u{2069}\u{FEFF}.png"),
+            "ab.png"
+        );
+        assert_eq!(clean_name("报告 v2.pdf"), "报告 v2.pdf");
         assert_eq!(clean_name(""), "file");
         assert_eq!(clean_name(".."), "file");
         assert_eq!(clean_name(&"x".repeat(500)).chars().count(), 200);

@@ -211,6 +211,55 @@ fn bounded(field: &'static str, raw: &str, max: usize) -> Result<String, DomainE
     Ok(trimmed.to_owned())
 }
 
+/// An order's contact phone, kept as the customer wrote it: digits, with an
+/// optional leading `+` and the separators people write (spaces, dashes,
+/// dots, parentheses); 5 to 20 digits, at most 32 characters.
+fn contact_phone(raw: &str) -> Result<String, DomainError> {
+    let phone = raw.trim();
+    if phone.is_empty() {
+        return Err(DomainError::invalid("phone", "is required"));
+    }
+    let body = phone.strip_prefix('+').unwrap_or(phone);
+    let written = body
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')'));
+    let digits = body.chars().filter(char::is_ascii_digit).count();
+    if !written || !(5..=20).contains(&digits) || phone.chars().count() > 32 {
+        return Err(DomainError::invalid(
+            "phone",
+            "must be a phone number: 5 to 20 digits, an optional leading +, \
+             and spaces, dashes, dots or parentheses between them",
+        ));
+    }
+    Ok(phone.to_owned())
+}
+
+/// A quote's price: a non-negative amount in the site's currency with at
+/// most two decimals and at most twelve digits before the point (`0`,
+/// `9900`, `12.5`, `0.99`), kept as written (AnQiCMS keeps it a string).
+fn price(raw: &str) -> Result<String, DomainError> {
+    let price = raw.trim();
+    if price.is_empty() {
+        return Err(DomainError::invalid("quote_price", "is required"));
+    }
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let (whole, cents) = match price.split_once('.') {
+        Some((whole, cents)) => (whole, Some(cents)),
+        None => (price, None),
+    };
+    let fine = digits(whole)
+        && whole.len() <= 12
+        && (whole == "0" || !whole.starts_with('0'))
+        && cents.is_none_or(|c| digits(c) && c.len() <= 2);
+    if !fine {
+        return Err(DomainError::invalid(
+            "quote_price",
+            "must be an amount of at least 0 with at most two decimals, such as 9900 or 12.50",
+        ));
+    }
+    Ok(price.to_owned())
+}
+
 fn images(field: &'static str, urls: Vec<String>) -> Result<Vec<String>, DomainError> {
     const MAX_IMAGES: usize = 50;
     if urls.len() > MAX_IMAGES {
@@ -271,21 +320,11 @@ impl NewOrder {
         if archive_id < 0 {
             return Err(DomainError::invalid("archive_id", "must not be negative"));
         }
-        let phone = phone_raw.trim();
-        if phone.is_empty() {
-            return Err(DomainError::invalid("phone", "is required"));
-        }
-        if phone.chars().count() > 32 {
-            return Err(DomainError::invalid(
-                "phone",
-                "must be at most 32 characters",
-            ));
-        }
         Ok(Self {
             archive_id,
             title: title(title_raw)?,
             content: content(content_raw)?,
-            phone: phone.to_owned(),
+            phone: contact_phone(phone_raw)?,
             images: images("images", images_raw)?,
             order_extra: extra(extra_raw)?,
         })
@@ -337,7 +376,7 @@ impl Quote {
     /// [`DomainError::Invalid`] naming `quote_price` or `quote_content`.
     pub fn parse(price_raw: &str, content_raw: &str) -> Result<Self, DomainError> {
         Ok(Self {
-            price: bounded("quote_price", price_raw, 64)?,
+            price: price(price_raw)?,
             content: bounded("quote_content", content_raw, 10_000)?,
         })
     }
@@ -479,12 +518,55 @@ mod tests {
 
     #[test]
     fn new_orders_are_validated() {
-        let ok = NewOrder::parse(1, " t ", "c", "123", vec![], OrderExtra::new());
-        assert_eq!(ok.map(|o| o.title), Ok("t".to_owned()));
-        let err = NewOrder::parse(1, "", "c", "123", vec![], OrderExtra::new());
+        let phone = "+86 138-0000-1234";
+        let ok = NewOrder::parse(1, " t ", "c", phone, vec![], OrderExtra::new());
+        assert_eq!(
+            ok.map(|o| (o.title, o.phone)),
+            Ok(("t".to_owned(), phone.to_owned()))
+        );
+        let err = NewOrder::parse(1, "", "c", phone, vec![], OrderExtra::new());
         assert_eq!(err, Err(DomainError::invalid("title", "is required")));
-        assert!(NewOrder::parse(-1, "t", "c", "1", vec![], OrderExtra::new()).is_err());
+        assert!(NewOrder::parse(-1, "t", "c", phone, vec![], OrderExtra::new()).is_err());
         assert!(NewOrder::parse(1, "t", "c", " ", vec![], OrderExtra::new()).is_err());
+    }
+
+    #[test]
+    fn contact_phones_are_phone_numbers() {
+        for fine in ["13800001234", "+1 (555) 010-9999", "030.1234.5678", "12345"] {
+            assert_eq!(contact_phone(fine).as_deref(), Ok(fine), "{fine}");
+        }
+        for bad in [
+            "1234",
+            "call me",
+            "<b>138</b>",
+            "++1380000",
+            "138\u{0}0000",
+            "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7",
+        ] {
+            assert!(contact_phone(bad).is_err(), "{bad}");
+        }
+        assert!(contact_phone(&"1".repeat(21)).is_err());
+    }
+
+    #[test]
+    fn prices_are_amounts_with_at_most_two_decimals() {
+        for fine in ["0", "9900", "12.5", "0.99", "999999999999.99"] {
+            assert_eq!(price(fine).as_deref(), Ok(fine), "{fine}");
+        }
+        for bad in [
+            "-1",
+            "1e3",
+            "9223372036854775808",
+            "1.234",
+            "01",
+            ".5",
+            "5.",
+            "<b>1</b>",
+            "",
+            "1,000",
+        ] {
+            assert!(price(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -5,7 +5,9 @@
 use std::collections::HashMap;
 
 use actix_multipart::Multipart;
-use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
+use actix_web::http::header::{
+    self, Charset, ContentDisposition, DispositionParam, DispositionType, ExtendedValue,
+};
 use actix_web::{HttpRequest, HttpResponse, web};
 use colloq_core::CoreError;
 use colloq_core::files as uses;
@@ -308,7 +310,7 @@ pub(crate) async fn download(
         } else {
             DispositionType::Inline
         },
-        parameters: vec![DispositionParam::Filename(file.name.clone())],
+        parameters: disposition_names(&file.name),
     };
     let mut response = match &range {
         Some(r) => {
@@ -354,8 +356,46 @@ pub(crate) fn config(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// A file's name for `Content-Disposition` (RFC 6266): an ASCII `filename`
+/// for old clients (other characters as `_`) and the name itself as
+/// `filename*=UTF-8''…`. Cleaned again, as names stored before the cleaning
+/// rules grew may hold what they now drop.
+fn disposition_names(stored: &str) -> Vec<DispositionParam> {
+    let name = uses::clean_name(stored);
+    let ascii = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() && c != '"' && c != '\\' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    vec![
+        DispositionParam::Filename(ascii),
+        DispositionParam::FilenameExt(ExtendedValue {
+            charset: Charset::Ext("UTF-8".to_owned()),
+            language_tag: None,
+            value: name.into_bytes(),
+        }),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn names_go_out_as_ascii_and_as_utf_8() {
+        let header = actix_web::http::header::ContentDisposition {
+            disposition: actix_web::http::header::DispositionType::Attachment,
+            parameters: super::disposition_names("报告\u{202E}fdp.exe\"x"),
+        };
+        assert_eq!(
+            header.to_string(),
+            "attachment; filename=\"__fdp.exe_x\"; filename*=UTF-8''%E6%8A%A5%E5%91%8Afdp.exe%22x"
+        );
+    }
+
     use super::*;
 
     #[test]

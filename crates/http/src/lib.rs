@@ -24,6 +24,7 @@ mod ops;
 mod params;
 pub mod settings;
 mod state;
+mod text;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};

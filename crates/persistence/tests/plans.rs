@@ -52,7 +52,8 @@ fn setup() -> (TestDatabase, DbConn, i64, i64, i64) {
     .unwrap();
     write_transaction(&mut conn, |conn| {
         for t in 0..20 {
-            let order = NewOrder::parse(1, "t", "c", "1", vec![], OrderExtra::new()).unwrap();
+            let order =
+                NewOrder::parse(1, "t", "c", "13800000000", vec![], OrderExtra::new()).unwrap();
             let order = orders::create(conn, alice, &order, Utc::now())?;
             for i in 0..100 {
                 let body = MessageBody::parse(format!("m{t}-{i}")).unwrap();

@@ -53,7 +53,7 @@ fn order(conn: &mut DbConn, owner: UserId) -> OrderId {
         7,
         "Title",
         "Content",
-        "138",
+        "138 0000 0000",
         vec!["https://x/1.png".to_owned()],
         OrderExtra::from([("k".to_owned(), "v".to_owned())]),
     )

@@ -314,6 +314,14 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
                     ));
                 }
             };
+            if crate::text::json_may_hold_nul(json)
+                && let Ok(serde_json::Value::Object(map)) = serde_json::from_slice(json)
+                && let Some(path) = crate::text::nul_path(&map)
+            {
+                return Err(ApiError::BadRequest(format!(
+                    "{path}: must not contain a NUL character"
+                )));
+            }
             let de = &mut serde_json::Deserializer::from_slice(json);
             serde_path_to_error::deserialize(de)
                 .map(Body)

@@ -23,11 +23,12 @@ use serde_json::value::RawValue;
 
 use super::codes::{Code, Lang};
 use super::dto::{
-    AccountInfo, AccountInteraction, AuthUserRequest, CodeMessagesQuery, ConversationDetail,
-    ConversationItem, DraftCount, Field, FileAccept, FileInfo, FileOfKind, Hidden, Holder,
-    IpInfoQuery, KeysQuery, LatestMessage, ListQuery, LoginRequest, MessageItem, MessagesQuery,
-    MultiUser, PageQuery, Paginated, Pagination, Panel, PanelConversations, PinRequest,
-    SelectionRequest, SendMessageRequest, SessionToken, UnreadNotifications, UploadForm, Wallet,
+    AccountInfo, AccountInteraction, AuthUserRequest, CodeMessagesQuery, ConfigsQuery,
+    ConversationDetail, ConversationItem, DraftCount, Field, FileAccept, FileInfo, FileOfKind,
+    Hidden, Holder, IpInfoQuery, KeysQuery, LatestMessage, ListQuery, LoginRequest, MessageItem,
+    MessagesQuery, MultiUser, PageQuery, Paginated, Pagination, Panel, PanelConversations,
+    PinRequest, SelectionRequest, SendMessageRequest, SessionToken, UnreadNotifications,
+    UploadForm, Wallet,
 };
 use super::error::{ApiError, kind_refused, messaging_code};
 use super::time::TimeView;
@@ -39,7 +40,7 @@ const MAX_PAGE_SIZE: i64 = 30;
 const DEFAULT_PAGE_SIZE: i64 = 15;
 
 /// Laravel's attribute name: `pageSize` → `page size`.
-fn label(name: &str) -> String {
+pub(crate) fn label(name: &str) -> String {
     let mut out = String::with_capacity(name.len() + 4);
     for c in name.chars() {
         if c == '_' {
@@ -135,26 +136,93 @@ impl From<&KeysQuery> for KeyFilter {
     }
 }
 
-/// A conversation-list request: the page and the `pinned` filter.
-#[derive(Debug, Clone, Copy)]
+/// A conversation-list request: the page, the `pinned` filter and the
+/// User Info key filter.
+#[derive(Debug, Clone)]
 pub(crate) struct ListRequest {
     pub(crate) page: PageRequest,
     pub(crate) pinned: Option<bool>,
+    pub(crate) filter: KeyFilter,
 }
 
-impl TryFrom<&ListQuery> for ListRequest {
+impl TryFrom<ListQuery> for ListRequest {
     type Error = ApiError;
 
-    fn try_from(query: &ListQuery) -> Result<Self, ApiError> {
+    fn try_from(query: ListQuery) -> Result<Self, ApiError> {
         Ok(Self {
             page: PageRequest::try_from(&query.page)?,
             pinned: boolean(query.pinned.as_ref(), "pinned")?,
+            filter: KeyFilter::from(&query.keys),
         })
     }
 }
 
-/// The parameters of a messages page.
+impl TryFrom<KeysQuery> for KeyFilter {
+    type Error = ApiError;
+
+    fn try_from(keys: KeysQuery) -> Result<Self, ApiError> {
+        Ok(Self::from(&keys))
+    }
+}
+
+/// `global/configs`: the items named, or tagged.
+#[derive(Debug)]
+pub(crate) struct ConfigsRequest {
+    pub(crate) keys: Option<String>,
+    pub(crate) tags: Option<String>,
+}
+
+impl TryFrom<ConfigsQuery> for ConfigsRequest {
+    type Error = ApiError;
+
+    fn try_from(query: ConfigsQuery) -> Result<Self, ApiError> {
+        Ok(Self {
+            keys: text_of(query.keys.as_ref()),
+            tags: text_of(query.tags.as_ref()),
+        })
+    }
+}
+
+/// `global/code-messages`: whose codes, all of them or which.
+#[derive(Debug)]
+pub(crate) struct CodeMessagesRequest {
+    pub(crate) fskey: Option<String>,
+    pub(crate) all: bool,
+    pub(crate) codes: Option<String>,
+}
+
+impl TryFrom<CodeMessagesQuery> for CodeMessagesRequest {
+    type Error = ApiError;
+
+    fn try_from(query: CodeMessagesQuery) -> Result<Self, ApiError> {
+        Ok(Self {
+            fskey: text_of(query.fskey.as_ref()),
+            all: boolean(query.is_all.as_ref(), "isAll")?.unwrap_or(false),
+            codes: text_of(query.codes.as_ref()),
+        })
+    }
+}
+
+/// `common/ip-info`: the address asked about, when given.
 #[derive(Debug, Clone, Copy)]
+pub(crate) struct IpRequest(pub(crate) Option<std::net::IpAddr>);
+
+impl TryFrom<IpInfoQuery> for IpRequest {
+    type Error = ApiError;
+
+    fn try_from(query: IpInfoQuery) -> Result<Self, ApiError> {
+        text_of(query.ip.as_ref())
+            .map(|raw| {
+                raw.parse()
+                    .map_err(|_bad| param_error("The ip must be a valid IP address.".to_owned()))
+            })
+            .transpose()
+            .map(Self)
+    }
+}
+
+/// The parameters of a messages page.
+#[derive(Debug, Clone)]
 pub(crate) struct MessagesRequest {
     pub(crate) id: ThreadId,
     pub(crate) newest_first: bool,
@@ -162,6 +230,7 @@ pub(crate) struct MessagesRequest {
     pub(crate) reverse_page: bool,
     pub(crate) page: PageRequest,
     pub(crate) cursor: Cursor,
+    pub(crate) filter: KeyFilter,
 }
 
 impl MessagesRequest {
@@ -190,6 +259,7 @@ impl MessagesRequest {
                 Cursor::Before { .. } | Cursor::After { .. } => page.first(),
             },
             cursor,
+            filter: KeyFilter::from(&query.keys),
         })
     }
 }
@@ -235,21 +305,6 @@ fn cursor(query: &MessagesQuery, page: PageRequest) -> Result<Cursor, ApiError> 
         }),
         (None, None) => Ok(Cursor::Page(page)),
     }
-}
-
-/// `isAll` of `global/code-messages`.
-pub(crate) fn is_all(query: &CodeMessagesQuery) -> Result<bool, ApiError> {
-    Ok(boolean(query.is_all.as_ref(), "isAll")?.unwrap_or(false))
-}
-
-/// The `ip` of `common/ip-info`, when given.
-pub(crate) fn asked_ip(query: &IpInfoQuery) -> Result<Option<std::net::IpAddr>, ApiError> {
-    text_of(query.ip.as_ref())
-        .map(|raw| {
-            raw.parse()
-                .map_err(|_bad| param_error("The ip must be a valid IP address.".to_owned()))
-        })
-        .transpose()
 }
 
 /// The `{conversationId}` of a path: an integer, else 30000 (upstream crashes).
@@ -1018,7 +1073,7 @@ mod tests {
         );
         let query: ListQuery = request(serde_json::json!({"pageSize": "31"}));
         assert_eq!(
-            message(ListRequest::try_from(&query)),
+            message(ListRequest::try_from(query)),
             "The page size must be between 1 and 30."
         );
         let query: MessagesQuery = request(serde_json::json!({"beforeId": "2", "after_id": "3"}));

@@ -354,20 +354,38 @@ impl<W: Who> FromRequest for Signed<W> {
 
 type Extracting<T> = Pin<Box<dyn Future<Output = Result<T, ApiError>>>>;
 
-/// A write request's parameters as Laravel's `$request->all()` sees them: the
-/// query string's fields, overlaid by the body's (JSON or form; the body wins
-/// a name both carry), read into `T` (see [`normalized`]). An unreadable body
-/// is kept as its error, reported after the caller checks like any other
-/// parameter error.
-pub(crate) struct Input<T>(Result<T, ApiError>);
+/// A request's parameters read into `T`, or why they could not be: kept to
+/// be reported after the caller checks, like every parameter error.
+///
+/// [`Input`] is a write's parameters as Laravel's `$request->all()` sees them:
+/// the query string's fields overlaid by the body's (JSON or form; the body
+/// wins a name both carry). [`Query`] is a read's query string, where a name
+/// given twice counts once, the first time. Both are [`normalized`].
+pub(crate) struct Fields<T, const BODY: bool>(Result<T, ApiError>);
 
-impl<T> Input<T> {
+/// The parameters of a `POST`, `PUT` or `DELETE`.
+pub(crate) type Input<T> = Fields<T, true>;
+/// The parameters of a `GET`.
+pub(crate) type Query<T> = Fields<T, false>;
+
+impl<T, const BODY: bool> Fields<T, BODY> {
     /// The parameters as `U`, validated by its `TryFrom`.
     ///
     /// # Errors
-    /// The body's error, or `U`'s validation error.
+    /// Why they could not be read, or `U`'s validation error.
     pub(crate) fn parse<U: TryFrom<T, Error = ApiError>>(self) -> Result<U, ApiError> {
         self.0.and_then(U::try_from)
+    }
+
+    /// The parameters validated by `f`.
+    ///
+    /// # Errors
+    /// Why they could not be read, or `f`'s error.
+    pub(crate) fn parse_with<U>(
+        self,
+        f: impl FnOnce(T) -> Result<U, ApiError>,
+    ) -> Result<U, ApiError> {
+        self.0.and_then(f)
     }
 }
 
@@ -385,16 +403,10 @@ impl<T: DeserializeOwned + 'static> FromRequest for Input<T> {
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             let fields = read_body(&query, bytes.await, is_form);
-            Ok(Self(fields.and_then(|map| fields_as(normalized(map)))))
+            Ok(Self(fields.and_then(fields_as)))
         })
     }
 }
-
-/// A read request's query-string parameters, read into `T` (see
-/// [`normalized`]); a name given twice counts once, the first time.
-/// Every field of a query DTO is optional text, so reading cannot fail;
-/// what the values mean is checked by `convert`, after the caller checks.
-pub(crate) struct Query<T>(pub(crate) T);
 
 impl<T: DeserializeOwned> FromRequest for Query<T> {
     type Error = ApiError;
@@ -406,7 +418,7 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
             map.entry(k.into_owned())
                 .or_insert_with(|| Value::String(v.into_owned()));
         }
-        ready(fields_as(normalized(map)).map(Self))
+        ready(Ok(Self(fields_as(map))))
     }
 }
 
@@ -418,18 +430,28 @@ pub(crate) fn form_fields<T: DeserializeOwned>(
         .iter()
         .map(|(k, v)| (k.clone(), Value::String(v.clone())))
         .collect();
-    fields_as(normalized(map))
+    fields_as(map)
 }
 
 fn fields_as<T: DeserializeOwned>(map: Map<String, Value>) -> Result<T, ApiError> {
-    serde_json::from_value(Value::Object(map))
+    serde_json::from_value(Value::Object(normalized(map)?))
         .map_err(|err| ApiError::Param(format!("The parameters could not be read: {err}.")))
 }
 
 /// Parameters as Laravel's middleware leaves them: strings trimmed
-/// (passwords excepted) and empty strings read as null.
-fn normalized(map: Map<String, Value>) -> Map<String, Value> {
-    map.into_iter()
+/// (passwords excepted) and empty strings read as null. A NUL character
+/// anywhere is refused: PostgreSQL cannot store one, and SQLite must not
+/// store what PostgreSQL refuses.
+fn normalized(map: Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
+    if let Some(path) = crate::text::nul_path(&map) {
+        let name = path.split(['.', '[']).next().unwrap_or_default();
+        return Err(ApiError::Param(format!(
+            "The {} must not contain a NUL character.",
+            super::convert::label(name)
+        )));
+    }
+    Ok(map
+        .into_iter()
         .map(|(k, v)| {
             let v = match v {
                 Value::String(s) if k != "password" && s.trim().is_empty() => Value::Null,
@@ -439,7 +461,7 @@ fn normalized(map: Map<String, Value>) -> Map<String, Value> {
             };
             (k, v)
         })
-        .collect()
+        .collect())
 }
 
 fn read_body(

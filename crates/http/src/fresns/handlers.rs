@@ -15,8 +15,9 @@ use colloq_domain::user::User;
 
 use super::codes::{Code, Lang};
 use super::convert::{
-    self, ListRequest, Login, MessagesRequest, Outgoing, SwitchUser, auth_detail, file_info,
-    login_detail, path_id, session_token, text_of, upload_recipient,
+    self, CodeMessagesRequest, ConfigsRequest, IpRequest, ListRequest, Login, MessagesRequest,
+    Outgoing, SwitchUser, auth_detail, file_info, login_detail, path_id, session_token,
+    upload_recipient,
 };
 use super::dto::{
     AuthUserRequest, CodeMessagesQuery, ConfigsQuery, Envelope, Holder, IpInfoQuery, KeysQuery,
@@ -118,9 +119,9 @@ pub(super) async fn logout_account(who: AccountOnly) -> Reply {
     Ok(ok(who.view.lang, ()))
 }
 
-pub(super) async fn global_configs(client: Client, Query(query): Query<ConfigsQuery>) -> Reply {
-    client.read(|_conn, _now, _caller| Ok(())).await?;
-    let (keys, tags) = (text_of(query.keys.as_ref()), text_of(query.tags.as_ref()));
+pub(super) async fn global_configs(client: Client, query: Query<ConfigsQuery>) -> Reply {
+    let request = query.parse::<ConfigsRequest>();
+    let (_, ConfigsRequest { keys, tags }) = client.read(move |_, _, _| request).await?;
     let lang = client.view.lang;
     let items = global::configs(
         client.state.settings(),
@@ -131,18 +132,18 @@ pub(super) async fn global_configs(client: Client, Query(query): Query<ConfigsQu
     Ok(ok_sized(lang, items, 8 * 1024))
 }
 
-pub(super) async fn code_messages(client: Client, Query(query): Query<CodeMessagesQuery>) -> Reply {
-    let all = convert::is_all(&query);
-    let (_, all) = client.read(move |_conn, _now, _caller| all).await?;
-    let (fskey, codes) = (text_of(query.fskey.as_ref()), text_of(query.codes.as_ref()));
+pub(super) async fn code_messages(client: Client, query: Query<CodeMessagesQuery>) -> Reply {
+    let request = query.parse::<CodeMessagesRequest>();
+    let (_, asked) = client.read(move |_, _, _| request).await?;
     let lang = client.view.lang;
-    let table = global::code_messages(lang, fskey.as_deref(), all, codes.as_deref());
+    let (fskey, codes) = (asked.fskey.as_deref(), asked.codes.as_deref());
+    let table = global::code_messages(lang, fskey, asked.all, codes);
     Ok(ok_sized(lang, table, 4 * 1024))
 }
 
 pub(super) async fn ip_info(client: Client, http: HttpRequest, query: Query<IpInfoQuery>) -> Reply {
-    let asked = convert::asked_ip(&query.0);
-    let (_, asked) = client.read(move |_conn, _now, _caller| asked).await?;
+    let request = query.parse::<IpRequest>();
+    let (_, IpRequest(asked)) = client.read(move |_, _, _| request).await?;
     let (ip, port) = match (asked, http.peer_addr()) {
         (Some(ip), _) => (ip, None),
         (None, Some(peer)) => (peer.ip(), Some(peer.port())),
@@ -162,36 +163,35 @@ pub(super) async fn user_panel(me: Me) -> Reply {
     Ok(ok(me.view.lang, convert::panel(&panel)))
 }
 
-pub(super) async fn list_conversations(me: Me, Query(query): Query<ListQuery>) -> Reply {
-    let request = ListRequest::try_from(&query);
-    let (myself, (found, page)) = me
+pub(super) async fn list_conversations(me: Me, query: Query<ListQuery>) -> Reply {
+    let request = query.parse::<ListRequest>();
+    let (myself, (found, request)) = me
         .read(move |conn, _now, myself| {
-            let ListRequest { page, pinned } = request?;
-            let found = conversations::list_conversations(conn, &myself.user, pinned, page)?;
-            Ok((found, page))
+            let r = request?;
+            let found = conversations::list_conversations(conn, &myself.user, r.pinned, r.page)?;
+            Ok((found, r))
         })
         .await?;
-    let filter = KeyFilter::from(&query.keys);
-    let list = convert::conversation_list(&found, myself.user.id, page, me.render(&filter));
+    let render = me.render(&request.filter);
+    let list = convert::conversation_list(&found, myself.user.id, request.page, render);
     Ok(ok(me.view.lang, list))
 }
 
 pub(super) async fn conversation_detail(
     me: Me,
     id: Path<String>,
-    Query(keys): Query<KeysQuery>,
+    query: Query<KeysQuery>,
 ) -> Reply {
-    let request = path_id(&id).map(ThreadId);
-    let (myself, summary) = me
+    let request = query
+        .parse::<KeyFilter>()
+        .and_then(|f| Ok((ThreadId(path_id(&id)?), f)));
+    let (myself, (summary, filter)) = me
         .read(move |conn, _now, myself| {
-            Ok(conversations::conversation_detail(
-                conn,
-                &myself.user,
-                request?,
-            )?)
+            let (id, filter) = request?;
+            let summary = conversations::conversation_detail(conn, &myself.user, id)?;
+            Ok((summary, filter))
         })
         .await?;
-    let filter = KeyFilter::from(&keys);
     let detail = convert::conversation_detail(&summary, myself.user.id, me.render(&filter));
     Ok(ok(me.view.lang, detail))
 }
@@ -200,9 +200,9 @@ pub(super) async fn conversation_messages(
     me: Me,
     http: HttpRequest,
     id: Path<String>,
-    Query(query): Query<MessagesQuery>,
+    query: Query<MessagesQuery>,
 ) -> Reply {
-    let request = MessagesRequest::parse(&id, &query);
+    let request = query.parse_with(|q| MessagesRequest::parse(&id, &q));
     let (myself, (request, found)) = me
         .read(move |conn, _now, myself| {
             let r = request?;
@@ -211,10 +211,9 @@ pub(super) async fn conversation_messages(
             Ok((r, found))
         })
         .await?;
-    let filter = KeyFilter::from(&query.keys);
     // Only file messages need the origin, which formats the peer address.
     let origin = || files::origin(&http, &me.state);
-    let render = me.render(&filter);
+    let render = me.render(&request.filter);
     Ok(convert::message_page(
         &found,
         &request,

@@ -22,4 +22,5 @@ mod messages;
 mod ops;
 mod orders;
 mod sessions;
+mod text;
 mod uploads;
