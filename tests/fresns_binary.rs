@@ -88,8 +88,8 @@ impl Client<'_> {
         self.request(method, path, Some(Body::Json(body.unwrap_or(json!({})))))
     }
 
-    /// The whole envelope of a signed request with `body` as it is sent.
-    fn request(&self, method: &str, path: &str, body: Option<Body>) -> Value {
+    /// The signed `X-Fresns-*` headers of a request sent now.
+    fn signed_headers(&self) -> Vec<(&'static str, String)> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap()
@@ -112,17 +112,21 @@ impl Client<'_> {
             query.join("&"),
             self.secret
         )));
+        signed.push(("X-Fresns-Signature", signature));
+        signed.push((
+            "X-Fresns-Client-Device-Info",
+            STANDARD.encode(r#"{"networkIpv4":"127.0.0.1"}"#),
+        ));
+        signed.extend(self.extra.iter().cloned());
+        signed
+    }
+
+    /// The whole envelope of a signed request with `body` as it is sent.
+    fn request(&self, method: &str, path: &str, body: Option<Body>) -> Value {
         let url = format!("{}{path}", self.base);
-        let mut req = ureq::http::Request::builder()
-            .method(method)
-            .uri(&url)
-            .header("X-Fresns-Signature", &signature)
-            .header(
-                "X-Fresns-Client-Device-Info",
-                STANDARD.encode(r#"{"networkIpv4":"127.0.0.1"}"#),
-            );
-        for (k, v) in signed.iter().chain(&self.extra) {
-            req = req.header(*k, v);
+        let mut req = ureq::http::Request::builder().method(method).uri(&url);
+        for (k, v) in self.signed_headers() {
+            req = req.header(k, v);
         }
         let (content_type, bytes) = match body {
             Some(Body::Json(value)) => ("application/json", value.to_string().into_bytes()),
@@ -458,5 +462,49 @@ fn the_wechat_client_runs_through_its_conversation_pages() {
     assert_eq!(
         stale.request("GET", "/api/v2/user/panel", None)["code"],
         31505
+    );
+}
+
+#[test]
+fn a_signed_request_whose_body_stalls_gets_408_in_the_fresns_envelope() {
+    use std::io::{Read as _, Write as _};
+    let env = Env::new();
+    create_user(&env, "stall", &[]);
+    let key =
+        json_out(
+            env.colloq()
+                .args(["app-key", "create", "--platform-id", "4", "--name", "t"]),
+        );
+    let mut cmd = env.colloq();
+    cmd.env("COLLOQ_HTTP__BODY_IDLE_TIMEOUT_SECS", "1");
+    let server = env.serve(cmd);
+    let mut client = signed_client(&server.base, &key);
+    client.login("stall@example.com");
+    let address = server.base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(15)))
+        .unwrap();
+    let mut head =
+        String::from("POST /api/v2/conversation/send-message HTTP/1.1\r\nHost: colloq\r\n");
+    for (k, v) in client.signed_headers() {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"uidOr");
+    let started = std::time::Instant::now();
+    stream.write_all(head.as_bytes()).unwrap();
+    let mut answer = Vec::new();
+    // The server answers, then closes the connection.
+    stream.read_to_end(&mut answer).unwrap();
+    let answer = String::from_utf8(answer).unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{answer}"
+    );
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let body: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(
+        body,
+        json!({"code": 30000, "message": "The request body did not arrive in time.", "data": null})
     );
 }

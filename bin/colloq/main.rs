@@ -95,7 +95,8 @@ fn listen(address: &str, setting: &str) -> Result<std::net::TcpListener, Failure
 
 /// Everything that can fail is set up before the listeners are bound, so
 /// "listening" is the last line of a start that worked.
-fn serve(settings: Settings) -> Result<(), Failure> {
+fn serve(mut settings: Settings) -> Result<(), Failure> {
+    open_file_limit(&mut settings.http);
     let pool = pool(&settings)?;
     let clock = Clock::default();
     let mut conn = pool.get().map_err(colloq_persistence::StoreError::from)?;
@@ -152,6 +153,36 @@ fn serve(settings: Settings) -> Result<(), Failure> {
     let flushed = writer.flush(shutdown);
     tracing::info!(writes_flushed = flushed, "colloq stopped");
     Ok(())
+}
+
+/// Raises the soft open-file limit to the hard one (a service's soft limit
+/// is often 1,024: about a thousand open connections), and keeps
+/// `http.max_connections` within it, leaving room for the database pool,
+/// uploads and files being served.
+fn open_file_limit(http: &mut colloq_http::settings::HttpSettings) {
+    const RESERVED: u64 = 256;
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(err) => {
+            tracing::warn!(error = %err, "the open-file limit could not be read or raised");
+            return;
+        }
+    };
+    let room = usize::try_from(limit.saturating_sub(RESERVED).max(RESERVED)).unwrap_or(usize::MAX);
+    if http.max_connections > room {
+        tracing::warn!(
+            open_files = limit,
+            configured = http.max_connections,
+            used = room,
+            "http.max_connections is more than the open-file limit allows; using less"
+        );
+        http.max_connections = room;
+    }
+    tracing::info!(
+        open_files = limit,
+        max_connections = http.max_connections,
+        "connection limits"
+    );
 }
 
 /// The first SIGINT or SIGTERM: both stop gracefully (actix's own handling

@@ -102,6 +102,19 @@ pub enum CoreError {
     Unavailable(&'static str),
 }
 
+impl CoreError {
+    /// Whether trying again shortly may succeed: the database could not be
+    /// reached, or no worker could run the use case. Dialects answer these
+    /// with 503 and `Retry-After` rather than 500.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Store(err) => err.is_unreachable(),
+            Self::Unavailable(_) => true,
+            _ => false,
+        }
+    }
+}
+
 impl From<StoreError> for CoreError {
     fn from(err: StoreError) -> Self {
         match err {

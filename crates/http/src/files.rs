@@ -43,9 +43,23 @@ pub(crate) enum UploadError {
     /// The file itself was refused.
     #[error(transparent)]
     Refused(IngestError),
+    /// The body stopped arriving (see `limits`).
+    #[error("the request body did not arrive in time")]
+    TimedOut,
     /// Storing failed (internal).
     #[error("storing the upload")]
     Internal(#[source] CoreError),
+}
+
+impl From<actix_multipart::MultipartError> for UploadError {
+    fn from(err: actix_multipart::MultipartError) -> Self {
+        match err {
+            actix_multipart::MultipartError::Payload(e) if crate::limits::is_timeout(&e) => {
+                Self::TimedOut
+            }
+            other => Self::Malformed(other.to_string()),
+        }
+    }
 }
 
 impl From<CoreError> for UploadError {
@@ -80,7 +94,7 @@ pub(crate) async fn receive(
     let mut fields = HashMap::new();
     let mut file = None;
     while let Some(part) = form.next().await {
-        let mut part = part.map_err(|e| UploadError::Malformed(e.to_string()))?;
+        let mut part = part?;
         let name = part.name().unwrap_or_default().to_owned();
         let filename = part
             .content_disposition()
@@ -94,7 +108,7 @@ pub(crate) async fn receive(
                     Ok(chunk) => chunk,
                     Err(e) => {
                         ingest.discard().await;
-                        return Err(UploadError::Malformed(e.to_string()));
+                        return Err(e.into());
                     }
                 };
                 if let Err(refused) = ingest.write(&chunk).await {
@@ -121,7 +135,7 @@ pub(crate) async fn receive(
             }
             let mut value = Vec::new();
             while let Some(chunk) = part.next().await {
-                let chunk = chunk.map_err(|e| UploadError::Malformed(e.to_string()))?;
+                let chunk = chunk?;
                 if value.len() + chunk.len() > FIELD_MAX_BYTES {
                     return Err(UploadError::FieldTooLong(name));
                 }

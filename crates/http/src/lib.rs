@@ -20,11 +20,18 @@ mod body;
 mod error_chain;
 mod files;
 mod fresns;
+mod limits;
+
+/// `Retry-After` of a 503 (the database briefly unreachable): long enough
+/// for a restarting PostgreSQL or a reconnecting pool, short for a client.
+const RETRY_AFTER_SECS: u64 = 2;
 mod ops;
 mod params;
 pub mod settings;
 mod state;
 mod text;
+
+use std::time::Duration;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -52,6 +59,7 @@ pub fn app(
     App::new()
         .app_data(web::Data::new(state))
         .app_data(web::PayloadConfig::new(body_limit))
+        .wrap(actix_web::middleware::from_fn(limits::body_deadline))
         .wrap(actix_web::middleware::from_fn(anqicms::update_token_header))
         .wrap(actix_web::middleware::from_fn(ops::observe))
         .configure(|cfg| ops::config(cfg, public_metrics))
@@ -100,17 +108,21 @@ pub fn serve(
     listener: std::net::TcpListener,
     state: AppState,
 ) -> std::io::Result<actix_web::dev::Server> {
-    let http = &state.settings().http;
-    let (workers, shutdown) = (http.workers, http.shutdown_timeout_secs);
+    let http = state.settings().http.clone();
+    let workers = match http.workers {
+        0 => std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        n => n,
+    };
+    let head = Duration::from_secs(http.request_head_timeout_secs);
     let server = actix_web::HttpServer::new(move || app(state.clone()))
         .disable_signals()
-        .shutdown_timeout(shutdown)
+        .workers(workers)
+        .shutdown_timeout(http.shutdown_timeout_secs)
+        .client_request_timeout(head)
+        .keep_alive(head)
+        // actix counts connections per worker.
+        .max_connections(http.max_connections.div_ceil(workers))
         .listen(listener)?;
-    let server = if workers > 0 {
-        server.workers(workers)
-    } else {
-        server
-    };
     Ok(server.run())
 }
 

@@ -49,6 +49,17 @@ impl Settings {
         )?;
         positive("http.max_body_bytes", self.http.max_body_bytes > 0)?;
         positive("auth.token_ttl_secs", self.auth.token_ttl_secs > 0)?;
+        let http = &self.http;
+        positive(
+            "http.request_head_timeout_secs",
+            http.request_head_timeout_secs > 0,
+        )?;
+        positive(
+            "http.body_idle_timeout_secs",
+            http.body_idle_timeout_secs > 0,
+        )?;
+        positive("http.body_timeout_secs", http.body_timeout_secs > 0)?;
+        positive("http.max_connections", http.max_connections > 0)?;
         if self.auth.renew_within_secs < 0 {
             return Err("auth.renew_within_secs must not be negative".to_owned());
         }
@@ -196,6 +207,22 @@ pub struct HttpSettings {
     /// requests in flight may take to finish before their connections are
     /// closed. Default 30.
     pub shutdown_timeout_secs: u64,
+    /// `COLLOQ_HTTP__REQUEST_HEAD_TIMEOUT_SECS`: how long a connection may
+    /// take to send a request's head (line and headers); then it gets 408
+    /// and is closed. Also how long an idle kept-alive connection stays
+    /// open. Default 5.
+    pub request_head_timeout_secs: u64,
+    /// `COLLOQ_HTTP__BODY_IDLE_TIMEOUT_SECS`: how long a request body may
+    /// go without a byte arriving; then the answer is 408. Default 10.
+    pub body_idle_timeout_secs: u64,
+    /// `COLLOQ_HTTP__BODY_TIMEOUT_SECS`: how long a whole request body may
+    /// take, an upload included (the largest upload at 1 Mbit/s fits).
+    /// Default 300.
+    pub body_timeout_secs: u64,
+    /// `COLLOQ_HTTP__MAX_CONNECTIONS`: open connections the server holds at
+    /// most; more wait in the listen backlog. Capped at start by what the
+    /// process's open-file limit allows. Default 10000.
+    pub max_connections: usize,
 }
 
 impl Default for HttpSettings {
@@ -205,6 +232,10 @@ impl Default for HttpSettings {
             workers: 0,
             max_body_bytes: 256 * 1024,
             shutdown_timeout_secs: 30,
+            request_head_timeout_secs: 5,
+            body_idle_timeout_secs: 10,
+            body_timeout_secs: 300,
+            max_connections: 10_000,
         }
     }
 }

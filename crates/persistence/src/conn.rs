@@ -193,20 +193,59 @@ impl DbManager {
     }
 }
 
+/// How long the pool keeps trying to open a PostgreSQL connection, and how
+/// often, before it reports the database unreachable. r2d2 backs off between
+/// failed attempts (200 ms doubling to half the checkout timeout), so after
+/// an outage its next attempt could come seconds after the server is back;
+/// trying every 100 ms here reconnects within 100 ms of it. The attempts run
+/// on r2d2's own helper threads, never on a request's.
+const RECONNECT_WINDOW: Duration = Duration::from_secs(30);
+const RECONNECT_EVERY: Duration = Duration::from_millis(100);
+
+thread_local! {
+    /// Set when a statement on this thread found its connection lost, so the
+    /// pool drops that connection when it is returned (r2d2 asks on the same
+    /// thread, as the use case ends) instead of handing it out again.
+    static LOST_HERE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Notes that the connection in use on this thread was found lost.
+pub(crate) fn note_lost_connection() {
+    LOST_HERE.set(true);
+    metrics::counter!("colloq_db_connections_lost_total").increment(1);
+}
+
 impl ManageConnection for DbManager {
     type Connection = DbConn;
     type Error = StoreError;
 
     fn connect(&self) -> Result<DbConn, StoreError> {
-        self.open()
+        let started = std::time::Instant::now();
+        loop {
+            match self.open() {
+                Err(StoreError::Connect(_))
+                    if self.engine == Engine::Postgres
+                        && started.elapsed() + RECONNECT_EVERY < RECONNECT_WINDOW =>
+                {
+                    std::thread::sleep(RECONNECT_EVERY);
+                }
+                other => return other,
+            }
+        }
     }
 
+    /// PostgreSQL connections are checked when checked out: after a server
+    /// restart every pooled connection is dead, and a request must not be
+    /// the one to find out. (SQLite has no server to lose.)
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), StoreError> {
-        conn.ping().map_err(StoreError::from)
+        match conn {
+            DbConn::Postgres(_) => conn.ping().map_err(StoreError::from),
+            DbConn::Sqlite(_) => Ok(()),
+        }
     }
 
     fn has_broken(&self, conn: &mut DbConn) -> bool {
-        conn.is_broken()
+        LOST_HERE.replace(false) || conn.is_broken()
     }
 }
 
@@ -242,9 +281,8 @@ pub fn build_pool(manager: DbManager, options: PoolOptions) -> Result<DbPool, St
     Pool::builder()
         .max_size(options.max_size)
         .event_handler(Box::new(PoolEvents))
-        // A checkout ping is a query per request; broken connections are found by
-        // `has_broken` and by the failing query itself, which returns an error.
-        .test_on_check_out(false)
+        // `DbManager::is_valid` pings PostgreSQL connections only.
+        .test_on_check_out(true)
         .connection_timeout(options.checkout_timeout)
         .build(manager)
         .map_err(StoreError::Pool)

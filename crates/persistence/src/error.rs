@@ -33,6 +33,10 @@ pub enum StoreError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The connection to the database was lost, or a statement could not
+    /// be sent on it (PostgreSQL restarted, the network dropped).
+    #[error("the database connection was lost")]
+    Lost(#[source] diesel::result::Error),
     /// A query failed.
     #[error("database query")]
     Query(#[source] diesel::result::Error),
@@ -60,8 +64,22 @@ impl From<diesel::result::Error> for StoreError {
                     .constraint_name()
                     .map_or_else(|| info.message().to_owned(), str::to_owned),
             },
+            E::DatabaseError(Kind::ClosedConnection | Kind::UnableToSendCommand, _) => {
+                crate::conn::note_lost_connection();
+                Self::Lost(err)
+            }
             other => Self::Query(other),
         }
+    }
+}
+
+impl StoreError {
+    /// Whether the database could not be reached (a lost connection, a
+    /// refused one, or no connection free before the checkout timeout):
+    /// the request may succeed if tried again shortly, and nothing it
+    /// asked for was done unless its commit was what failed.
+    pub fn is_unreachable(&self) -> bool {
+        matches!(self, Self::Lost(_) | Self::Connect(_) | Self::Pool(_))
     }
 }
 

@@ -3,7 +3,7 @@
 //! not authorised. Internal failures are HTTP 500 with a generic text; the cause
 //! goes to the log only.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::error_chain::ErrorChain;
@@ -29,6 +29,9 @@ pub(crate) enum ApiError {
     /// The request is malformed; the text names the parameter.
     #[error("{0}")]
     BadRequest(String),
+    /// The request body stopped arriving (HTTP 408).
+    #[error("the request body did not arrive in time")]
+    TimedOut,
     /// A use case refused or failed.
     #[error(transparent)]
     Core(#[from] CoreError),
@@ -45,6 +48,7 @@ impl ApiError {
         match self {
             Self::NotLoggedIn => (NOT_LOGGED_IN, self.to_string()),
             Self::BadRequest(msg) => (FAILED, msg.clone()),
+            Self::TimedOut => (FAILED, self.to_string()),
             Self::Core(err) => match err {
                 CoreError::Domain(e) => (FAILED, e.to_string()),
                 CoreError::Taken(field) => (FAILED, format!("{field} is already taken")),
@@ -58,6 +62,10 @@ impl ApiError {
                 ),
                 CoreError::Forbidden(why) => (NOT_AUTHORISED, format!("not authorised: {why}")),
                 CoreError::Conflict | CoreError::Refused(_) => (FAILED, err.to_string()),
+                CoreError::Store(_) | CoreError::Unavailable(_) if err.is_transient() => (
+                    FAILED,
+                    "the service is briefly unavailable, please try again".to_owned(),
+                ),
                 CoreError::Store(_) | CoreError::Auth(_) | CoreError::Unavailable(_) => {
                     (FAILED, "internal server error".to_owned())
                 }
@@ -70,6 +78,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::NotLoggedIn | Self::BadRequest(_) => StatusCode::OK,
+            Self::TimedOut => StatusCode::REQUEST_TIMEOUT,
             Self::Core(err) => match err {
                 CoreError::Domain(_)
                 | CoreError::Taken(_)
@@ -78,8 +87,12 @@ impl ResponseError for ApiError {
                 | CoreError::Forbidden(_)
                 | CoreError::Refused(_)
                 | CoreError::Conflict => StatusCode::OK,
-                CoreError::Store(_) | CoreError::Auth(_) => StatusCode::INTERNAL_SERVER_ERROR,
-                CoreError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                CoreError::Store(_) | CoreError::Unavailable(_) if err.is_transient() => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+                CoreError::Store(_) | CoreError::Auth(_) | CoreError::Unavailable(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
             },
         }
     }
@@ -90,7 +103,11 @@ impl ResponseError for ApiError {
             tracing::error!(error = %ErrorChain(self), "request failed");
         }
         let (code, msg) = self.code_and_message();
-        Envelope::<()>::error(code, msg).respond(HttpResponse::build(status))
+        let mut builder = HttpResponse::build(status);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            builder.insert_header((header::RETRY_AFTER, crate::RETRY_AFTER_SECS));
+        }
+        Envelope::<()>::error(code, msg).respond(builder)
     }
 }
 

@@ -295,13 +295,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for Body<T> {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            let bytes = bytes.await.map_err(|err| {
-                let msg = match err.as_error::<PayloadError>() {
-                    Some(PayloadError::Overflow) => "request body is too large",
-                    _ => "could not read the request body",
-                };
-                ApiError::BadRequest(msg.to_owned())
-            })?;
+            let bytes = bytes
+                .await
+                .map_err(|err| match err.as_error::<PayloadError>() {
+                    Some(PayloadError::Overflow) => {
+                        ApiError::BadRequest("request body is too large".to_owned())
+                    }
+                    Some(e) if crate::limits::is_timeout(e) => ApiError::TimedOut,
+                    _ => ApiError::BadRequest("could not read the request body".to_owned()),
+                })?;
             let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
             let json: &[u8] = match first {
                 None => b"{}",

@@ -379,6 +379,7 @@ pub(super) async fn upload_attachment<A: Authed>(
 fn upload_error(err: files::UploadError) -> ApiError {
     match err {
         files::UploadError::Internal(e) => ApiError::Core(e),
+        files::UploadError::TimedOut => ApiError::TimedOut,
         other => ApiError::BadRequest(format!("file: {other}")),
     }
 }

@@ -26,9 +26,8 @@ use super::dto::{
     AccountInfo, AccountInteraction, AuthUserRequest, CodeMessagesQuery, ConfigsQuery,
     ConversationDetail, ConversationItem, DraftCount, Field, FileAccept, FileInfo, FileOfKind,
     Hidden, Holder, IpInfoQuery, KeysQuery, LatestMessage, ListQuery, LoginRequest, MessageItem,
-    MessagesQuery, MultiUser, PageQuery, Paginated, Pagination, Panel, PanelConversations,
-    PinRequest, SelectionRequest, SendMessageRequest, SessionToken, UnreadNotifications,
-    UploadForm, Wallet,
+    MessagesQuery, MultiUser, Paginated, Pagination, Panel, PanelConversations, PinRequest,
+    SelectionRequest, SendMessageRequest, SessionToken, UnreadNotifications, UploadForm, Wallet,
 };
 use super::error::{ApiError, kind_refused, messaging_code};
 use super::time::TimeView;
@@ -111,29 +110,20 @@ fn boolean(field: Option<&Field>, name: &str) -> Result<Option<bool>, ApiError> 
 }
 
 /// `page` (≤ 0 means 1) and `pageSize` (1..=30, default 15).
-impl TryFrom<&PageQuery> for PageRequest {
-    type Error = ApiError;
-
-    fn try_from(query: &PageQuery) -> Result<Self, ApiError> {
-        let size = int_of(query.page_size.as_ref(), "pageSize")?.unwrap_or(DEFAULT_PAGE_SIZE);
-        if !(1..=MAX_PAGE_SIZE).contains(&size) {
-            return Err(param_error(format!(
-                "The page size must be between 1 and {MAX_PAGE_SIZE}."
-            )));
-        }
-        let page = int_of(query.page.as_ref(), "page")?.unwrap_or(1).max(1);
-        Self::new(page, size, MAX_PAGE_SIZE).map_err(|e| param_error(e.to_string()))
+fn page_request(page: Option<&Field>, page_size: Option<&Field>) -> Result<PageRequest, ApiError> {
+    let size = int_of(page_size, "pageSize")?.unwrap_or(DEFAULT_PAGE_SIZE);
+    if !(1..=MAX_PAGE_SIZE).contains(&size) {
+        return Err(param_error(format!(
+            "The page size must be between 1 and {MAX_PAGE_SIZE}."
+        )));
     }
+    let page = int_of(page, "page")?.unwrap_or(1).max(1);
+    PageRequest::new(page, size, MAX_PAGE_SIZE).map_err(|e| param_error(e.to_string()))
 }
 
-impl From<&KeysQuery> for KeyFilter {
-    fn from(keys: &KeysQuery) -> Self {
-        let text = |f: &Option<Field>| text_of(f.as_ref());
-        Self::new(
-            text(&keys.whitelist_keys).as_deref(),
-            text(&keys.blacklist_keys).as_deref(),
-        )
-    }
+/// `whitelistKeys` / `blacklistKeys`.
+fn key_filter(whitelist: Option<&Field>, blacklist: Option<&Field>) -> KeyFilter {
+    KeyFilter::new(text_of(whitelist).as_deref(), text_of(blacklist).as_deref())
 }
 
 /// A conversation-list request: the page, the `pinned` filter and the
@@ -150,9 +140,9 @@ impl TryFrom<ListQuery> for ListRequest {
 
     fn try_from(query: ListQuery) -> Result<Self, ApiError> {
         Ok(Self {
-            page: PageRequest::try_from(&query.page)?,
+            page: page_request(query.page.as_ref(), query.page_size.as_ref())?,
             pinned: boolean(query.pinned.as_ref(), "pinned")?,
-            filter: KeyFilter::from(&query.keys),
+            filter: key_filter(query.whitelist_keys.as_ref(), query.blacklist_keys.as_ref()),
         })
     }
 }
@@ -161,7 +151,10 @@ impl TryFrom<KeysQuery> for KeyFilter {
     type Error = ApiError;
 
     fn try_from(keys: KeysQuery) -> Result<Self, ApiError> {
-        Ok(Self::from(&keys))
+        Ok(key_filter(
+            keys.whitelist_keys.as_ref(),
+            keys.blacklist_keys.as_ref(),
+        ))
     }
 }
 
@@ -247,7 +240,7 @@ impl MessagesRequest {
             "pageListDirection",
             &["latest", "oldest"],
         )?;
-        let page = PageRequest::try_from(&query.page)?;
+        let page = page_request(query.page.as_ref(), query.page_size.as_ref())?;
         let cursor = cursor(query, page)?;
         Ok(Self {
             id,
@@ -259,7 +252,7 @@ impl MessagesRequest {
                 Cursor::Before { .. } | Cursor::After { .. } => page.first(),
             },
             cursor,
-            filter: KeyFilter::from(&query.keys),
+            filter: key_filter(query.whitelist_keys.as_ref(), query.blacklist_keys.as_ref()),
         })
     }
 }

@@ -6,7 +6,7 @@
 //! Responses are rendered in English here; the `localize` middleware re-renders
 //! them in the request's language from the [`Failure`] left in the response.
 
-use actix_web::http::StatusCode;
+use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::error_chain::ErrorChain;
@@ -26,6 +26,9 @@ pub(crate) enum ApiError {
     /// A parameter failed validation (30000), with a message naming it.
     #[error("{0}")]
     Param(String),
+    /// The request body stopped arriving: HTTP 408, 30000.
+    #[error("the request body did not arrive in time")]
+    TimedOut,
     /// A Fresns code with its standard message.
     #[error("code {0:?}")]
     Code(Code),
@@ -74,6 +77,7 @@ pub(crate) fn upload_error(err: crate::files::UploadError) -> ApiError {
             ApiError::Core(CoreError::Unavailable("receiving the upload failed"))
         }
         UploadError::Internal(e) => ApiError::Core(e),
+        UploadError::TimedOut => ApiError::TimedOut,
         other => ApiError::Param(format!("The file is invalid: {other}.")),
     }
 }
@@ -107,6 +111,9 @@ pub(crate) struct Failure {
     code: Code,
     /// The validator's text for 21005 and 30000.
     detail: Option<String>,
+    /// 200 for what a client caused (upstream's way), 500 for internal
+    /// failures; 408 for a body that stalled, which proxies act on.
+    status: StatusCode,
 }
 
 impl Failure {
@@ -120,13 +127,12 @@ impl Failure {
             (Some(reason), _) => (reason.clone(), Value::Null),
             (None, _) => (standard.to_owned(), Value::Null),
         };
-        let status = if self.code == Code::Internal {
-            StatusCode::INTERNAL_SERVER_ERROR
-        } else {
-            StatusCode::OK
-        };
-        let mut res = HttpResponse::build(status)
-            .json(json!({"code": self.code.number(), "message": text, "data": data}));
+        let mut builder = HttpResponse::build(self.status);
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            builder.insert_header((header::RETRY_AFTER, crate::RETRY_AFTER_SECS));
+        }
+        let mut res =
+            builder.json(json!({"code": self.code.number(), "message": text, "data": data}));
         res.extensions_mut().insert(self.clone());
         crate::ops::mark(&mut res, super::DIALECT, self.code.number());
         res
@@ -138,6 +144,13 @@ impl ApiError {
         let (code, detail) = match self {
             Self::Header(reason) => (Code::HeaderInvalid, Some(reason.clone())),
             Self::Param(reason) => (Code::ParamInvalid, Some(reason.clone())),
+            Self::TimedOut => {
+                return Failure {
+                    code: Code::ParamInvalid,
+                    detail: Some("The request body did not arrive in time.".to_owned()),
+                    status: StatusCode::REQUEST_TIMEOUT,
+                };
+            }
             Self::Code(code) => (*code, None),
             Self::Core(err) => match err {
                 CoreError::Domain(e) => (Code::ParamInvalid, Some(e.to_string())),
@@ -160,27 +173,41 @@ impl ApiError {
                     Code::ParamInvalid,
                     Some("The object changed meanwhile, please try again.".to_owned()),
                 ),
+                CoreError::Store(_) | CoreError::Unavailable(_) if err.is_transient() => {
+                    return Failure {
+                        code: Code::Internal,
+                        detail: Some(
+                            "The service is briefly unavailable, please try again.".to_owned(),
+                        ),
+                        status: StatusCode::SERVICE_UNAVAILABLE,
+                    };
+                }
                 CoreError::Store(_) | CoreError::Auth(_) | CoreError::Unavailable(_) => {
                     (Code::Internal, None)
                 }
             },
         };
-        Failure { code, detail }
+        let status = if code == Code::Internal {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            StatusCode::OK
+        };
+        Failure {
+            code,
+            detail,
+            status,
+        }
     }
 }
 
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
-        if self.failure().code == Code::Internal {
-            StatusCode::INTERNAL_SERVER_ERROR
-        } else {
-            StatusCode::OK
-        }
+        self.failure().status
     }
 
     fn error_response(&self) -> HttpResponse {
         let failure = self.failure();
-        if failure.code == Code::Internal {
+        if failure.status.is_server_error() {
             tracing::error!(error = %ErrorChain(self), "request failed");
         }
         failure.render(Lang::En)

@@ -434,8 +434,11 @@ pub(crate) fn form_fields<T: DeserializeOwned>(
 }
 
 fn fields_as<T: DeserializeOwned>(map: Map<String, Value>) -> Result<T, ApiError> {
-    serde_json::from_value(Value::Object(normalized(map)?))
-        .map_err(|err| ApiError::Param(format!("The parameters could not be read: {err}.")))
+    use serde::de::value::MapDeserializer;
+    let fields = MapDeserializer::new(normalized(map)?.into_iter());
+    T::deserialize(fields).map_err(|err: serde_json::Error| {
+        ApiError::Param(format!("The parameters could not be read: {err}."))
+    })
 }
 
 /// Parameters as Laravel's middleware leaves them: strings trimmed
@@ -469,11 +472,12 @@ fn read_body(
     bytes: Result<web::Bytes, actix_web::Error>,
     is_form: bool,
 ) -> Result<Map<String, Value>, ApiError> {
-    let bytes = bytes.map_err(|err| {
-        ApiError::Param(match err.as_error::<PayloadError>() {
-            Some(PayloadError::Overflow) => "The request body is too large.".to_owned(),
-            _ => "The request body could not be read.".to_owned(),
-        })
+    let bytes = bytes.map_err(|err| match err.as_error::<PayloadError>() {
+        Some(PayloadError::Overflow) => {
+            ApiError::Param("The request body is too large.".to_owned())
+        }
+        Some(e) if crate::limits::is_timeout(e) => ApiError::TimedOut,
+        _ => ApiError::Param("The request body could not be read.".to_owned()),
     })?;
     let fields = |raw: &[u8]| -> Map<String, Value> {
         form_urlencoded::parse(raw)
