@@ -207,6 +207,9 @@ fn a_postgresql_restart_fails_no_request_a_second_after_it_is_back() {
         .env("COLLOQ_FILES__DIR", env.files_dir())
         .env_remove("COLLOQ_DATABASE__PG_SCHEMA")
         .args(["serve", "--bind", &format!("127.0.0.1:{port}")]);
+    for limit in support::LIMITS {
+        cmd.env(limit, "0");
+    }
     let server = Server::start(cmd, port);
     let base = server.base.clone();
     let token = register(&base, "load");

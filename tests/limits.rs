@@ -232,3 +232,36 @@ fn two_thousand_stalled_bodies_leave_normal_requests_served() {
     assert_eq!(until_closed(&mut held[0]).0, 408);
     assert_eq!(until_closed(&mut held[STALLED - 1]).0, 408);
 }
+
+#[test]
+fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_budget() {
+    let env = Env::new();
+    let mut cmd = env.colloq();
+    cmd.env("COLLOQ_LIMITS__REQUESTS_PER_ADDRESS_PER_SECOND", "1")
+        .env("COLLOQ_HTTP__TRUSTED_PROXIES", "[127.0.0.1, 10.0.0.0/8]");
+    let server = env.serve(cmd);
+    let fields = |client: &str| {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let res = agent
+            .get(&format!("{}/api/communication/fields", server.base))
+            .header("X-Forwarded-For", client)
+            .call()
+            .unwrap();
+        (
+            res.status().as_u16(),
+            res.headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned()),
+        )
+    };
+    // Twice the rate at once, then the client (not the proxy) is refused.
+    assert_eq!(fields("203.0.113.5").0, 200);
+    assert_eq!(fields("203.0.113.5, 10.1.1.1").0, 200);
+    let (status, retry) = fields("203.0.113.5");
+    assert_eq!(status, 429);
+    assert_eq!(retry.as_deref(), Some("1"));
+    assert_eq!(fields("203.0.113.6").0, 200);
+}

@@ -21,6 +21,15 @@ pub(crate) fn json_out(cmd: &mut Command) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
+/// Every `limits.*` setting, as its environment variable.
+pub(crate) const LIMITS: [&str; 5] = [
+    "COLLOQ_LIMITS__REQUESTS_PER_ADDRESS_PER_SECOND",
+    "COLLOQ_LIMITS__LOGINS_PER_ADDRESS_PER_MINUTE",
+    "COLLOQ_LIMITS__LOGINS_PER_ACCOUNT_PER_MINUTE",
+    "COLLOQ_LIMITS__REGISTRATIONS_PER_ADDRESS_PER_HOUR",
+    "COLLOQ_LIMITS__SENDS_PER_USER_PER_SECOND",
+];
+
 /// A test's database and file directory.
 pub(crate) struct Env {
     pub(crate) db: TestDatabase,
@@ -42,6 +51,11 @@ impl Env {
             .arg(self.db.url())
             .env("COLLOQ_LOG", "warn")
             .env("COLLOQ_FILES__DIR", self.files_dir());
+        // Tests drive many requests from one address as one user; the
+        // tests of the limits turn them back on.
+        for limit in LIMITS {
+            cmd.env(limit, "0");
+        }
         match self.db.pg_schema() {
             Some(schema) => cmd.env("COLLOQ_DATABASE__PG_SCHEMA", schema),
             None => cmd.env_remove("COLLOQ_DATABASE__PG_SCHEMA"),

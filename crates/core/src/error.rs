@@ -100,6 +100,12 @@ pub enum CoreError {
     /// The blocking worker pool could not run the use case.
     #[error("worker unavailable: {0}")]
     Unavailable(&'static str),
+    /// A budget of the shared throttle is spent (see [`crate::throttle`]).
+    #[error("too many requests; try again in {} s", retry_after.as_secs())]
+    RateLimited {
+        /// How long until the budget allows one more.
+        retry_after: std::time::Duration,
+    },
 }
 
 impl CoreError {

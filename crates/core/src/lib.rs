@@ -27,6 +27,7 @@ pub mod messages;
 pub mod orders;
 pub mod sessions;
 mod telemetry;
+pub mod throttle;
 
 pub use clock::Clock;
 pub use error::{CoreError, Refusal};

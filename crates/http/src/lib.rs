@@ -25,11 +25,18 @@ mod limits;
 /// `Retry-After` of a 503 (the database briefly unreachable): long enough
 /// for a restarting PostgreSQL or a reconnecting pool, short for a client.
 const RETRY_AFTER_SECS: u64 = 2;
+
+/// Whole seconds for `Retry-After`, rounded up: a client that waits that
+/// long finds the budget open again.
+fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
 mod ops;
 mod params;
 pub mod settings;
 mod state;
 mod text;
+mod throttle;
 
 use std::time::Duration;
 
@@ -61,6 +68,7 @@ pub fn app(
         .app_data(web::PayloadConfig::new(body_limit))
         .wrap(actix_web::middleware::from_fn(limits::body_deadline))
         .wrap(actix_web::middleware::from_fn(anqicms::update_token_header))
+        .wrap(actix_web::middleware::from_fn(throttle::limit_addresses))
         .wrap(actix_web::middleware::from_fn(ops::observe))
         .configure(|cfg| ops::config(cfg, public_metrics))
         .configure(fresns::config)

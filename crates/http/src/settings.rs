@@ -25,6 +25,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// The Prometheus endpoint.
     pub metrics: MetricsSettings,
+    /// Rate limits.
+    pub limits: LimitsSettings,
 }
 
 impl Settings {
@@ -76,6 +78,16 @@ impl Settings {
         }
         if self.log.filter.trim().is_empty() {
             return Err("log.filter (COLLOQ_LOG) is empty: give a level such as info".to_owned());
+        }
+        if let Some(bad) = self
+            .http
+            .trusted_proxies
+            .iter()
+            .find(|p| crate::throttle::parse_network(p).is_none())
+        {
+            return Err(format!(
+                "http.trusted_proxies names `{bad}`: expected an IP address or a network such as 10.0.0.0/8"
+            ));
         }
         if let Some(kind) = self
             .fresns
@@ -136,6 +148,53 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line.
     Json,
+}
+
+/// Rate limits (see docs/operations.md for why these defaults). 0 turns a
+/// limit off.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSettings {
+    /// `COLLOQ_LIMITS__REQUESTS_PER_ADDRESS_PER_SECOND`: requests from one
+    /// client address; twice as many may come at once. Default 200.
+    pub requests_per_address_per_second: u32,
+    /// `COLLOQ_LIMITS__LOGINS_PER_ADDRESS_PER_MINUTE`: login attempts from one
+    /// address, every door of both dialects together. Default 30.
+    pub logins_per_address_per_minute: u32,
+    /// `COLLOQ_LIMITS__LOGINS_PER_ACCOUNT_PER_MINUTE`: password checks of one
+    /// account, every door together, whatever the address. Default 10.
+    pub logins_per_account_per_minute: u32,
+    /// `COLLOQ_LIMITS__REGISTRATIONS_PER_ADDRESS_PER_HOUR`: new accounts from
+    /// one address. Default 20.
+    pub registrations_per_address_per_hour: u32,
+    /// `COLLOQ_LIMITS__SENDS_PER_USER_PER_SECOND`: messages one user sends,
+    /// in both dialects together; twice as many may come at once. Default 10.
+    pub sends_per_user_per_second: u32,
+}
+
+impl Default for LimitsSettings {
+    fn default() -> Self {
+        Self {
+            requests_per_address_per_second: 200,
+            logins_per_address_per_minute: 30,
+            logins_per_account_per_minute: 10,
+            registrations_per_address_per_hour: 20,
+            sends_per_user_per_second: 10,
+        }
+    }
+}
+
+impl LimitsSettings {
+    /// No limits: for tools and for tests that are not about them.
+    pub fn off() -> Self {
+        Self {
+            requests_per_address_per_second: 0,
+            logins_per_address_per_minute: 0,
+            logins_per_account_per_minute: 0,
+            registrations_per_address_per_hour: 0,
+            sends_per_user_per_second: 0,
+        }
+    }
 }
 
 /// The Prometheus endpoint, `GET /metrics`.
@@ -223,6 +282,11 @@ pub struct HttpSettings {
     /// most; more wait in the listen backlog. Capped at start by what the
     /// process's open-file limit allows. Default 10000.
     pub max_connections: usize,
+    /// `http.trusted_proxies` (TOML list; `COLLOQ_HTTP__TRUSTED_PROXIES` as
+    /// `[a, b]`): addresses or networks (`10.0.0.0/8`) of reverse proxies
+    /// whose `X-Forwarded-For` names the client. From anyone else the
+    /// socket's address is the client's. Default: none.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for HttpSettings {
@@ -236,6 +300,7 @@ impl Default for HttpSettings {
             body_idle_timeout_secs: 10,
             body_timeout_secs: 300,
             max_connections: 10_000,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -7,8 +7,11 @@ use colloq_persistence::{DbConn, DbPool, StoreError, Writer};
 use colloq_storage::{BlobStore, StorageError};
 use metrics_exporter_prometheus::PrometheusHandle;
 
+use colloq_core::throttle::{Budgets, Throttle};
+
 use crate::Settings;
 use crate::fresns::UserInfoMemo;
+use crate::throttle::AddressLimits;
 
 /// What every handler shares: the pool, the writer of the hot writes, the file
 /// store, the settings and the clock.
@@ -21,6 +24,8 @@ pub struct AppState {
     clock: Clock,
     fresns_users: Arc<UserInfoMemo>,
     metrics: Option<PrometheusHandle>,
+    throttle: Arc<Throttle>,
+    address_limits: Arc<AddressLimits>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -42,6 +47,12 @@ impl AppState {
         clock: Clock,
     ) -> Result<Self, StorageError> {
         let store = BlobStore::from_settings(&settings.files)?;
+        let limits = &settings.limits;
+        let throttle = Throttle::new(Budgets {
+            logins_per_account_per_minute: limits.logins_per_account_per_minute,
+            sends_per_user_per_second: limits.sends_per_user_per_second,
+        });
+        let address_limits = AddressLimits::new(limits, &settings.http);
         Ok(Self {
             pool,
             writer,
@@ -50,6 +61,8 @@ impl AppState {
             clock,
             fresns_users: Arc::default(),
             metrics: None,
+            throttle: Arc::new(throttle),
+            address_limits: Arc::new(address_limits),
         })
     }
 
@@ -114,6 +127,16 @@ impl AppState {
     /// The clock.
     pub fn clock(&self) -> &Clock {
         &self.clock
+    }
+
+    /// The budgets per account and per user, shared by both dialects.
+    pub(crate) fn throttle(&self) -> &Arc<Throttle> {
+        &self.throttle
+    }
+
+    /// The limits per client address.
+    pub(crate) fn address_limits(&self) -> &AddressLimits {
+        &self.address_limits
     }
 
     /// The Fresns User Info objects this server rendered recently.

@@ -85,35 +85,40 @@ pub fn block(
     Ok(())
 }
 
-/// Records a failed login of an account.
+/// Records a failed login of an account from a client address (empty when
+/// unknown).
 ///
 /// # Errors
 /// Query failures.
 pub fn record_login_failure(
     conn: &mut DbConn,
     account: AccountId,
+    address: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     diesel::insert_into(login_failures::table)
         .values((
             login_failures::account_id.eq(account.get()),
+            login_failures::address.eq(address),
             login_failures::created_at.eq(to_db_time(now)),
         ))
         .execute(conn)?;
     Ok(())
 }
 
-/// Failed logins of an account since `since`.
+/// Failed logins of an account from one client address since `since`.
 ///
 /// # Errors
 /// Query failures.
 pub fn login_failures_since(
     conn: &mut DbConn,
     account: AccountId,
+    address: &str,
     since: DateTime<Utc>,
 ) -> Result<i64, StoreError> {
     login_failures::table
         .filter(login_failures::account_id.eq(account.get()))
+        .filter(login_failures::address.eq(address))
         .filter(login_failures::created_at.ge(to_db_time(since)))
         .count()
         .get_result(conn)

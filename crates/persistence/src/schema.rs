@@ -164,6 +164,7 @@ diesel::table! {
         id -> BigInt,
         account_id -> BigInt,
         created_at -> Timestamp,
+        address -> Text,
     }
 }
 

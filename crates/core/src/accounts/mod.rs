@@ -6,7 +6,7 @@ mod throttled;
 
 pub use login::login;
 pub use register::register;
-pub use throttled::{UserRef, find_user, login_account, switch_user};
+pub use throttled::{Origin, UserRef, find_user, login_account, switch_user};
 
 use colloq_domain::ids::UserId;
 use colloq_domain::user::User;

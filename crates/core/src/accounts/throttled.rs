@@ -4,14 +4,20 @@ use colloq_domain::ids::AccountId;
 use colloq_domain::user::{LoginName, PlainPassword, User};
 use colloq_persistence::{DbConn, accounts, relations};
 
+use crate::throttle::Throttle;
 use crate::{CoreError, Refusal};
 
 /// Failed logins an account may have in an hour before further attempts are
 /// refused outright (Fresns 34306).
 const MAX_FAILURES_PER_HOUR: i64 = 5;
 
-fn throttle(conn: &mut DbConn, account: AccountId, now: DateTime<Utc>) -> Result<(), CoreError> {
-    if relations::login_failures_since(conn, account, now - Duration::hours(1))?
+fn locked_out(
+    conn: &mut DbConn,
+    account: AccountId,
+    from: &Origin,
+    now: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    if relations::login_failures_since(conn, account, &from.0, now - Duration::hours(1))?
         >= MAX_FAILURES_PER_HOUR
     {
         crate::telemetry::login_locked();
@@ -28,12 +34,19 @@ fn throttle(conn: &mut DbConn, account: AccountId, now: DateTime<Utc>) -> Result
 /// with and without its country code); the first that names an account is
 /// the one whose password is checked, so a login hashes once, found or not.
 ///
+/// Every password check spends one unit of the account's budget in
+/// `throttle`, shared by all login doors. The five-failure lock counts the
+/// failures from `from` only: a stranger's guesses lock the stranger out,
+/// not the owner, and the account's budget slows guesses from everywhere.
+///
 /// # Errors
-/// [`Refusal::UnknownAccount`], [`Refusal::TooManyAttempts`], [`Refusal::WrongPassword`].
+/// [`Refusal::UnknownAccount`], [`Refusal::TooManyAttempts`], [`Refusal::WrongPassword`],
+/// [`CoreError::RateLimited`].
 pub fn login_account(
     conn: &mut DbConn,
     names: &[LoginName],
     password: &PlainPassword,
+    (throttle, from): (&Throttle, &Origin),
     now: DateTime<Utc>,
 ) -> Result<User, CoreError> {
     let mut found = None;
@@ -49,13 +62,26 @@ pub fn login_account(
         crate::telemetry::login_failed();
         return Err(CoreError::Refused(Refusal::UnknownAccount));
     };
-    throttle(conn, credentials.user.account_id, now)?;
+    throttle.login(credentials.user.account_id)?;
+    locked_out(conn, credentials.user.account_id, from, now)?;
     if verify_password(Some(&credentials.password_hash), password.expose()).is_err() {
         crate::telemetry::login_failed();
-        relations::record_login_failure(conn, credentials.user.account_id, now)?;
+        relations::record_login_failure(conn, credentials.user.account_id, &from.0, now)?;
         return Err(CoreError::Refused(Refusal::WrongPassword));
     }
     Ok(credentials.user)
+}
+
+/// Where a login attempt comes from: the client's address as text, empty
+/// when unknown (the CLI, in-process tests).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin(String);
+
+impl Origin {
+    /// An attempt from `address`.
+    pub fn of(address: Option<std::net::IpAddr>) -> Self {
+        Self(address.map(|a| a.to_string()).unwrap_or_default())
+    }
 }
 
 /// Whom `user/auth` switches to: all digits is a uid, anything else a username.
@@ -100,6 +126,7 @@ pub fn switch_user(
     account: &User,
     target: &UserRef,
     password: Option<&PlainPassword>,
+    from: &Origin,
     now: DateTime<Utc>,
 ) -> Result<User, CoreError> {
     let user = find_user(conn, target)?
@@ -108,12 +135,12 @@ pub fn switch_user(
     if user.account_id != account.account_id {
         return Err(CoreError::Refused(Refusal::UserNotOfAccount));
     }
-    throttle(conn, user.account_id, now)?;
+    locked_out(conn, user.account_id, from, now)?;
     if let Some(hash) = accounts::profile_password_hash(conn, user.id)? {
         let offered = password.ok_or(CoreError::Refused(Refusal::PasswordRequired))?;
         if verify_password(Some(&hash), offered.expose()).is_err() {
             crate::telemetry::login_failed();
-            relations::record_login_failure(conn, user.account_id, now)?;
+            relations::record_login_failure(conn, user.account_id, &from.0, now)?;
             return Err(CoreError::Refused(Refusal::WrongUserPassword));
         }
     }

@@ -43,6 +43,11 @@ impl From<colloq_persistence::QueryError> for ApiError {
     }
 }
 
+/// The answer to a client over one of the per-address limits (see `throttle`).
+pub(crate) fn rate_limited(retry_after: std::time::Duration) -> HttpResponse {
+    ApiError::Core(CoreError::RateLimited { retry_after }).error_response()
+}
+
 impl ApiError {
     fn code_and_message(&self) -> (i32, String) {
         match self {
@@ -65,6 +70,13 @@ impl ApiError {
                 CoreError::Store(_) | CoreError::Unavailable(_) if err.is_transient() => (
                     FAILED,
                     "the service is briefly unavailable, please try again".to_owned(),
+                ),
+                CoreError::RateLimited { retry_after } => (
+                    FAILED,
+                    format!(
+                        "too many requests, please try again in {} s",
+                        crate::retry_after_secs(*retry_after)
+                    ),
                 ),
                 CoreError::Store(_) | CoreError::Auth(_) | CoreError::Unavailable(_) => {
                     (FAILED, "internal server error".to_owned())
@@ -90,6 +102,7 @@ impl ResponseError for ApiError {
                 CoreError::Store(_) | CoreError::Unavailable(_) if err.is_transient() => {
                     StatusCode::SERVICE_UNAVAILABLE
                 }
+                CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
                 CoreError::Store(_) | CoreError::Auth(_) | CoreError::Unavailable(_) => {
                     StatusCode::INTERNAL_SERVER_ERROR
                 }
@@ -104,8 +117,14 @@ impl ResponseError for ApiError {
         }
         let (code, msg) = self.code_and_message();
         let mut builder = HttpResponse::build(status);
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            builder.insert_header((header::RETRY_AFTER, crate::RETRY_AFTER_SECS));
+        match self {
+            Self::Core(CoreError::RateLimited { retry_after }) => {
+                builder.insert_header((header::RETRY_AFTER, crate::retry_after_secs(*retry_after)));
+            }
+            _ if status == StatusCode::SERVICE_UNAVAILABLE => {
+                builder.insert_header((header::RETRY_AFTER, crate::RETRY_AFTER_SECS));
+            }
+            _ => {}
         }
         Envelope::<()>::error(code, msg).respond(builder)
     }

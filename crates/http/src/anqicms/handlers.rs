@@ -1,5 +1,7 @@
 //! Thin adapters: extract, convert to domain input, call one use case, render.
 
+use std::sync::Arc;
+
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::web::Data;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
@@ -23,6 +25,7 @@ use super::dto::{
 use super::error::ApiError;
 use super::extract::{Anyone, Body, Credential, Customer, PresentedToken, Staff};
 use crate::params::Params;
+use crate::throttle::LoginOrigin;
 use crate::{AppState, files};
 
 type Reply = Result<HttpResponse, ApiError>;
@@ -106,12 +109,18 @@ pub(super) async fn register_user(
     ))
 }
 
-async fn login(state: Data<AppState>, req: LoginRequest, scope: TokenScope) -> Reply {
+async fn login(
+    state: Data<AppState>,
+    LoginOrigin(from): LoginOrigin,
+    req: LoginRequest,
+    scope: TokenScope,
+) -> Reply {
     let (name, password) = login_request(req)?;
     let ttl = state.settings().auth.token_ttl();
+    let throttle = Arc::clone(state.throttle());
     let (user, session) = state
         .run(move |conn, now| {
-            let user = accounts::login(conn, &name, &password)?;
+            let user = accounts::login(conn, &name, &password, (&throttle, &from), now)?;
             // A customer account at the staff door fails like a wrong password.
             if scope == TokenScope::AnqiStaff && !user.is_staff {
                 return Err(CoreError::InvalidCredentials);
@@ -123,12 +132,20 @@ async fn login(state: Data<AppState>, req: LoginRequest, scope: TokenScope) -> R
     Ok(session_reply(user, &session, scope, ttl.num_seconds()))
 }
 
-pub(super) async fn login_user(state: Data<AppState>, Body(req): Body<LoginRequest>) -> Reply {
-    login(state, req, TokenScope::AnqiUser).await
+pub(super) async fn login_user(
+    state: Data<AppState>,
+    from: LoginOrigin,
+    Body(req): Body<LoginRequest>,
+) -> Reply {
+    login(state, from, req, TokenScope::AnqiUser).await
 }
 
-pub(super) async fn login_staff(state: Data<AppState>, Body(req): Body<LoginRequest>) -> Reply {
-    login(state, req, TokenScope::AnqiStaff).await
+pub(super) async fn login_staff(
+    state: Data<AppState>,
+    from: LoginOrigin,
+    Body(req): Body<LoginRequest>,
+) -> Reply {
+    login(state, from, req, TokenScope::AnqiStaff).await
 }
 
 pub(super) async fn logout<A: Authed>(who: A, PresentedToken(token): PresentedToken) -> Reply {
@@ -310,11 +327,12 @@ pub(super) async fn send_message<A: Authed>(
                 files::referenced_fid(message.body.as_ref(), &origin).map(str::to_owned);
         }
     }
-    let writer = state.writer().clone();
+    let (writer, throttle) = (state.writer().clone(), Arc::clone(state.throttle()));
     let message = who
         .credential()
         .run(move |conn, viewer, now| {
             let (id, message) = input?;
+            throttle.send(viewer.id().user)?;
             Ok(messages::send_order_message(
                 conn, &writer, viewer, id, message, now,
             )?)

@@ -13,6 +13,7 @@ mod extract;
 mod handlers;
 mod routes;
 
+pub(crate) use error::rate_limited;
 pub(crate) use extract::update_token_header;
 
 /// This dialect's name in request logs and metrics.

@@ -117,6 +117,8 @@ pub(crate) enum Code {
     RequiresFollowOrVerified = 36607,
     /// 36608.
     RecipientRefusesAll = 36608,
+    /// A rate limit of colloq's (HTTP 429, with `Retry-After`).
+    TooManyRequests = 429,
     /// A fault of colloq's (HTTP 500).
     Internal = 500,
 }
@@ -124,8 +126,9 @@ pub(crate) enum Code {
 impl Code {
     /// Every code a client may be told about (not [`Code::Internal`]), in
     /// numeric order, for `global/code-messages`.
-    pub(crate) const ALL: [Self; 40] = [
+    pub(crate) const ALL: [Self; 41] = [
         Self::Success,
+        Self::TooManyRequests,
         Self::HeaderInvalid,
         Self::ParamInvalid,
         Self::ParamValueInvalid,
@@ -345,6 +348,11 @@ impl Code {
                 "The other party they set the conversation off function",
                 "对方关闭了私信功能",
                 "對方關閉了私信功能",
+            ],
+            Self::TooManyRequests => [
+                "Too many requests, please try again later",
+                "请求过于频繁，请稍后再试",
+                "請求過於頻繁，請稍後再試",
             ],
             Self::Internal => ["Internal server error", "服务器内部错误", "伺服器內部錯誤"],
         }

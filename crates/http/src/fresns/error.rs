@@ -65,6 +65,14 @@ pub(crate) fn kind_refused(kind: FileKind) -> ApiError {
     })
 }
 
+/// The answer to a client over one of the per-address limits (see
+/// `throttle`), in the request's language.
+pub(crate) fn rate_limited(lang: Lang, retry_after: std::time::Duration) -> HttpResponse {
+    ApiError::Core(CoreError::RateLimited { retry_after })
+        .failure()
+        .render(lang)
+}
+
 /// How a refused or failed upload is reported.
 pub(crate) fn upload_error(err: crate::files::UploadError) -> ApiError {
     use crate::files::UploadError;
@@ -112,8 +120,10 @@ pub(crate) struct Failure {
     /// The validator's text for 21005 and 30000.
     detail: Option<String>,
     /// 200 for what a client caused (upstream's way), 500 for internal
-    /// failures; 408 for a body that stalled, which proxies act on.
+    /// failures; 408, 429 and 503, which clients and proxies act on.
     status: StatusCode,
+    /// Seconds for `Retry-After` (429 and 503).
+    retry_after: Option<u64>,
 }
 
 impl Failure {
@@ -128,8 +138,8 @@ impl Failure {
             (None, _) => (standard.to_owned(), Value::Null),
         };
         let mut builder = HttpResponse::build(self.status);
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
-            builder.insert_header((header::RETRY_AFTER, crate::RETRY_AFTER_SECS));
+        if let Some(secs) = self.retry_after {
+            builder.insert_header((header::RETRY_AFTER, secs));
         }
         let mut res =
             builder.json(json!({"code": self.code.number(), "message": text, "data": data}));
@@ -149,6 +159,7 @@ impl ApiError {
                     code: Code::ParamInvalid,
                     detail: Some("The request body did not arrive in time.".to_owned()),
                     status: StatusCode::REQUEST_TIMEOUT,
+                    retry_after: None,
                 };
             }
             Self::Code(code) => (*code, None),
@@ -180,6 +191,15 @@ impl ApiError {
                             "The service is briefly unavailable, please try again.".to_owned(),
                         ),
                         status: StatusCode::SERVICE_UNAVAILABLE,
+                        retry_after: Some(crate::RETRY_AFTER_SECS),
+                    };
+                }
+                CoreError::RateLimited { retry_after } => {
+                    return Failure {
+                        code: Code::TooManyRequests,
+                        detail: None,
+                        status: StatusCode::TOO_MANY_REQUESTS,
+                        retry_after: Some(crate::retry_after_secs(*retry_after)),
                     };
                 }
                 CoreError::Store(_) | CoreError::Auth(_) | CoreError::Unavailable(_) => {
@@ -196,6 +216,7 @@ impl ApiError {
             code,
             detail,
             status,
+            retry_after: None,
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Thin adapters for the Fresns dialect: extract, convert the DTO to domain
 //! input, call one use case as the checked caller, render.
 
+use std::sync::Arc;
+
 use actix_multipart::Multipart;
 use actix_web::web::Path;
 use actix_web::{HttpRequest, HttpResponse};
@@ -29,6 +31,7 @@ use super::extract::{AccountOnly, Caller, Client, Input, Me, Myself, Query, form
 use super::global;
 use super::userinfo::KeyFilter;
 use crate::settings::FresnsSettings;
+use crate::throttle::LoginOrigin;
 use crate::{AppState, files};
 
 type Reply = Result<HttpResponse, ApiError>;
@@ -67,12 +70,18 @@ fn issuer(caller: &Caller) -> Issuer<'_> {
     }
 }
 
-pub(super) async fn login_account(client: Client, input: Input<LoginRequest>) -> Reply {
+pub(super) async fn login_account(
+    client: Client,
+    LoginOrigin(from): LoginOrigin,
+    input: Input<LoginRequest>,
+) -> Reply {
     let request = input.parse::<Login>();
+    let throttle = Arc::clone(client.state.throttle());
     let (caller, (account, profiles, session)) = client
         .run(move |conn, now, caller| {
             let Login { names, password } = request?;
-            let account = accounts::login_account(conn, &names, &password, now)?;
+            let guard = (&*throttle, &from);
+            let account = accounts::login_account(conn, &names, &password, guard, now)?;
             let session = sessions::issue_account_token(conn, &account, issuer(caller), now)?;
             let profiles = accounts::profiles(conn, &account)?;
             let profiles = conversations::messaging_permissions(conn, &account, profiles)?;
@@ -89,12 +98,17 @@ pub(super) async fn login_account(client: Client, input: Input<LoginRequest>) ->
     Ok(ok(client.view.lang, reply))
 }
 
-pub(super) async fn auth_user(who: AccountOnly, input: Input<AuthUserRequest>) -> Reply {
+pub(super) async fn auth_user(
+    who: AccountOnly,
+    LoginOrigin(from): LoginOrigin,
+    input: Input<AuthUserRequest>,
+) -> Reply {
     let request = input.parse::<SwitchUser>();
     let (holder, (user, session)) = who
         .run(move |conn, now, holder| {
             let SwitchUser { to, password } = request?;
-            let user = accounts::switch_user(conn, &holder.account, &to, password.as_ref(), now)?;
+            let (account, password) = (&holder.account, password.as_ref());
+            let user = accounts::switch_user(conn, account, &to, password, &from, now)?;
             let (token, issuer) = (&holder.aid_token, issuer(&holder.caller));
             let session = sessions::issue_user_token(conn, token, &user, issuer, now)?;
             Ok((user, session))
@@ -231,12 +245,13 @@ pub(super) async fn send_message(
 ) -> Reply {
     let request = input.parse::<Outgoing>();
     let settings = me.state.settings().fresns.clone();
-    let writer = me.state.writer().clone();
+    let (writer, throttle) = (me.state.writer().clone(), Arc::clone(me.state.throttle()));
     let (myself, (stored, file)) = me
         .run(move |conn, now, myself| {
             writable(&myself.caller)?;
             let Outgoing { to, content } = request?;
             conversations_on(&settings)?;
+            throttle.send(myself.user.id)?;
             let (sender, words) = (&myself.user, &settings.block_words);
             let (stored, _conversation, file) = conversations::send_direct_message(
                 conn, &writer, sender, &to, content, words, now,

@@ -27,5 +27,13 @@ pub use clock::SignatureZone;
 pub(crate) use convert::UserInfoMemo;
 pub(crate) use routes::config;
 
+/// The answer to a client over a per-address limit, in its language.
+pub(crate) fn rate_limited(
+    headers: &actix_web::http::header::HeaderMap,
+    retry_after: std::time::Duration,
+) -> actix_web::HttpResponse {
+    error::rate_limited(codes::Lang::from_headers(headers), retry_after)
+}
+
 /// This dialect's name in request logs and metrics.
 const DIALECT: &str = "fresns";

@@ -3,7 +3,6 @@
 
 use actix_web::http::StatusCode;
 use actix_web::test::TestRequest;
-use colloq_http::Settings;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
@@ -238,7 +237,7 @@ async fn the_type_comes_from_the_bytes_not_from_the_client() {
 
 #[actix_web::test]
 async fn uploads_need_login_a_file_and_respect_the_limits() {
-    let mut settings = Settings::default();
+    let mut settings = TestApp::settings();
     settings.files.max_mib.image = 1;
     let app = TestApp::with_settings(settings);
     let res = upload(&app, Auth::None, "a.png", "image/png", &png(1, 1, 0)).await;

@@ -2,7 +2,6 @@
 
 use actix_web::http::Method;
 use colloq_domain::file::human_size;
-use colloq_http::Settings;
 use serde_json::{Value, json};
 
 use crate::fresns_helpers::{Key, Session, Tweaks};
@@ -18,7 +17,7 @@ struct Trio {
 }
 
 async fn trio(kinds: &[&str]) -> Trio {
-    let mut settings = Settings::default();
+    let mut settings = TestApp::settings();
     settings.fresns.conversation_files = kinds.iter().map(|k| (*k).to_owned()).collect();
     settings.files.max_mib.image = 1;
     let app = TestApp::with_settings(settings);

@@ -82,7 +82,7 @@ fn s3_settings(bucket: &str) -> Settings {
     ureq::put(&format!("{endpoint}/{bucket}"))
         .send_empty()
         .unwrap();
-    let mut settings = Settings::default();
+    let mut settings = TestApp::settings();
     settings.files.backend = Backend::S3;
     settings.files.s3.bucket = bucket.to_owned();
     settings.files.s3.endpoint = Some(endpoint.clone());

@@ -168,7 +168,7 @@ async fn malformed_headers_are_21005_with_the_validators_message() {
 /// time is as stale as it is upstream.
 #[actix_web::test]
 async fn the_signature_clock_follows_the_site_zone_as_upstream_computes_it() {
-    let mut settings = colloq_http::Settings::default();
+    let mut settings = TestApp::settings();
     settings.fresns.signature_clock_zone = "Asia/Shanghai".parse().unwrap();
     let app = TestApp::with_settings(settings);
     let key = app.key(7, false, None);

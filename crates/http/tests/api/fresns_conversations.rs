@@ -368,7 +368,7 @@ async fn send_checks_permission_words_keys_and_input() {
     .await
     .fcode(35203);
 
-    let mut settings = colloq_http::Settings::default();
+    let mut settings = TestApp::settings();
     settings.fresns.block_words = vec!["Spam".to_owned()];
     let strict = TestApp::with_settings(settings);
     let key = strict.key(2, false, None);
@@ -408,7 +408,7 @@ async fn send_checks_permission_words_keys_and_input() {
         .await
         .fdata();
 
-    let mut off = colloq_http::Settings::default();
+    let mut off = TestApp::settings();
     off.fresns.conversation_enabled = false;
     let closed = TestApp::with_settings(off);
     let key = closed.key(2, false, None);

@@ -84,8 +84,17 @@ pub(crate) struct TestApp {
 }
 
 impl TestApp {
+    /// An app on [`TestApp::settings`].
     pub(crate) fn new() -> Self {
-        Self::with_settings(Settings::default())
+        Self::with_settings(Self::settings())
+    }
+
+    /// The defaults with every rate limit off: tests make many requests as
+    /// one user (the tests of the limits turn them on).
+    pub(crate) fn settings() -> Settings {
+        let mut settings = Settings::default();
+        settings.limits = colloq_http::settings::LimitsSettings::off();
+        settings
     }
 
     pub(crate) fn with_settings(mut settings: Settings) -> Self {

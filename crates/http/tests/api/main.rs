@@ -18,6 +18,7 @@ mod fresns_global;
 mod fresns_helpers;
 mod helpers;
 mod lifecycle;
+mod limits;
 mod messages;
 mod ops;
 mod orders;

@@ -10,7 +10,7 @@ async fn fields_need_no_login_and_come_from_configuration() {
     let res = app.get("/api/communication/fields", Auth::None).await;
     insta::assert_json_snapshot!("fields", res.body);
 
-    let mut settings = colloq_http::Settings::default();
+    let mut settings = TestApp::settings();
     settings.anqicms.order_fields.truncate(1);
     let app = TestApp::with_settings(settings);
     let res = app.get("/api/communication/fields", Auth::None).await;

@@ -1,0 +1,2 @@
+DROP INDEX login_failures_address_idx;
+ALTER TABLE login_failures DROP COLUMN address;
