@@ -101,8 +101,13 @@ fn serve(mut settings: Settings) -> Result<(), Failure> {
     let clock = Clock::default();
     let mut conn = pool.get().map_err(colloq_persistence::StoreError::from)?;
     let purged = colloq_core::sessions::purge_expired(&mut conn, clock.now())?;
+    let keys = colloq_core::idempotency::purge_expired(&mut conn, clock.now())?;
     drop(conn);
-    tracing::info!(purged, "expired tokens removed");
+    tracing::info!(
+        purged,
+        idempotency_keys = keys,
+        "expired tokens and keys removed"
+    );
     let writer = Writer::start(&manager(&settings)?);
     let recorder = colloq_http::install_metrics().map_err(Failure::new)?;
     let shutdown = Duration::from_secs(settings.http.shutdown_timeout_secs);

@@ -19,6 +19,9 @@ pub enum Refusal {
     /// Too many failed logins in the last hour.
     #[error("too many failed attempts, try again in an hour")]
     TooManyAttempts,
+    /// An `Idempotency-Key` already stored a different message.
+    #[error("the Idempotency-Key was used for a different message")]
+    IdempotencyKeyReused,
     /// The password is wrong.
     #[error("wrong password")]
     WrongPassword,

@@ -23,6 +23,7 @@ pub mod conversations;
 mod error;
 pub mod files;
 pub mod health;
+pub mod idempotency;
 pub mod messages;
 pub mod orders;
 pub mod sessions;

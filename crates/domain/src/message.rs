@@ -140,6 +140,34 @@ impl SenderRole {
     }
 }
 
+/// A client's `Idempotency-Key` for a send: 1 to 255 visible ASCII
+/// characters (a UUID, typically).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// Validates a key as sent.
+    ///
+    /// # Errors
+    /// [`DomainError::Invalid`] naming `Idempotency-Key`.
+    pub fn parse(raw: &str) -> Result<Self, DomainError> {
+        if (1..=255).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic()) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(DomainError::invalid(
+                "Idempotency-Key",
+                "must be 1 to 255 visible ASCII characters",
+            ))
+        }
+    }
+}
+
+impl AsRef<str> for IdempotencyKey {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A message body: non-empty after trimming, at most 10,000 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageBody(String);

@@ -20,6 +20,7 @@ mod body;
 mod error_chain;
 mod files;
 mod fresns;
+mod idempotency;
 mod limits;
 
 /// `Retry-After` of a 503 (the database briefly unreachable): long enough

@@ -76,6 +76,7 @@ pub mod conn;
 pub mod conversations;
 pub mod error;
 pub mod files;
+pub mod idempotency;
 pub mod messages;
 pub mod orders;
 pub mod plans;

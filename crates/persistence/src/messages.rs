@@ -182,6 +182,20 @@ pub fn after_seq(
     .map_err(StoreError::from)
 }
 
+/// One message by id.
+///
+/// # Errors
+/// Query failures.
+pub fn find(conn: &mut DbConn, id: MessageId) -> Result<Option<Message>, StoreError> {
+    messages::table
+        .find(id.get())
+        .select(MessageRow::as_select())
+        .first(conn)
+        .optional()
+        .map(|row| row.map(Message::from))
+        .map_err(StoreError::from)
+}
+
 /// The latest `limit` messages of a thread, oldest first.
 ///
 /// # Errors

@@ -169,6 +169,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (user_id, idem_key) {
+        user_id -> BigInt,
+        idem_key -> Text,
+        fingerprint -> Text,
+        message_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     conversations (id) {
         id -> BigInt,
         a_user_id -> BigInt,
@@ -206,6 +216,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     follows,
     blocks,
     login_failures,
+    idempotency_keys,
     conversations,
     blobs,
     files,

@@ -9,6 +9,6 @@ pub use read::{
     conversation_messages, delete_messages, list_conversations, mark_read, messaging_permission,
     messaging_permissions, panel, toggle_pin,
 };
-pub use send::{DirectContent, send_direct_message};
+pub use send::{DirectContent, DirectMessage, send_direct_message};
 
 pub use colloq_persistence::conversations::Selection;

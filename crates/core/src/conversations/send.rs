@@ -1,12 +1,15 @@
 use chrono::{DateTime, Utc};
 use colloq_domain::conversation::{Conversation, may_message};
 use colloq_domain::file::StoredFile;
-use colloq_domain::message::{Message, MessageBody, MessageType, NewMessage, SenderRole};
+use colloq_domain::message::{
+    IdempotencyKey, Message, MessageBody, MessageType, NewMessage, SenderRole,
+};
 use colloq_domain::user::User;
 use colloq_persistence::{DbConn, Writer, conversations, messages, read_snapshot};
 
 use super::read::relation;
 use crate::accounts::{UserRef, find_user};
+use crate::idempotency::Keyed;
 use crate::{CoreError, Refusal};
 
 /// What a direct message carries.
@@ -16,6 +19,29 @@ pub enum DirectContent {
     Text(MessageBody),
     /// An upload, by its public id.
     File(String),
+}
+
+/// A direct message: what it carries, and the client's key for retrying it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectMessage {
+    /// The text or the file.
+    pub content: DirectContent,
+    /// The client's `Idempotency-Key`, when it sent one.
+    pub key: Option<IdempotencyKey>,
+}
+
+/// A sent direct message: the message, its conversation, its file.
+type Sent = (Message, Conversation, Option<StoredFile>);
+
+/// A message stored before, with its conversation and file, as sending it
+/// answered.
+fn sent_before(conn: &mut DbConn, message: Message) -> Result<Sent, CoreError> {
+    let conversation = conversations::find(conn, message.thread)?.ok_or(CoreError::Conflict)?;
+    let file = match message.file {
+        Some(id) => crate::files::carried(conn, &[id])?.pop(),
+        None => None,
+    };
+    Ok((message, conversation, file))
 }
 
 /// Sends a message from `sender` to the user `to` names, creating their
@@ -33,10 +59,10 @@ pub fn send_direct_message(
     writer: &Writer,
     sender: &User,
     to: &UserRef,
-    content: DirectContent,
+    DirectMessage { content, key }: DirectMessage,
     blocked_words: &[String],
     now: DateTime<Utc>,
-) -> Result<(Message, Conversation, Option<StoredFile>), CoreError> {
+) -> Result<Sent, CoreError> {
     // The checks read in one snapshot, outside SQLite's write lock, which
     // every sender of the process queues for.
     let (recipient, existing) = read_snapshot(conn, |conn| {
@@ -57,7 +83,24 @@ pub fn send_direct_message(
         }
     }
     let (from, to, sender_name) = (sender.id, recipient.id, sender.nickname.clone());
-    writer.write(conn, move |conn| {
+    let keyed = key.map(|key| {
+        let recipient = to.get().to_string();
+        let (kind, carried) = match &content {
+            DirectContent::Text(body) => ("text", body.as_ref()),
+            DirectContent::File(fid) => ("file", fid.as_str()),
+        };
+        Keyed::new(from, key, &[recipient.as_str(), kind, carried])
+    });
+    let job_key = keyed.clone();
+    let sent = writer.write(conn, move |conn| {
+        if let Some(stored) = job_key
+            .as_ref()
+            .map(|k| k.stored(conn, now))
+            .transpose()?
+            .flatten()
+        {
+            return sent_before(conn, stored);
+        }
         // A conversation is never deleted (each side only hides it), so one
         // found above still exists. A first contact looks again under the lock:
         // the pair's other user may have just written first.
@@ -88,6 +131,18 @@ pub fn send_direct_message(
         let stored = messages::append_direct(conn, conversation.id, &message, to, now)?;
         let conversation =
             conversations::record_message(conn, &conversation, from, stored.created_at)?;
+        if let Some(key) = &job_key {
+            key.remember(conn, stored.id, now)?;
+        }
         Ok((stored, conversation, file))
-    })
+    });
+    match (sent, keyed) {
+        // A concurrent request with the same key stored first (see
+        // `crate::idempotency`).
+        (Err(CoreError::Conflict), Some(key)) => match key.stored(conn, now)? {
+            Some(stored) => sent_before(conn, stored),
+            None => Err(CoreError::Conflict),
+        },
+        (sent, _) => sent,
+    }
 }

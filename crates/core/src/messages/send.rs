@@ -1,12 +1,15 @@
 use chrono::{DateTime, Utc};
 use colloq_domain::DomainError;
 use colloq_domain::ids::OrderId;
-use colloq_domain::message::{Message, MessageBody, MessageType, NewMessage, SenderRole};
+use colloq_domain::message::{
+    IdempotencyKey, Message, MessageBody, MessageType, NewMessage, SenderRole,
+};
 use colloq_domain::order::OrderAction;
 use colloq_domain::user::Viewer;
 use colloq_persistence::{DbConn, Writer, messages, orders};
 
 use crate::CoreError;
+use crate::idempotency::Keyed;
 
 /// A message as the sender wrote it; who sent it comes from the token only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +21,8 @@ pub struct SendMessage {
     /// The public id of an upload the content refers to (a media message whose
     /// URL is one of colloq's file URLs).
     pub attachment: Option<String>,
+    /// The client's `Idempotency-Key`, when it sent one.
+    pub key: Option<IdempotencyKey>,
 }
 
 /// Sends a message on an order as the viewer. A staff reply to a pending order
@@ -42,8 +47,26 @@ pub fn send_order_message(
     if input.kind == MessageType::Quote && !viewer.as_staff {
         return Err(CoreError::Forbidden("only staff can send quotes"));
     }
-    let viewer = viewer.clone();
-    writer.write(conn, move |conn| {
+    let keyed = input.key.clone().map(|key| {
+        let order = id.get().to_string();
+        let parts = [
+            order.as_str(),
+            input.kind.as_str(),
+            input.body.as_ref(),
+            input.attachment.as_deref().unwrap_or_default(),
+        ];
+        Keyed::new(viewer.user.id, key, &parts)
+    });
+    let (viewer, job_key) = (viewer.clone(), keyed.clone());
+    let sent = writer.write(conn, move |conn| {
+        if let Some(stored) = job_key
+            .as_ref()
+            .map(|k| k.stored(conn, now))
+            .transpose()?
+            .flatten()
+        {
+            return Ok(stored);
+        }
         let order = crate::orders::load_visible(conn, &viewer, id)?;
         if !order.status.accepts_messages() {
             return Err(DomainError::IllegalTransition {
@@ -85,6 +108,15 @@ pub fn send_order_message(
             }
             orders::set_admin(conn, id, viewer.user.id)?;
         }
+        if let Some(key) = &job_key {
+            key.remember(conn, stored.id, now)?;
+        }
         Ok(stored)
-    })
+    });
+    match (sent, keyed) {
+        // A concurrent request with the same key stored first: its message
+        // is the answer, and this one's send was rolled back.
+        (Err(CoreError::Conflict), Some(key)) => key.stored(conn, now)?.ok_or(CoreError::Conflict),
+        (sent, _) => sent,
+    }
 }

@@ -251,6 +251,7 @@ impl TryFrom<SendMessageRequest> for (OrderId, SendMessage) {
                 kind,
                 body,
                 attachment: None,
+                key: None,
             },
         ))
     }

@@ -317,7 +317,17 @@ pub(super) async fn send_message<A: Authed>(
     state: Data<AppState>,
     Body(req): Body<SendMessageRequest>,
 ) -> Reply {
-    let mut input: Result<(OrderId, SendMessage), ApiError> = req.try_into();
+    let key = crate::idempotency::key(&http).map_err(ApiError::from);
+    let mut input: Result<(OrderId, SendMessage), ApiError> =
+        req.try_into().and_then(|(id, message)| {
+            Ok((
+                id,
+                SendMessage {
+                    key: key?,
+                    ..message
+                },
+            ))
+        });
     if let Ok((_, message)) = &mut input {
         // Media content naming one of colloq's file URLs must be the sender's
         // own upload; any other URL is kept as given, as upstream does.

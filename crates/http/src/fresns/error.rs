@@ -94,6 +94,8 @@ fn refusal_code(refusal: Refusal) -> Code {
     match refusal {
         Refusal::UnknownAccount => Code::AccountUnknown,
         Refusal::TooManyAttempts => Code::TooManyAttempts,
+        // Reported as a parameter error with its own text (see `failure`).
+        Refusal::IdempotencyKeyReused => Code::ParamInvalid,
         Refusal::WrongPassword => Code::PasswordWrong,
         Refusal::UnknownUser => Code::UserUnknown,
         Refusal::UserNotOfAccount => Code::UserNotOfAccount,
@@ -178,6 +180,10 @@ impl ApiError {
                 CoreError::Refused(Refusal::File(_)) => (
                     Code::ParamInvalid,
                     Some("The selected fid is invalid.".to_owned()),
+                ),
+                CoreError::Refused(Refusal::IdempotencyKeyReused) => (
+                    Code::ParamInvalid,
+                    Some("The Idempotency-Key was used for a different message.".to_owned()),
                 ),
                 CoreError::Refused(refusal) => (refusal_code(*refusal), None),
                 CoreError::Conflict => (

@@ -9,7 +9,7 @@ use actix_web::{HttpRequest, HttpResponse};
 use chrono::Duration;
 use colloq_core::CoreError;
 use colloq_core::accounts;
-use colloq_core::conversations::{self, Selection};
+use colloq_core::conversations::{self, DirectMessage, Selection};
 use colloq_core::sessions::{self, Issuer};
 use colloq_domain::file::FileKind;
 use colloq_domain::ids::ThreadId;
@@ -243,18 +243,20 @@ pub(super) async fn send_message(
     http: HttpRequest,
     input: Input<SendMessageRequest>,
 ) -> Reply {
-    let request = input.parse::<Outgoing>();
+    let key = crate::idempotency::key(&http).map_err(ApiError::from);
+    let request = input.parse::<Outgoing>().and_then(|o| Ok((o, key?)));
     let settings = me.state.settings().fresns.clone();
     let (writer, throttle) = (me.state.writer().clone(), Arc::clone(me.state.throttle()));
     let (myself, (stored, file)) = me
         .run(move |conn, now, myself| {
             writable(&myself.caller)?;
-            let Outgoing { to, content } = request?;
+            let (Outgoing { to, content }, key) = request?;
             conversations_on(&settings)?;
             throttle.send(myself.user.id)?;
             let (sender, words) = (&myself.user, &settings.block_words);
+            let message = DirectMessage { content, key };
             let (stored, _conversation, file) = conversations::send_direct_message(
-                conn, &writer, sender, &to, content, words, now,
+                conn, &writer, sender, &to, message, words, now,
             )?;
             Ok((stored, file))
         })

@@ -442,7 +442,10 @@ fn same_instant_thread(p: &Pair) -> i64 {
             &Writer::direct(),
             &alice,
             &UserRef::Username("bob".to_owned()),
-            colloq_core::conversations::DirectContent::Text(body),
+            colloq_core::conversations::DirectMessage {
+                content: colloq_core::conversations::DirectContent::Text(body),
+                key: None,
+            },
             &[],
             now,
         )

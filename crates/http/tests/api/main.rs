@@ -17,6 +17,7 @@ mod fresns_conversations;
 mod fresns_global;
 mod fresns_helpers;
 mod helpers;
+mod idempotency;
 mod lifecycle;
 mod limits;
 mod messages;
