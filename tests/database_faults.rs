@@ -361,10 +361,6 @@ fn a_postgresql_restart_fails_no_request_a_second_after_it_is_back() {
         .filter(|o| o.started > back + Duration::from_secs(1))
         .count();
     assert!(after > 40, "too little load after the restart: {after}");
-    eprintln!(
-        "{} requests, {failed_during} failed while PostgreSQL restarted",
-        outcomes.len()
-    );
     // Every acknowledged message is stored, with its content.
     let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
     let mut stored = Vec::new();
@@ -394,6 +390,13 @@ fn a_postgresql_restart_fails_no_request_a_second_after_it_is_back() {
     for text in &acknowledged {
         assert!(stored.contains(text), "acknowledged {text} is missing");
     }
+    eprintln!(
+        "figure: PostgreSQL restarted under load and again while idle: {} requests, \
+         {failed_during} failed (503, Retry-After) while it restarted, none once it had been back for a second, \
+         {} acknowledged sends all stored",
+        outcomes.len(),
+        acknowledged.len()
+    );
 }
 
 #[test]
@@ -480,6 +483,10 @@ fn sigkill_under_32_senders_loses_no_acknowledged_message() {
         lost.is_empty(),
         "{} of {} acknowledged lost: {lost:?}",
         lost.len(),
+        acknowledged.len()
+    );
+    eprintln!(
+        "figure: SIGKILL under 32 senders: {} sends acknowledged, 0 lost",
         acknowledged.len()
     );
 }
