@@ -18,6 +18,7 @@
 )]
 mod support;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -85,16 +86,25 @@ impl Cluster {
         self.dir.path().join("data").display().to_string()
     }
 
-    fn run(&self, program: &str, args: &[&str]) {
+    /// One of PostgreSQL's programs, run as the cluster's owner.
+    fn command(&self, program: &str) -> Command {
         let path = self.bin.join(program);
-        let mut cmd = if self.as_root {
+        if self.as_root {
             let mut cmd = Command::new("runuser");
             cmd.args(["-u", "postgres", "--"]).arg(path);
             cmd
         } else {
             Command::new(path)
-        };
-        let out = cmd.args(args).stdin(Stdio::null()).output().unwrap();
+        }
+    }
+
+    fn run(&self, program: &str, args: &[&str]) {
+        let out = self
+            .command(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
         assert!(
             out.status.success(),
             "{program} {args:?}: {}{}",
@@ -125,15 +135,10 @@ impl Cluster {
 impl Drop for Cluster {
     fn drop(&mut self) {
         let data = self.data();
-        let path = self.bin.join("pg_ctl");
-        let mut cmd = if self.as_root {
-            let mut cmd = Command::new("runuser");
-            cmd.args(["-u", "postgres", "--"]).arg(path);
-            cmd
-        } else {
-            Command::new(path)
-        };
-        let _ = cmd.args(["-D", &data, "-m", "immediate", "stop"]).output();
+        let _ = self
+            .command("pg_ctl")
+            .args(["-D", &data, "-m", "immediate", "stop"])
+            .output();
     }
 }
 
@@ -185,6 +190,27 @@ fn open_order(base: &str, token: &str) -> i64 {
         Some(&json!({"archive_id": 1, "title": "t", "content": "c", "phone": "13800000000"})),
     );
     res["data"]["id"].as_i64().unwrap()
+}
+
+/// The contents of every message of `order`, page by page.
+fn stored_contents(base: &str, token: &str, order: i64) -> HashSet<String> {
+    let mut stored = HashSet::new();
+    for current in 1.. {
+        let path = format!(
+            "/api/communication/messages?comm_order_id={order}&current={current}&page_size=100"
+        );
+        let (_, _, page) = call(base, &path, token, None);
+        let items = page["data"].as_array().unwrap();
+        if items.is_empty() {
+            break;
+        }
+        stored.extend(
+            items
+                .iter()
+                .map(|m| m["content"].as_str().unwrap().to_owned()),
+        );
+    }
+    stored
 }
 
 /// What one request of the load saw.
@@ -362,31 +388,7 @@ fn a_postgresql_restart_fails_no_request_a_second_after_it_is_back() {
         .count();
     assert!(after > 40, "too little load after the restart: {after}");
     // Every acknowledged message is stored, with its content.
-    let agent: ureq::Agent = ureq::Agent::config_builder().build().into();
-    let mut stored = Vec::new();
-    let mut current = 1;
-    loop {
-        let page: Value = agent
-            .get(&format!(
-                "{base}/api/communication/messages?comm_order_id={order}&current={current}&page_size=100"
-            ))
-            .header("token", &token)
-            .call()
-            .unwrap()
-            .body_mut()
-            .read_json()
-            .unwrap();
-        let items = page["data"].as_array().unwrap().clone();
-        if items.is_empty() {
-            break;
-        }
-        stored.extend(
-            items
-                .iter()
-                .map(|m| m["content"].as_str().unwrap().to_owned()),
-        );
-        current += 1;
-    }
+    let stored = stored_contents(&base, &token, order);
     for text in &acknowledged {
         assert!(stored.contains(text), "acknowledged {text} is missing");
     }
@@ -447,34 +449,7 @@ fn sigkill_under_32_senders_loses_no_acknowledged_message() {
         acknowledged.len()
     );
     let again = env.serve(env.colloq());
-    let first: Value = ureq::get(&format!(
-        "{}/api/communication/messages?comm_order_id={order}&page_size=1",
-        again.base
-    ))
-    .header("token", &token)
-    .call()
-    .unwrap()
-    .body_mut()
-    .read_json()
-    .unwrap();
-    let total = first["total"].as_u64().unwrap();
-    let mut stored = std::collections::HashSet::new();
-    let pages = total.div_ceil(100);
-    for current in 1..=pages {
-        let page: Value = ureq::get(&format!(
-            "{}/api/communication/messages?comm_order_id={order}&current={current}&page_size=100",
-            again.base
-        ))
-        .header("token", &token)
-        .call()
-        .unwrap()
-        .body_mut()
-        .read_json()
-        .unwrap();
-        for m in page["data"].as_array().unwrap() {
-            stored.insert(m["content"].as_str().unwrap().to_owned());
-        }
-    }
+    let stored = stored_contents(&again.base, &token, order);
     let lost: Vec<_> = acknowledged
         .iter()
         .filter(|t| !stored.contains(*t))

@@ -84,6 +84,18 @@ impl Keyed {
     }
 }
 
+/// The message `key` stored, when the send has a key and it stored one.
+///
+/// # Errors
+/// As [`Keyed::stored`].
+pub(crate) fn stored_by(
+    key: Option<&Keyed>,
+    conn: &mut DbConn,
+    now: DateTime<Utc>,
+) -> Result<Option<Message>, CoreError> {
+    Ok(key.map(|k| k.stored(conn, now)).transpose()?.flatten())
+}
+
 /// Forgets keys older than a day.
 ///
 /// # Errors

@@ -19,7 +19,7 @@ use actix_web::dev::Payload;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, HttpResponse, web};
 use colloq_core::accounts::Origin;
 use governor::clock::{Clock as _, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
@@ -153,12 +153,14 @@ impl FromRequest for LoginOrigin {
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        let address = req
-            .app_data::<web::Data<AppState>>()
-            .and_then(|state| state.address_limits().client(req));
+        let address = req.extensions().get::<ClientAddress>().map(|a| a.0);
         std::future::ready(Ok(Self(Origin::of(address))))
     }
 }
+
+/// The client's address, as [`limit_addresses`] worked it out for the request.
+#[derive(Debug, Clone, Copy)]
+struct ClientAddress(IpAddr);
 
 /// Which budget a request spends besides the general one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,14 +188,24 @@ pub(crate) async fn limit_addresses(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let refusal = req.app_data::<web::Data<AppState>>().and_then(|state| {
-        let limits = state.address_limits();
-        limits.sweep(state);
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return next
+            .call(req)
+            .await
+            .map(ServiceResponse::map_into_left_body);
+    };
+    let limits = state.address_limits();
+    limits.sweep(&state);
+    let client = limits.client(req.request());
+    if let Some(client) = client {
+        // Handlers that need it (`LoginOrigin`) read it from here.
+        req.extensions_mut().insert(ClientAddress(client));
+    }
+    let refusal = client.and_then(|client| {
         let path = req.path();
         if matches!(path, "/healthz" | "/readyz" | "/metrics") {
             return None;
         }
-        let client = limits.client(req.request())?;
         let wait = limits.wait(client, door(req.method(), path))?;
         metrics::counter!("colloq_rate_limited_total", "budget" => "address").increment(1);
         Some(refuse(&req, wait))

@@ -9,7 +9,7 @@ use colloq_persistence::{DbConn, Writer, conversations, messages, read_snapshot}
 
 use super::read::relation;
 use crate::accounts::{UserRef, find_user};
-use crate::idempotency::Keyed;
+use crate::idempotency::{Keyed, stored_by};
 use crate::{CoreError, Refusal};
 
 /// What a direct message carries.
@@ -93,12 +93,7 @@ pub fn send_direct_message(
     });
     let job_key = keyed.clone();
     let sent = writer.write(conn, move |conn| {
-        if let Some(stored) = job_key
-            .as_ref()
-            .map(|k| k.stored(conn, now))
-            .transpose()?
-            .flatten()
-        {
+        if let Some(stored) = stored_by(job_key.as_ref(), conn, now)? {
             return sent_before(conn, stored);
         }
         // A conversation is never deleted (each side only hides it), so one

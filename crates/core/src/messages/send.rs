@@ -9,7 +9,7 @@ use colloq_domain::user::Viewer;
 use colloq_persistence::{DbConn, Writer, messages, orders};
 
 use crate::CoreError;
-use crate::idempotency::Keyed;
+use crate::idempotency::{Keyed, stored_by};
 
 /// A message as the sender wrote it; who sent it comes from the token only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,12 +59,7 @@ pub fn send_order_message(
     });
     let (viewer, job_key) = (viewer.clone(), keyed.clone());
     let sent = writer.write(conn, move |conn| {
-        if let Some(stored) = job_key
-            .as_ref()
-            .map(|k| k.stored(conn, now))
-            .transpose()?
-            .flatten()
-        {
+        if let Some(stored) = stored_by(job_key.as_ref(), conn, now)? {
             return Ok(stored);
         }
         let order = crate::orders::load_visible(conn, &viewer, id)?;
