@@ -13,6 +13,7 @@
 //! - `anqicms`: the AnQiCMS communication-order dialect.
 //! - `fresns`: the Fresns v2 conversation dialect.
 //! - `files`: receiving uploads and serving `/files/{fid}` for both dialects.
+//! - `openapi`: the published OpenAPI documents and their browsable page.
 //! - `ops`: request logs, metrics, `/healthz`, `/readyz` and `/metrics`.
 
 mod anqicms;
@@ -32,6 +33,7 @@ const RETRY_AFTER_SECS: u64 = 2;
 fn retry_after_secs(wait: Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
 }
+mod openapi;
 mod ops;
 mod params;
 pub mod settings;
@@ -75,6 +77,7 @@ pub fn app(
         .configure(fresns::config)
         .configure(anqicms::config)
         .configure(files::config)
+        .configure(openapi::config)
         .default_service(web::to(not_found))
 }
 

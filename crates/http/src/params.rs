@@ -2,33 +2,22 @@
 //! U+FFFD instead of an error) so every parameter problem is reported by the
 //! dialect's own validation, with the parameter's name.
 
-use actix_web::dev::Payload;
-use actix_web::{FromRequest, HttpRequest};
-use std::future::{Ready, ready};
+use serde::de::DeserializeOwned;
+use serde::de::value::MapDeserializer;
+use serde_json::{Map, Value};
 
-/// The decoded query string of a request.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Params(Vec<(String, String)>);
-
-impl Params {
-    /// The first value of `name`, if present.
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
+/// The parameters of `query` as `T`, whose fields are optional strings: a
+/// name given twice counts once, the first time, and unknown names are
+/// ignored.
+///
+/// # Errors
+/// When `T` has a field that is not an optional string.
+pub(crate) fn fields<T: DeserializeOwned>(query: &str) -> Result<T, serde_json::Error> {
+    let mut map = Map::new();
+    for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        if !map.contains_key(key.as_ref()) {
+            map.insert(key.into_owned(), Value::String(value.into_owned()));
+        }
     }
-}
-
-impl FromRequest for Params {
-    type Error = actix_web::Error;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(Ok(Self(
-            form_urlencoded::parse(req.query_string().as_bytes())
-                .into_owned()
-                .collect(),
-        )))
-    }
+    T::deserialize(MapDeserializer::new(map.into_iter()))
 }

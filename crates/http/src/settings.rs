@@ -380,7 +380,7 @@ impl Default for AnqicmsSettings {
 }
 
 /// One form field of a new order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderField {
     /// Display label.

@@ -15,11 +15,11 @@ use colloq_domain::page::{Cursor, PageRequest};
 use colloq_domain::user::{Email, LoginName, NewUser, Phone, PlainPassword, User, Username};
 
 use super::dto::{
-    CreateOrderRequest, ImagesRequest, LoginRequest, MessageDto, OrderDto, QuoteRequest,
-    RegisterRequest, SendMessageRequest, UpdateOrderRequest, UserDto,
+    CreateOrderRequest, DetailQuery, ImagesRequest, LoginRequest, MessageDto, MessagesQuery,
+    OrderDto, OrdersQuery, QuoteRequest, RegisterRequest, SendMessageRequest, UpdateOrderRequest,
+    UserDto,
 };
 use super::error::ApiError;
-use crate::params::Params;
 
 /// The page-size cap of the AnQiCMS dialect (contract §3).
 const MAX_PAGE_SIZE: i64 = 100;
@@ -34,9 +34,9 @@ fn domain(err: DomainError) -> ApiError {
     bad(err.to_string())
 }
 
-/// An optional integer query parameter; an empty value counts as absent.
-fn int_param(params: &Params, name: &str) -> Result<Option<i64>, ApiError> {
-    match params.get(name).map(str::trim) {
+/// An optional integer parameter; an empty value counts as absent.
+fn int_param(name: &str, value: Option<&str>) -> Result<Option<i64>, ApiError> {
+    match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(raw) => raw
             .parse::<i64>()
@@ -46,8 +46,8 @@ fn int_param(params: &Params, name: &str) -> Result<Option<i64>, ApiError> {
 }
 
 /// A required positive id from the query string.
-pub(super) fn id_param(params: &Params, name: &str) -> Result<OrderId, ApiError> {
-    match int_param(params, name)? {
+fn id_param(name: &str, value: Option<&str>) -> Result<OrderId, ApiError> {
+    match int_param(name, value)? {
         None => Err(bad(format!("{name} is required"))),
         Some(id) => positive_id(name, Some(id)),
     }
@@ -63,62 +63,85 @@ pub(super) fn positive_id(name: &str, id: Option<i64>) -> Result<OrderId, ApiErr
 }
 
 /// `current` and `page_size` (or its alias `pageSize`; `page_size` wins).
-pub(super) fn page_params(params: &Params) -> Result<PageRequest, ApiError> {
-    let current = int_param(params, "current")?.unwrap_or(1);
+fn page(
+    current: Option<&str>,
+    page_size: Option<&str>,
+    alias: Option<&str>,
+) -> Result<PageRequest, ApiError> {
+    let current = int_param("current", current)?.unwrap_or(1);
     if current < 1 {
         return Err(bad("current must be a positive integer"));
     }
-    let size_name = if params
-        .get("page_size")
-        .is_some_and(|v| !v.trim().is_empty())
-    {
-        "page_size"
-    } else {
-        "pageSize"
+    let (size_name, size) = match page_size.filter(|v| !v.trim().is_empty()) {
+        Some(size) => ("page_size", Some(size)),
+        None => ("pageSize", alias),
     };
     let size_range = || {
         bad(format!(
             "{size_name} must be an integer between 1 and {MAX_PAGE_SIZE}"
         ))
     };
-    let size = match params.get(size_name).map(str::trim) {
+    let size = match size.map(str::trim) {
         None | Some("") => DEFAULT_PAGE_SIZE,
         Some(raw) => raw.parse::<i64>().map_err(|_not_int| size_range())?,
     };
     PageRequest::new(current, size, MAX_PAGE_SIZE).map_err(|_out_of_range| size_range())
 }
 
-/// A page, or — colloq's keyset extension — `before_id` / `after_id` with
-/// `page_size` messages just before or after that message.
-pub(super) fn cursor_params(params: &Params) -> Result<Cursor, ApiError> {
-    let page = page_params(params)?;
-    let anchor = |name: &str| -> Result<Option<MessageId>, ApiError> {
-        match int_param(params, name)? {
+/// The order list's optional `status` filter and its page.
+pub(super) fn orders_query(
+    q: &OrdersQuery,
+) -> Result<(Option<OrderStatus>, PageRequest), ApiError> {
+    let status = int_param("status", q.status.as_deref())?
+        .map(OrderStatus::from_code)
+        .transpose()
+        .map_err(domain)?;
+    let page = page(
+        q.current.as_deref(),
+        q.page_size.as_deref(),
+        q.page_size_alias.as_deref(),
+    )?;
+    Ok((status, page))
+}
+
+/// The order an order's detail asks for.
+pub(super) fn detail_query(q: &DetailQuery) -> Result<OrderId, ApiError> {
+    id_param("id", q.id.as_deref())
+}
+
+/// The order whose messages are asked for, and which of them: a page, or —
+/// colloq's keyset extension — `before_id` / `after_id` with `page_size`
+/// messages just before or after that message.
+pub(super) fn messages_query(q: &MessagesQuery) -> Result<(OrderId, Cursor), ApiError> {
+    let id = id_param("comm_order_id", q.comm_order_id.as_deref())?;
+    let page = page(
+        q.current.as_deref(),
+        q.page_size.as_deref(),
+        q.page_size_alias.as_deref(),
+    )?;
+    let anchor = |name: &str, value: &Option<String>| -> Result<Option<MessageId>, ApiError> {
+        match int_param(name, value.as_deref())? {
             None => Ok(None),
             Some(id) if id >= 1 => Ok(Some(MessageId(id))),
             Some(_) => Err(bad(format!("{name} must be a positive integer"))),
         }
     };
-    match (anchor("before_id")?, anchor("after_id")?) {
-        (Some(_), Some(_)) => Err(bad("before_id and after_id cannot be used together")),
-        (Some(id), None) => Ok(Cursor::Before {
+    let cursor = match (
+        anchor("before_id", &q.before_id)?,
+        anchor("after_id", &q.after_id)?,
+    ) {
+        (Some(_), Some(_)) => return Err(bad("before_id and after_id cannot be used together")),
+        (Some(id), None) => Cursor::Before {
             id,
             limit: page.size(),
-        }),
-        (None, Some(id)) => Ok(Cursor::After {
+        },
+        (None, Some(id)) => Cursor::After {
             id,
             limit: page.size(),
-        }),
-        (None, None) => Ok(Cursor::Page(page)),
-    }
-}
-
-/// The optional `status` filter of the staff order list.
-pub(super) fn status_param(params: &Params) -> Result<Option<OrderStatus>, ApiError> {
-    int_param(params, "status")?
-        .map(OrderStatus::from_code)
-        .transpose()
-        .map_err(domain)
+        },
+        (None, None) => Cursor::Page(page),
+    };
+    Ok((id, cursor))
 }
 
 fn required<'a>(name: &str, value: Option<&'a String>) -> Result<&'a str, ApiError> {
@@ -359,15 +382,9 @@ impl From<Order> for OrderDto {
 mod tests {
     use super::*;
 
-    fn params(query: &str) -> Params {
-        use actix_web::FromRequest;
-        let req = actix_web::test::TestRequest::with_uri(&format!("/x?{query}")).to_http_request();
-        let mut payload = actix_web::dev::Payload::None;
-        futures_ready(Params::from_request(&req, &mut payload))
-    }
-
-    fn futures_ready(f: std::future::Ready<Result<Params, actix_web::Error>>) -> Params {
-        f.into_inner().unwrap_or_default()
+    fn page_params(query: &str) -> Result<PageRequest, ApiError> {
+        let q: OrdersQuery = crate::params::fields(query).map_err(|e| bad(e.to_string()))?;
+        orders_query(&q).map(|(_, page)| page)
     }
 
     fn message(err: ApiError) -> String {
@@ -376,16 +393,13 @@ mod tests {
 
     #[test]
     fn page_defaults_and_alias() {
+        assert_eq!(page_params("").ok(), PageRequest::new(1, 10, 100).ok());
         assert_eq!(
-            page_params(&params("")).ok(),
-            PageRequest::new(1, 10, 100).ok()
-        );
-        assert_eq!(
-            page_params(&params("pageSize=5")).ok(),
+            page_params("pageSize=5").ok(),
             PageRequest::new(1, 5, 100).ok()
         );
         assert_eq!(
-            page_params(&params("pageSize=5&page_size=7&current=2")).ok(),
+            page_params("pageSize=5&page_size=7&current=2").ok(),
             PageRequest::new(2, 7, 100).ok()
         );
     }
@@ -401,7 +415,7 @@ mod tests {
             ("page_size=9223372036854775808", "page_size"),
             ("pageSize=-1", "pageSize"),
         ] {
-            let err = page_params(&params(query)).map(|_| ()).map_err(message);
+            let err = page_params(query).map(|_| ()).map_err(message);
             assert!(
                 err.as_ref().is_err_and(|m| m.starts_with(name)),
                 "{query}: {err:?}"

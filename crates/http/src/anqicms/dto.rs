@@ -6,13 +6,18 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpResponse, HttpResponseBuilder};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 /// `{code, msg, data, total}`: `data` and `total` appear only when there is one.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct Envelope<T: Serialize> {
+    /// 0 for success; -1 for a refusal (its reason in `msg`), 1001 for a
+    /// missing or expired login.
     code: i32,
     msg: String,
+    // Inline: a generic argument is not registered as a named schema.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(inline)]
     data: Option<T>,
     #[serde(skip_serializing_if = "Option::is_none")]
     total: Option<i64>,
@@ -63,8 +68,46 @@ impl<T: Serialize> Envelope<T> {
     }
 }
 
+/// `GET /api/communication/orders` (and the staff list): a page, optionally
+/// of one `status`. (Paging is spelt out, not flattened: see `fresns::dto`.)
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(default)]
+#[into_params(parameter_in = Query)]
+pub(super) struct OrdersQuery {
+    pub(super) current: Option<String>,
+    pub(super) page_size: Option<String>,
+    #[serde(rename = "pageSize")]
+    pub(super) page_size_alias: Option<String>,
+    pub(super) status: Option<String>,
+}
+
+/// `GET /api/communication/order/detail`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(default)]
+#[into_params(parameter_in = Query)]
+pub(super) struct DetailQuery {
+    #[param(required = true)]
+    pub(super) id: Option<String>,
+}
+
+/// `GET /api/communication/messages`: a page, or colloq's keyset extension,
+/// `page_size` messages just before `before_id` or just after `after_id`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(default)]
+#[into_params(parameter_in = Query)]
+pub(super) struct MessagesQuery {
+    #[param(required = true)]
+    pub(super) comm_order_id: Option<String>,
+    pub(super) current: Option<String>,
+    pub(super) page_size: Option<String>,
+    #[serde(rename = "pageSize")]
+    pub(super) page_size_alias: Option<String>,
+    pub(super) before_id: Option<String>,
+    pub(super) after_id: Option<String>,
+}
+
 /// `POST /api/register`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub(super) struct RegisterRequest {
     pub(super) user_name: Option<String>,
@@ -75,7 +118,7 @@ pub(super) struct RegisterRequest {
 }
 
 /// `POST /api/login` and `POST /system/api/login`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub(super) struct LoginRequest {
     pub(super) user_name: Option<String>,
@@ -85,7 +128,7 @@ pub(super) struct LoginRequest {
 }
 
 /// `POST /api/communication/order/create`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub(super) struct CreateOrderRequest {
     pub(super) archive_id: Option<i64>,
@@ -93,21 +136,23 @@ pub(super) struct CreateOrderRequest {
     pub(super) content: Option<String>,
     pub(super) phone: Option<String>,
     pub(super) images: Option<Vec<String>>,
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
     pub(super) order_extra: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 /// `POST /api/communication/order/update`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub(super) struct UpdateOrderRequest {
     pub(super) id: Option<i64>,
     pub(super) title: Option<String>,
     pub(super) content: Option<String>,
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
     pub(super) order_extra: Option<BTreeMap<String, serde_json::Value>>,
 }
 
 /// Bodies that name only an order: accept, reject, cancel.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub(super) struct OrderIdRequest {
     pub(super) id: Option<i64>,
@@ -115,7 +160,7 @@ pub(super) struct OrderIdRequest {
 
 /// `POST /api/communication/message/send`. `sender_id`, `sender_type` and
 /// `sender_name` are accepted and ignored: the sender is the token's owner.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub(super) struct SendMessageRequest {
     pub(super) comm_order_id: Option<i64>,
@@ -125,16 +170,17 @@ pub(super) struct SendMessageRequest {
 
 /// `POST /system/api/communication/order/quote`. The price may come as a string
 /// (AnQiCMS's type) or a number.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub(super) struct QuoteRequest {
     pub(super) id: Option<i64>,
+    #[schema(value_type = Option<String>, examples("1200.50"))]
     pub(super) quote_price: Option<serde_json::Value>,
     pub(super) quote_content: Option<String>,
 }
 
 /// `POST /system/api/communication/order/status`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub(super) struct StatusRequest {
     pub(super) id: Option<i64>,
@@ -142,7 +188,7 @@ pub(super) struct StatusRequest {
 }
 
 /// `POST /system/api/communication/order/images`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub(super) struct ImagesRequest {
     pub(super) id: Option<i64>,
@@ -151,7 +197,7 @@ pub(super) struct ImagesRequest {
 }
 
 /// A user as AnQiCMS's `model.User` shows one (password never included).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct UserDto {
     pub(super) id: i64,
     pub(super) created_time: i64,
@@ -173,7 +219,7 @@ pub(super) struct UserDto {
 }
 
 /// A communication order (research note §1.9), plus `message_count`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct OrderDto {
     pub(super) id: i64,
     pub(super) order_id: i64,
@@ -202,13 +248,15 @@ pub(super) struct OrderDto {
 }
 
 /// A message (seed 000), plus `created_time`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct MessageDto {
     pub(super) id: i64,
     pub(super) comm_order_id: i64,
     pub(super) sender_id: i64,
+    #[schema(value_type = String)]
     pub(super) sender_type: &'static str,
     pub(super) sender_name: String,
+    #[schema(value_type = String)]
     pub(super) message_type: &'static str,
     pub(super) content: String,
     pub(super) created_time: i64,
@@ -216,7 +264,7 @@ pub(super) struct MessageDto {
 
 /// An uploaded file (`POST /api/attachment/upload`), with upstream's attachment
 /// keys (AnQiCMS `model.Attachment`) plus `mime`, an extension.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct AttachmentDto {
     pub(super) id: i64,
     pub(super) user_id: i64,

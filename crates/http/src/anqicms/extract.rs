@@ -283,6 +283,24 @@ impl FromRequest for PresentedToken {
     }
 }
 
+/// Query-string parameters read into `T`, whose fields are all optional
+/// strings, so every problem with a value is reported by `convert` with the
+/// parameter's name.
+pub(super) struct Query<T>(pub(super) T);
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
+        std::future::ready(
+            crate::params::fields(req.query_string())
+                .map(Query)
+                .map_err(|err| ApiError::BadRequest(format!("invalid query string: {err}"))),
+        )
+    }
+}
+
 /// A JSON body, read within the configured size limit and parsed with the path
 /// of any bad field in the error (`comm_order_id: invalid type: …`). An empty
 /// body reads as `{}` so missing fields are reported by name.

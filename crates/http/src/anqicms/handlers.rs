@@ -15,16 +15,15 @@ use colloq_domain::user::{NewUser, User};
 use serde::Serialize;
 
 use super::convert::{
-    cursor_params, id_param, login_request, page_params, positive_id, status_param, user_dto,
+    detail_query, login_request, messages_query, orders_query, positive_id, user_dto,
 };
 use super::dto::{
-    AttachmentDto, CreateOrderRequest, Envelope, ImagesRequest, LoginRequest, MessageDto, OrderDto,
-    OrderIdRequest, QuoteRequest, RegisterRequest, SendMessageRequest, StatusRequest,
-    UpdateOrderRequest,
+    AttachmentDto, CreateOrderRequest, DetailQuery, Envelope, ImagesRequest, LoginRequest,
+    MessageDto, MessagesQuery, OrderDto, OrderIdRequest, OrdersQuery, QuoteRequest,
+    RegisterRequest, SendMessageRequest, StatusRequest, UpdateOrderRequest,
 };
 use super::error::ApiError;
-use super::extract::{Anyone, Body, Credential, Customer, PresentedToken, Staff};
-use crate::params::Params;
+use super::extract::{Anyone, Body, Credential, Customer, PresentedToken, Query, Staff};
 use crate::throttle::LoginOrigin;
 use crate::{AppState, files};
 
@@ -176,12 +175,14 @@ pub(super) async fn list_fields(state: Data<AppState>) -> Reply {
     Ok(ok("", &state.settings().anqicms.order_fields))
 }
 
-pub(super) async fn list_orders<A: Authed>(who: A, params: Params) -> Reply {
-    let page = page_params(&params);
-    let status = status_param(&params);
+pub(super) async fn list_orders<A: Authed>(who: A, Query(q): Query<OrdersQuery>) -> Reply {
+    let asked = orders_query(&q);
     let orders = who
         .credential()
-        .read(move |conn, viewer, _now| Ok(orders::list_orders(conn, viewer, status?, page?)?))
+        .read(move |conn, viewer, _now| {
+            let (status, page) = asked?;
+            Ok(orders::list_orders(conn, viewer, status, page)?)
+        })
         .await?;
     let total = orders.total;
     // An order's fixed fields take about 400 bytes; its text is extra.
@@ -206,8 +207,8 @@ pub(super) async fn create_order(who: Customer, Body(req): Body<CreateOrderReque
     Ok(ok("order created", OrderDto::from(order)))
 }
 
-pub(super) async fn order_detail<A: Authed>(who: A, params: Params) -> Reply {
-    let id = id_param(&params, "id");
+pub(super) async fn order_detail<A: Authed>(who: A, Query(q): Query<DetailQuery>) -> Reply {
+    let id = detail_query(&q);
     let detail = who
         .credential()
         .read(move |conn, viewer, _now| Ok(orders::order_detail(conn, viewer, id?)?))
@@ -286,13 +287,13 @@ pub(super) async fn set_order_images(who: Staff, Body(req): Body<ImagesRequest>)
     Ok(ok("images saved", OrderDto::from(order)))
 }
 
-pub(super) async fn list_messages<A: Authed>(who: A, params: Params) -> Reply {
-    let id = id_param(&params, "comm_order_id");
-    let cursor = cursor_params(&params);
+pub(super) async fn list_messages<A: Authed>(who: A, Query(q): Query<MessagesQuery>) -> Reply {
+    let asked = messages_query(&q);
     let messages = who
         .credential()
         .read_id(move |conn, viewer, _now| {
-            Ok(messages::list_order_messages(conn, viewer, id?, cursor?)?)
+            let (id, cursor) = asked?;
+            Ok(messages::list_order_messages(conn, viewer, id, cursor)?)
         })
         .await?;
     let total = messages.total;

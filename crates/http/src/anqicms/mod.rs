@@ -18,4 +18,4 @@ pub(crate) use extract::update_token_header;
 
 /// This dialect's name in request logs and metrics.
 const DIALECT: &str = "anqicms";
-pub(crate) use routes::config;
+pub(crate) use routes::{config, openapi};

@@ -1,119 +1,298 @@
 //! The AnQiCMS paths. Routes are mounted with their full paths rather than under
 //! an `/api` scope, so the Fresns dialect's `/api/v2` can live beside them.
+//!
+//! [`endpoints`] lists every route once: [`config`] mounts the list and
+//! [`openapi`] describes it, so the published document cannot drift.
 
-use actix_web::{HttpResponse, Resource, Route, web};
+use actix_web::http::{Method, header};
+use actix_web::{HttpResponse, web};
 use colloq_domain::order::OrderAction;
+use serde::Serialize;
+use utoipa::ToSchema;
+use utoipa::openapi::{RefOr, Schema};
 
-use super::dto::Envelope;
+use super::dto::{
+    AttachmentDto, CreateOrderRequest, DetailQuery, Envelope, ImagesRequest, LoginRequest,
+    MessageDto, MessagesQuery, OrderDto, OrderIdRequest, OrdersQuery, QuoteRequest,
+    RegisterRequest, SendMessageRequest, StatusRequest, UpdateOrderRequest, UserDto,
+};
 use super::error::FAILED;
 use super::extract::{Anyone, Customer, Staff};
 use super::handlers as h;
+use crate::openapi::{self, Endpoint, Schemas, file_only, named};
+use crate::settings::OrderField;
 
 /// Mounts the dialect.
 pub(crate) fn config(cfg: &mut web::ServiceConfig) {
-    cfg.service(at("/api/register", web::post().to(h::register_user)))
-        .service(at("/api/login", web::post().to(h::login_user)))
-        .service(at("/api/logout", web::post().to(h::logout::<Customer>)))
-        .service(at("/api/user/detail", web::get().to(h::user_detail)))
-        .service(at(
+    for endpoint in endpoints() {
+        cfg.service(endpoint.into_resource(wrong_method));
+    }
+}
+
+/// The published description of the dialect.
+pub(crate) fn openapi() -> serde_json::Value {
+    let key = openapi::header_key;
+    openapi::document(
+        openapi::Dialect {
+            title: "colloq: AnQiCMS communication orders",
+            description: "The AnQiCMS dialect of colloq (docs/anqicms.md). Every answer a \
+                client caused is HTTP 200 with `{code, msg, data}`: `code` 0 is success, -1 a \
+                refusal whose reason is `msg`, 1001 a missing or expired login.",
+            security: vec![
+                (
+                    "token",
+                    key(
+                        "token",
+                        "A customer's token from /api/login (also accepted as the `token` \
+                         cookie or `Authorization: Bearer`). Routes under /api/ that take a \
+                         customer also take a staff token in `admin`.",
+                    ),
+                ),
+                (
+                    "admin",
+                    key("admin", "A staff token from /system/api/login."),
+                ),
+            ],
+            failure: envelope::<()>,
+        },
+        vec![("", endpoints())],
+    )
+}
+
+const CUSTOMER: &[&str] = &["token"];
+const STAFF: &[&str] = &["admin"];
+
+/// The envelope around `T`; without `data` when it is a refusal.
+fn envelope<T: ToSchema + Serialize>(schemas: &mut Schemas) -> RefOr<Schema> {
+    openapi::inline::<Envelope<T>>(schemas)
+}
+
+fn endpoints() -> Vec<Endpoint> {
+    vec![
+        Endpoint::new(
+            Method::POST,
+            "/api/register",
+            "Register a customer",
+            h::register_user,
+        )
+        .json(named::<RegisterRequest>)
+        .reply(envelope::<UserDto>),
+        Endpoint::new(
+            Method::POST,
+            "/api/login",
+            "Log a customer in",
+            h::login_user,
+        )
+        .json(named::<LoginRequest>)
+        .reply(envelope::<UserDto>),
+        Endpoint::new(
+            Method::POST,
+            "/api/logout",
+            "Log out",
+            h::logout::<Customer>,
+        )
+        .auth(CUSTOMER)
+        .reply(envelope::<()>),
+        Endpoint::new(
+            Method::GET,
+            "/api/user/detail",
+            "The customer",
+            h::user_detail,
+        )
+        .auth(CUSTOMER)
+        .reply(envelope::<UserDto>),
+        Endpoint::new(
+            Method::GET,
             "/api/communication/fields",
-            web::get().to(h::list_fields),
-        ))
-        .service(at(
+            "The form fields of a new order",
+            h::list_fields,
+        )
+        .reply(envelope::<Vec<OrderField>>),
+        Endpoint::new(
+            Method::GET,
             "/api/communication/orders",
-            web::get().to(h::list_orders::<Anyone>),
-        ))
-        .service(at(
+            "The caller's orders, newest first",
+            h::list_orders::<Anyone>,
+        )
+        .auth(CUSTOMER)
+        .query::<OrdersQuery>()
+        .reply(envelope::<Vec<OrderDto>>),
+        Endpoint::new(
+            Method::POST,
             "/api/communication/order/create",
-            web::post().to(h::create_order),
-        ))
-        .service(at(
+            "Create an order",
+            h::create_order,
+        )
+        .auth(CUSTOMER)
+        .json(named::<CreateOrderRequest>)
+        .reply(envelope::<OrderDto>),
+        Endpoint::new(
+            Method::GET,
             "/api/communication/order/detail",
-            web::get().to(h::order_detail::<Anyone>),
-        ))
-        .service(at(
+            "An order with its owner and messages",
+            h::order_detail::<Anyone>,
+        )
+        .auth(CUSTOMER)
+        .query::<DetailQuery>()
+        .reply(envelope::<OrderDto>),
+        Endpoint::new(
+            Method::POST,
             "/api/communication/order/update",
-            web::post().to(h::update_order),
-        ))
-        // One static path per verb rather than `{verb:(accept|reject|cancel)}`:
-        // actix-router tries a path with a parameter by running its regex on
-        // every request that gets that far, and this one stood before the
-        // message routes.
-        .service(at(
+            "Edit an order before it is quoted",
+            h::update_order,
+        )
+        .auth(CUSTOMER)
+        .json(named::<UpdateOrderRequest>)
+        .reply(envelope::<OrderDto>),
+        customer_action(
             "/api/communication/order/accept",
-            customer_action(OrderAction::Accept),
-        ))
-        .service(at(
+            "Accept the quote",
+            OrderAction::Accept,
+        ),
+        customer_action(
             "/api/communication/order/reject",
-            customer_action(OrderAction::Reject),
-        ))
-        .service(at(
+            "Reject the quote",
+            OrderAction::Reject,
+        ),
+        customer_action(
             "/api/communication/order/cancel",
-            customer_action(OrderAction::CustomerCancel),
-        ))
-        .service(at(
+            "Cancel the order",
+            OrderAction::CustomerCancel,
+        ),
+        Endpoint::new(
+            Method::GET,
             "/api/communication/messages",
-            web::get().to(h::list_messages::<Anyone>),
-        ))
-        .service(at(
+            "A page of an order's messages, or the messages around one",
+            h::list_messages::<Anyone>,
+        )
+        .auth(CUSTOMER)
+        .query::<MessagesQuery>()
+        .reply(envelope::<Vec<MessageDto>>),
+        Endpoint::new(
+            Method::POST,
             "/api/communication/message/send",
-            web::post().to(h::send_message::<Anyone>),
-        ))
-        .service(at(
+            "Send a message on an order (an Idempotency-Key header makes a retry safe)",
+            h::send_message::<Anyone>,
+        )
+        .auth(CUSTOMER)
+        .json(named::<SendMessageRequest>)
+        .reply(envelope::<MessageDto>),
+        Endpoint::new(
+            Method::POST,
             "/api/attachment/upload",
-            web::post().to(h::upload_attachment::<Anyone>),
-        ))
-        .service(at(
+            "Upload a file",
+            h::upload_attachment::<Anyone>,
+        )
+        .auth(CUSTOMER)
+        .multipart(file_only)
+        .reply(envelope::<AttachmentDto>),
+        Endpoint::new(
+            Method::POST,
             "/system/api/attachment/upload",
-            web::post().to(h::upload_attachment::<Staff>),
-        ))
-        .service(at("/system/api/login", web::post().to(h::login_staff)))
-        .service(at("/system/api/logout", web::post().to(h::logout::<Staff>)))
-        .service(at(
+            "Upload a file (staff)",
+            h::upload_attachment::<Staff>,
+        )
+        .auth(STAFF)
+        .multipart(file_only)
+        .reply(envelope::<AttachmentDto>),
+        Endpoint::new(
+            Method::POST,
+            "/system/api/login",
+            "Log staff in",
+            h::login_staff,
+        )
+        .json(named::<LoginRequest>)
+        .reply(envelope::<UserDto>),
+        Endpoint::new(
+            Method::POST,
+            "/system/api/logout",
+            "Log staff out",
+            h::logout::<Staff>,
+        )
+        .auth(STAFF)
+        .reply(envelope::<()>),
+        Endpoint::new(
+            Method::GET,
             "/system/api/communication/orders",
-            web::get().to(h::list_orders::<Staff>),
-        ))
-        .service(at(
+            "Every order, newest first",
+            h::list_orders::<Staff>,
+        )
+        .auth(STAFF)
+        .query::<OrdersQuery>()
+        .reply(envelope::<Vec<OrderDto>>),
+        Endpoint::new(
+            Method::GET,
             "/system/api/communication/order/detail",
-            web::get().to(h::order_detail::<Staff>),
-        ))
-        .service(at(
+            "An order with its owner and messages (staff)",
+            h::order_detail::<Staff>,
+        )
+        .auth(STAFF)
+        .query::<DetailQuery>()
+        .reply(envelope::<OrderDto>),
+        Endpoint::new(
+            Method::GET,
             "/system/api/communication/messages",
-            web::get().to(h::list_messages::<Staff>),
-        ))
-        .service(at(
+            "A page of an order's messages (staff)",
+            h::list_messages::<Staff>,
+        )
+        .auth(STAFF)
+        .query::<MessagesQuery>()
+        .reply(envelope::<Vec<MessageDto>>),
+        Endpoint::new(
+            Method::POST,
             "/system/api/communication/message/send",
-            web::post().to(h::send_message::<Staff>),
-        ))
-        .service(at(
+            "Send a message on an order (staff)",
+            h::send_message::<Staff>,
+        )
+        .auth(STAFF)
+        .json(named::<SendMessageRequest>)
+        .reply(envelope::<MessageDto>),
+        Endpoint::new(
+            Method::POST,
             "/system/api/communication/order/quote",
-            web::post().to(h::quote_order),
-        ))
-        .service(at(
+            "Quote a price",
+            h::quote_order,
+        )
+        .auth(STAFF)
+        .json(named::<QuoteRequest>)
+        .reply(envelope::<OrderDto>),
+        Endpoint::new(
+            Method::POST,
             "/system/api/communication/order/status",
-            web::post().to(h::set_order_status),
-        ))
-        .service(at(
+            "Move an order to another status",
+            h::set_order_status,
+        )
+        .auth(STAFF)
+        .json(named::<StatusRequest>)
+        .reply(envelope::<OrderDto>),
+        Endpoint::new(
+            Method::POST,
             "/system/api/communication/order/images",
-            web::post().to(h::set_order_images),
-        ));
+            "Set the sketch and finished images",
+            h::set_order_images,
+        )
+        .auth(STAFF)
+        .json(named::<ImagesRequest>)
+        .reply(envelope::<OrderDto>),
+    ]
 }
 
-fn customer_action(action: OrderAction) -> Route {
-    web::post().to(move |who, body| h::customer_action(who, body, action))
+/// `accept`, `reject` and `cancel`: one path each, so `action` is the path's.
+fn customer_action(path: &'static str, summary: &'static str, action: OrderAction) -> Endpoint {
+    Endpoint::new(Method::POST, path, summary, move |who, body| {
+        h::customer_action(who, body, action)
+    })
+    .auth(CUSTOMER)
+    .json(named::<OrderIdRequest>)
+    .reply(envelope::<OrderDto>)
 }
 
-/// A resource whose wrong methods get the envelope instead of an empty 405.
-fn at(path: &str, route: Route) -> Resource {
-    web::resource(path)
-        .route(route)
-        .default_service(web::to(wrong_method))
-}
-
-async fn wrong_method() -> HttpResponse {
+fn wrong_method(allowed: &Method) -> HttpResponse {
+    let mut res = HttpResponse::MethodNotAllowed();
+    res.insert_header((header::ALLOW, allowed.as_str()));
     Envelope::<()>::error(
         FAILED,
         "this endpoint does not accept that HTTP method".to_owned(),
     )
-    .respond(HttpResponse::MethodNotAllowed())
+    .respond(res)
 }

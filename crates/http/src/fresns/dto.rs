@@ -9,6 +9,9 @@ use std::borrow::Cow;
 use colloq_domain::file::FileKind;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 use super::time::TimeText;
 
@@ -35,6 +38,51 @@ impl<'de> Deserialize<'de> for Field {
     }
 }
 
+// Only the published schema serialises requests (utoipa writes the defaults
+// of a `#[serde(default)]` struct).
+impl Serialize for Field {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Text(s) => serializer.serialize_str(s),
+            Self::Number(n) => n.serialize(serializer),
+            Self::Other => serializer.serialize_none(),
+        }
+    }
+}
+
+impl PartialSchema for Field {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .description(Some("Text, or a JSON number where the body is JSON"))
+            .into()
+    }
+}
+
+impl ToSchema for Field {}
+
+/// User Info (docs/fresns.md): a profile as upstream renders it. It is
+/// written pre-serialised; this type only names its schema.
+pub(super) enum UserInfo {}
+
+impl PartialSchema for UserInfo {
+    fn schema() -> RefOr<Schema> {
+        // A key filter that keeps nothing leaves PHP's empty array, `[]`.
+        let nothing = ArrayBuilder::new().max_items(Some(0));
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Object))
+            .item(nothing)
+            .description(Some(
+                "User Info: uid, username, nickname, avatar, status and the rest of upstream's \
+                 keys; `[]` when a key filter keeps none",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for UserInfo {}
+
 impl Field {
     /// The field as text: strings as they are, numbers written out.
     pub(super) fn to_text(&self) -> Option<String> {
@@ -56,9 +104,17 @@ impl Field {
 }
 
 /// A secret parameter (a password): `Debug` never shows it.
-#[derive(Clone, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize, ToSchema)]
 #[serde(transparent)]
+#[schema(value_type = Option<String>, format = Password)]
 pub(super) struct Hidden(pub(super) Option<Field>);
+
+/// A secret is never written out, not even to a schema's default.
+impl Serialize for Hidden {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_none()
+    }
+}
 
 impl std::fmt::Debug for Hidden {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -67,7 +123,7 @@ impl std::fmt::Debug for Hidden {
 }
 
 /// `POST /api/v2/account/login`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub(super) struct LoginRequest {
     #[serde(rename = "type")]
@@ -80,7 +136,7 @@ pub(super) struct LoginRequest {
 }
 
 /// `POST /api/v2/user/auth`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub(super) struct AuthUserRequest {
     pub(super) uid_or_username: Option<Field>,
@@ -89,7 +145,7 @@ pub(super) struct AuthUserRequest {
 }
 
 /// `POST /api/v2/conversation/send-message`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub(super) struct SendMessageRequest {
     pub(super) uid_or_username: Option<Field>,
@@ -98,7 +154,7 @@ pub(super) struct SendMessageRequest {
 }
 
 /// `PUT /api/v2/conversation/mark-as-read` and `DELETE /api/v2/conversation/delete`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub(super) struct SelectionRequest {
     #[serde(rename = "type")]
@@ -108,15 +164,16 @@ pub(super) struct SelectionRequest {
 }
 
 /// `PUT /api/v2/conversation/pin`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub(super) struct PinRequest {
     pub(super) conversation_id: Option<Field>,
 }
 
 /// `whitelistKeys` / `blacklistKeys`: which User Info keys to keep or drop.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub(super) struct KeysQuery {
     pub(super) whitelist_keys: Option<Field>,
     pub(super) blacklist_keys: Option<Field>,
@@ -125,8 +182,9 @@ pub(super) struct KeysQuery {
 /// `GET /api/v2/conversation/list`. (Its paging and key-filter fields are
 /// spelt out rather than flattened from shared structs: serde's `flatten`
 /// buffers every field, a visible cost on the hottest pages.)
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub(super) struct ListQuery {
     pub(super) page: Option<Field>,
     pub(super) page_size: Option<Field>,
@@ -137,8 +195,9 @@ pub(super) struct ListQuery {
 
 /// `GET /api/v2/conversation/{conversationId}/messages`, with colloq's keyset
 /// extension (`before_id` / `after_id`, also spelt `beforeId` / `afterId`).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub(super) struct MessagesQuery {
     pub(super) order_direction: Option<Field>,
     pub(super) page_list_direction: Option<Field>,
@@ -155,16 +214,18 @@ pub(super) struct MessagesQuery {
 }
 
 /// `GET /api/v2/global/configs`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub(super) struct ConfigsQuery {
     pub(super) keys: Option<Field>,
     pub(super) tags: Option<Field>,
 }
 
 /// `GET /api/v2/global/code-messages`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default, rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 pub(super) struct CodeMessagesQuery {
     pub(super) fskey: Option<Field>,
     pub(super) is_all: Option<Field>,
@@ -172,14 +233,15 @@ pub(super) struct CodeMessagesQuery {
 }
 
 /// `GET /api/v2/common/ip-info`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub(super) struct IpInfoQuery {
     pub(super) ip: Option<Field>,
 }
 
 /// The text fields of `POST /api/v2/common/upload-file` (a multipart form).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default, rename_all = "camelCase")]
 pub(super) struct UploadForm {
     pub(super) table_name: Option<Field>,
@@ -191,22 +253,25 @@ pub(super) struct UploadForm {
 }
 
 /// The success envelope, serialised straight from `data`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct Envelope<'a, T> {
     pub(super) code: i32,
     pub(super) message: &'a str,
+    // Inline: a generic argument is not registered as a named schema.
+    #[schema(inline)]
     pub(super) data: T,
 }
 
 /// A page of a list: `pagination`, then `list`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct Paginated<T> {
     pub(super) pagination: Pagination,
+    #[schema(inline)]
     pub(super) list: Vec<T>,
 }
 
 /// Upstream's pagination: `currentPage` is the request's, `lastPage` at least 1.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Pagination {
     pub(super) total: i64,
@@ -216,10 +281,11 @@ pub(super) struct Pagination {
 }
 
 /// A conversation in the conversation list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct ConversationItem {
     pub(super) id: i64,
+    #[schema(value_type = UserInfo)]
     pub(super) user: Box<RawValue>,
     pub(super) latest_message: LatestMessage,
     pub(super) pinned: bool,
@@ -228,23 +294,27 @@ pub(super) struct ConversationItem {
 }
 
 /// `latestMessage` of a list item; every field null when there is none.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct LatestMessage {
     pub(super) id: Option<i64>,
     #[serde(rename = "type")]
     pub(super) kind: Option<i32>,
     pub(super) message: Option<String>,
+    #[schema(value_type = Option<String>)]
     pub(super) datetime: Option<TimeText>,
+    #[schema(value_type = Option<String>)]
     pub(super) datetime_format: Option<TimeText>,
+    #[schema(value_type = Option<String>)]
     pub(super) time_ago: Option<TimeText>,
 }
 
 /// One conversation's detail.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct ConversationDetail {
     pub(super) id: i64,
+    #[schema(value_type = UserInfo)]
     pub(super) user: Box<RawValue>,
     pub(super) message_count: i64,
     pub(super) unread_count: i64,
@@ -255,25 +325,29 @@ pub(super) struct ConversationDetail {
 /// `user` is pre-serialised: a page repeats the same one or two User Info
 /// objects (about 3 KB each) on every item, and building and cloning them as
 /// `Value` trees was most of a page's cost.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct MessageItem<'a> {
     pub(super) id: i64,
+    #[schema(value_type = Option<UserInfo>)]
     pub(super) user: Option<Cow<'a, RawValue>>,
     pub(super) is_me: bool,
     #[serde(rename = "type")]
     pub(super) kind: i32,
     pub(super) content: Option<&'a str>,
     pub(super) file: Option<FileInfo<'a>>,
+    #[schema(value_type = String)]
     pub(super) datetime: TimeText,
+    #[schema(value_type = String)]
     pub(super) datetime_format: TimeText,
+    #[schema(value_type = String)]
     pub(super) time_ago: TimeText,
     pub(super) read_status: bool,
 }
 
 /// File Info (research note §4.3): the common keys, then only the keys of the
 /// file's own type.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct FileInfo<'a> {
     pub(super) fid: &'a str,
@@ -289,13 +363,14 @@ pub(super) struct FileInfo<'a> {
     pub(super) md5: &'a str,
     pub(super) sha: &'a str,
     pub(super) sha_type: &'static str,
+    #[schema(value_type = Option<Object>)]
     pub(super) more_json: Option<()>,
     #[serde(flatten)]
     pub(super) of_kind: FileOfKind,
 }
 
 /// The File Info keys of one kind of file.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(untagged)]
 pub(super) enum FileOfKind {
     /// An image and its size URLs.
@@ -330,7 +405,7 @@ pub(super) enum FileOfKind {
 }
 
 /// `sessionToken` of login and user/auth: `aid` or `uid`, then the token.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct SessionToken<'a> {
     #[serde(flatten)]
@@ -338,11 +413,12 @@ pub(super) struct SessionToken<'a> {
     pub(super) token: &'a str,
     pub(super) expired_hours: Option<i64>,
     pub(super) expired_days: Option<i64>,
+    #[schema(value_type = Option<String>)]
     pub(super) expired_date_time: Option<TimeText>,
 }
 
 /// Whose session a token is.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) enum Holder<'a> {
     /// An account's.
     #[serde(rename = "aid")]
@@ -353,15 +429,16 @@ pub(super) enum Holder<'a> {
 }
 
 /// The answer of login and user/auth.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct SessionReply<'a, D> {
     pub(super) session_token: SessionToken<'a>,
+    #[schema(inline)]
     pub(super) detail: D,
 }
 
 /// Account Info (research note §3.4), with the account's profiles.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct AccountInfo {
     pub(super) aid: String,
@@ -377,19 +454,22 @@ pub(super) struct AccountInfo {
     pub(super) verify_cert_number: Option<String>,
     pub(super) verify_identity_type: Option<String>,
     pub(super) verify_date_time: Option<String>,
+    #[schema(value_type = String)]
     pub(super) register_date_time: TimeText,
     pub(super) status: bool,
     pub(super) wait_delete: bool,
     pub(super) wait_delete_date_time: Option<String>,
     /// Always empty: colloq connects no outside accounts.
+    #[schema(value_type = Vec<Object>)]
     pub(super) connects: [(); 0],
     pub(super) wallet: Wallet,
+    #[schema(value_type = Vec<UserInfo>)]
     pub(super) users: Vec<Box<RawValue>>,
     pub(super) interaction: AccountInteraction,
 }
 
 /// An account's wallet: colloq keeps none, so it is off and empty.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Wallet {
     pub(super) status: bool,
@@ -404,7 +484,7 @@ pub(super) struct Wallet {
 }
 
 /// The names a client shows for an account's user fields.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct AccountInteraction {
     pub(super) user_name: &'static str,
@@ -416,13 +496,15 @@ pub(super) struct AccountInteraction {
 }
 
 /// `GET /api/v2/user/panel` in upstream's shape (`UserController::panel`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct Panel {
     pub(super) multi_user: MultiUser,
     /// Always empty: colloq has no plugin features.
+    #[schema(value_type = Vec<Object>)]
     pub(super) features: [(); 0],
     /// Always empty: colloq has no extra profile pages.
+    #[schema(value_type = Vec<Object>)]
     pub(super) profiles: [(); 0],
     pub(super) conversations: PanelConversations,
     pub(super) unread_notifications: UnreadNotifications,
@@ -431,14 +513,14 @@ pub(super) struct Panel {
 }
 
 /// `multiUser`: colloq has no multi-user service.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct MultiUser {
     pub(super) status: bool,
     pub(super) service: Option<String>,
 }
 
 /// The panel's conversation counters.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct PanelConversations {
     pub(super) conversation_count: i64,
@@ -446,7 +528,7 @@ pub(super) struct PanelConversations {
 }
 
 /// Unread notifications by kind; colloq keeps none.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 pub(super) struct UnreadNotifications {
     pub(super) systems: i64,
     pub(super) recommends: i64,
@@ -461,14 +543,14 @@ pub(super) struct UnreadNotifications {
 }
 
 /// Drafts by kind; colloq keeps none.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, ToSchema)]
 pub(super) struct DraftCount {
     pub(super) posts: i64,
     pub(super) comments: i64,
 }
 
 /// The `accept` attribute of a file input, per kind.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct FileAccept {
     pub(super) images: String,
     pub(super) videos: String,
@@ -486,4 +568,12 @@ impl FileAccept {
             documents: accept(FileKind::Document),
         }
     }
+}
+
+/// A refusal: `data` is null, or for a header problem the reason in a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Failed<'a> {
+    pub(crate) code: i32,
+    pub(crate) message: &'a str,
+    pub(crate) data: Option<[&'a str; 1]>,
 }

@@ -9,11 +9,11 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 
+use super::dto::Failed;
 use crate::error_chain::ErrorChain;
 use colloq_core::{CoreError, Refusal};
 use colloq_domain::conversation::MessagingRefusal;
 use colloq_domain::file::FileKind;
-use serde_json::{Value, json};
 
 use super::codes::{Code, Lang};
 
@@ -134,17 +134,20 @@ impl Failure {
         let (text, data) = match (&self.detail, self.code) {
             (Some(reason), Code::HeaderInvalid) => (
                 format!("[Fresns][checkHeaders]: {standard}, reason: {reason}"),
-                json!([reason]),
+                Some([reason.as_str()]),
             ),
-            (Some(reason), _) => (reason.clone(), Value::Null),
-            (None, _) => (standard.to_owned(), Value::Null),
+            (Some(reason), _) => (reason.clone(), None),
+            (None, _) => (standard.to_owned(), None),
         };
         let mut builder = HttpResponse::build(self.status);
         if let Some(secs) = self.retry_after {
             builder.insert_header((header::RETRY_AFTER, secs));
         }
-        let mut res =
-            builder.json(json!({"code": self.code.number(), "message": text, "data": data}));
+        let mut res = builder.json(Failed {
+            code: self.code.number(),
+            message: &text,
+            data,
+        });
         res.extensions_mut().insert(self.clone());
         crate::ops::mark(&mut res, super::DIALECT, self.code.number());
         res

@@ -25,7 +25,7 @@ mod userinfo;
 
 pub use clock::SignatureZone;
 pub(crate) use convert::UserInfoMemo;
-pub(crate) use routes::config;
+pub(crate) use routes::{config, openapi};
 
 /// The answer to a client over a per-address limit, in its language.
 pub(crate) fn rate_limited(

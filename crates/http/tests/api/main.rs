@@ -21,6 +21,7 @@ mod idempotency;
 mod lifecycle;
 mod limits;
 mod messages;
+mod openapi;
 mod ops;
 mod orders;
 mod sessions;
