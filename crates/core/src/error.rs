@@ -112,6 +112,12 @@ pub enum CoreError {
 }
 
 impl CoreError {
+    /// Whether the database connection was lost during the call (see
+    /// [`StoreError::is_lost`]).
+    pub fn connection_lost(&self) -> bool {
+        matches!(self, Self::Store(err) if err.is_lost())
+    }
+
     /// Whether trying again shortly may succeed: the database could not be
     /// reached, or no worker could run the use case. Dialects answer these
     /// with 503 and `Retry-After` rather than 500.

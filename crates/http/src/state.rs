@@ -3,7 +3,7 @@ use std::sync::Arc;
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use colloq_core::{Clock, CoreError};
-use colloq_persistence::{DbConn, DbPool, StoreError, Writer};
+use colloq_persistence::{DbConn, DbPool, QueryError, StoreError, Writer, read_snapshot};
 use colloq_storage::{BlobStore, StorageError};
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -157,6 +157,41 @@ impl AppState {
         self.run_with(f).await
     }
 
+    /// Runs a read on the blocking thread pool: `f` inside one read snapshot
+    /// (see [`read_snapshot`]) on a pooled connection. When that connection
+    /// turns out to be lost (PostgreSQL restarted or a proxy cut it between
+    /// the checkout's ping and the read), the whole read runs once more on a
+    /// fresh connection; the lost one is discarded by the pool. A read
+    /// changes nothing, so running it twice is safe; writes are never re-run
+    /// (their commit may have happened) and answer 503 instead.
+    pub(crate) async fn read_with<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: Fn(&mut DbConn, DateTime<Utc>) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<CoreError> + From<QueryError> + ConnectionLost + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let now = self.clock.now();
+        web::block(move || {
+            let attempt = || {
+                let mut conn = pool
+                    .get()
+                    .map_err(|e| E::from(CoreError::from(StoreError::from(e))))?;
+                read_snapshot(&mut conn, |conn| f(conn, now))
+            };
+            match attempt() {
+                Err(err) if err.connection_lost() => {
+                    tracing::warn!("a read lost its database connection; reading again");
+                    metrics::counter!("colloq_db_read_retries_total").increment(1);
+                    attempt()
+                }
+                done => done,
+            }
+        })
+        .await
+        .map_err(|_canceled| E::from(CoreError::Unavailable("the blocking thread pool is gone")))?
+    }
+
     /// [`run`](Self::run) for closures with their own error type (an adapter's,
     /// when parameter errors are reported from inside the call).
     pub(crate) async fn run_with<T, E, F>(&self, f: F) -> Result<T, E>
@@ -175,5 +210,117 @@ impl AppState {
         })
         .await
         .map_err(|_canceled| E::from(CoreError::Unavailable("the blocking thread pool is gone")))?
+    }
+}
+
+/// An error that can say the database connection was lost during the call.
+pub(crate) trait ConnectionLost {
+    fn connection_lost(&self) -> bool;
+}
+
+impl ConnectionLost for CoreError {
+    fn connection_lost(&self) -> bool {
+        Self::connection_lost(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(clippy::unwrap_used, reason = "tests")]
+
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use colloq_core::{Clock, CoreError};
+    use colloq_persistence::testing::TestDatabase;
+    use colloq_persistence::{DbConn, StoreError, Writer};
+    use diesel::RunQueryDsl;
+
+    use super::AppState;
+    use crate::Settings;
+
+    fn state(db: &TestDatabase) -> (AppState, tempfile::TempDir) {
+        let pool = db.pool(2).unwrap();
+        let writer = Writer::start(&db.manager().unwrap());
+        let mut settings = Settings::default();
+        let files = tempfile::tempdir().unwrap();
+        settings.files.dir = files.path().join("store");
+        let state = AppState::new(pool, writer, settings, Clock::default()).unwrap();
+        (state, files)
+    }
+
+    /// Ends this connection's PostgreSQL backend, as a restart or a proxy
+    /// would; the statement itself fails on the lost connection.
+    fn lose(conn: &mut DbConn) -> Result<(), CoreError> {
+        if let DbConn::Postgres(pg) = conn {
+            diesel::sql_query("SELECT pg_terminate_backend(pg_backend_pid())")
+                .execute(pg)
+                .map_err(StoreError::from)?;
+        }
+        Ok(())
+    }
+
+    fn select_one(conn: &mut DbConn) -> Result<(), CoreError> {
+        let query = diesel::sql_query("SELECT 1");
+        match conn {
+            DbConn::Postgres(pg) => query.execute(pg),
+            DbConn::Sqlite(lite) => query.execute(lite),
+        }
+        .map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    #[actix_web::test]
+    async fn a_read_that_loses_its_connection_runs_once_more_on_a_fresh_one() {
+        let db = TestDatabase::new().unwrap();
+        let (state, _files) = state(&db);
+        let is_pg = matches!(db.engine(), colloq_persistence::Engine::Postgres);
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&attempts);
+        let read = state
+            .read_with(move |conn, _now| {
+                if counted.fetch_add(1, Ordering::SeqCst) == 0 {
+                    lose(conn)?;
+                }
+                select_one(conn)
+            })
+            .await;
+        assert!(read.is_ok(), "{read:?}");
+        // SQLite has no connection to lose: the read ran once.
+        let expected = if is_pg { 2 } else { 1 };
+        assert_eq!(attempts.load(Ordering::SeqCst), expected);
+
+        // Lost twice: the second loss is the answer (503 in both dialects).
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&attempts);
+        let read = state
+            .read_with(move |conn, _now| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                lose(conn)?;
+                select_one(conn)
+            })
+            .await;
+        if is_pg {
+            assert!(read.as_ref().is_err_and(|e| e.is_transient()), "{read:?}");
+            assert_eq!(attempts.load(Ordering::SeqCst), 2);
+        }
+        // The pool replaced the lost connections: the next read works at once.
+        assert!(state.read_with(|conn, _| select_one(conn)).await.is_ok());
+    }
+
+    #[actix_web::test]
+    async fn a_read_that_fails_otherwise_is_not_run_again() {
+        let db = TestDatabase::new().unwrap();
+        let (state, _files) = state(&db);
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&attempts);
+        let read: Result<(), CoreError> = state
+            .read_with(move |_conn, _now| {
+                counted.fetch_add(1, Ordering::SeqCst);
+                Err(CoreError::from(StoreError::NotFound))
+            })
+            .await;
+        assert!(read.is_err());
+        assert_eq!(attempts.load(Ordering::SeqCst), 1);
     }
 }

@@ -81,6 +81,12 @@ impl StoreError {
     pub fn is_unreachable(&self) -> bool {
         matches!(self, Self::Lost(_) | Self::Connect(_) | Self::Pool(_))
     }
+
+    /// Whether a connection that worked was lost during the call: a read
+    /// may be run again on a fresh one.
+    pub fn is_lost(&self) -> bool {
+        matches!(self, Self::Lost(_))
+    }
 }
 
 impl From<diesel::r2d2::PoolError> for StoreError {

@@ -37,6 +37,12 @@ pub(crate) enum ApiError {
     Core(#[from] CoreError),
 }
 
+impl crate::state::ConnectionLost for ApiError {
+    fn connection_lost(&self) -> bool {
+        matches!(self, Self::Core(err) if err.connection_lost())
+    }
+}
+
 impl From<colloq_persistence::QueryError> for ApiError {
     fn from(err: colloq_persistence::QueryError) -> Self {
         Self::Core(err.into())

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use colloq_core::CoreError;
 use colloq_core::sessions::{self, TokenScope};
 use colloq_domain::user::{Viewer, ViewerId};
-use colloq_persistence::{DbConn, read_snapshot};
+use colloq_persistence::DbConn;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -100,38 +100,92 @@ impl Credential {
         F: FnOnce(&mut DbConn, &Viewer, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        self.call(false, f).await
+        self.call(f).await
     }
 
-    /// [`run`](Self::run) for a use case that only reads: the token check and
-    /// `f` share one read transaction (see [`read_snapshot`]); a renewal, which
-    /// writes, comes after it.
+    /// [`run`](Self::run) for a use case that only reads `input`: the token
+    /// check and `f` share one read snapshot, run once more on a fresh
+    /// connection if the connection is lost (see [`AppState::read_with`]); a
+    /// renewal, which writes, comes after it. A parameter error in `input` is
+    /// reported after the token check, like every parameter error.
     ///
     /// # Errors
-    /// As for [`run`](Self::run).
-    pub(super) async fn read<T, F>(self, f: F) -> Result<T, ApiError>
+    /// As for [`run`](Self::run), then `input`'s error.
+    pub(super) async fn read<I, T, F>(self, input: Result<I, ApiError>, f: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&mut DbConn, &Viewer, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
+        I: Send + 'static,
+        F: Fn(&mut DbConn, &Viewer, DateTime<Utc>, &I) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        self.call(true, f).await
+        self.read_as(input, f).await
     }
 
     /// [`read`](Self::read) for a use case that needs only who is asking by
     /// id: the token check then does not load the profile.
     ///
     /// # Errors
-    /// As for [`run`](Self::run).
-    pub(super) async fn read_id<T, F>(self, f: F) -> Result<T, ApiError>
+    /// As for [`read`](Self::read).
+    pub(super) async fn read_id<I, T, F>(
+        self,
+        input: Result<I, ApiError>,
+        f: F,
+    ) -> Result<T, ApiError>
     where
-        F: FnOnce(&mut DbConn, ViewerId, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
+        I: Send + 'static,
+        F: Fn(&mut DbConn, ViewerId, DateTime<Utc>, &I) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        self.call(true, move |conn, id: &ViewerId, now| f(conn, *id, now))
-            .await
+        self.read_as(input, move |conn, id: &ViewerId, now, input: &I| {
+            f(conn, *id, now, input)
+        })
+        .await
     }
 
-    async fn call<V, T, F>(self, reads_only: bool, f: F) -> Result<T, ApiError>
+    async fn read_as<V, I, T, F>(self, input: Result<I, ApiError>, f: F) -> Result<T, ApiError>
+    where
+        V: Identity,
+        I: Send + 'static,
+        F: Fn(&mut DbConn, &V, DateTime<Utc>, &I) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let Self { token, scope, req } = self;
+        let state = state(&req)?;
+        let (input, invalid) = match input {
+            Ok(input) => (Some(input), None),
+            Err(err) => (None, Some(err)),
+        };
+        let (id, expires_at, value) = state
+            .read_with(move |conn, now| {
+                let (viewer, expires_at) =
+                    V::authenticate(conn, &token, scope, now)?.ok_or(ApiError::NotLoggedIn)?;
+                let value = input
+                    .as_ref()
+                    .map(|input| f(conn, &viewer, now, input))
+                    .transpose()?;
+                Ok::<_, ApiError>((viewer.id(), expires_at, value))
+            })
+            .await?;
+        let now = state.clock().now();
+        if expires_at - now < state.settings().auth.renew_within() {
+            let ttl = state.settings().auth.token_ttl();
+            let session = state
+                .run(move |conn, now| {
+                    sessions::issue_for(conn, id.account, id.user, scope, ttl, now)
+                })
+                .await?;
+            req.extensions_mut()
+                .insert(RenewedToken(session.token.secret().to_owned()));
+        }
+        match (value, invalid) {
+            (Some(value), _) => Ok(value),
+            (None, Some(invalid)) => Err(invalid),
+            (None, None) => Err(ApiError::Core(colloq_core::CoreError::Unavailable(
+                "a read ran without its input",
+            ))),
+        }
+    }
+
+    async fn call<V, T, F>(self, f: F) -> Result<T, ApiError>
     where
         V: Identity,
         F: FnOnce(&mut DbConn, &V, DateTime<Utc>) -> Result<T, ApiError> + Send + 'static,
@@ -143,18 +197,11 @@ impl Credential {
         let renew_within = state.settings().auth.renew_within();
         let (value, renewed) = state
             .run_with(move |conn, now| {
-                let as_viewer = |conn: &mut DbConn| {
-                    let (viewer, expires_at) =
-                        V::authenticate(conn, &token, scope, now)?.ok_or(ApiError::NotLoggedIn)?;
-                    let value = f(conn, &viewer, now)?;
-                    Ok::<_, ApiError>((viewer.id(), expires_at, value))
-                };
-                let (id, expires_at, value) = if reads_only {
-                    read_snapshot(conn, as_viewer)?
-                } else {
-                    as_viewer(conn)?
-                };
+                let (viewer, expires_at) =
+                    V::authenticate(conn, &token, scope, now)?.ok_or(ApiError::NotLoggedIn)?;
+                let value = f(conn, &viewer, now)?;
                 let renewed = if expires_at - now < renew_within {
+                    let id = viewer.id();
                     let session = sessions::issue_for(conn, id.account, id.user, scope, ttl, now)?;
                     Some(session.token.secret().to_owned())
                 } else {

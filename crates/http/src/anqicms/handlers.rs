@@ -176,11 +176,9 @@ pub(super) async fn list_fields(state: Data<AppState>) -> Reply {
 }
 
 pub(super) async fn list_orders<A: Authed>(who: A, Query(q): Query<OrdersQuery>) -> Reply {
-    let asked = orders_query(&q);
     let orders = who
         .credential()
-        .read(move |conn, viewer, _now| {
-            let (status, page) = asked?;
+        .read(orders_query(&q), |conn, viewer, _now, &(status, page)| {
             Ok(orders::list_orders(conn, viewer, status, page)?)
         })
         .await?;
@@ -208,10 +206,11 @@ pub(super) async fn create_order(who: Customer, Body(req): Body<CreateOrderReque
 }
 
 pub(super) async fn order_detail<A: Authed>(who: A, Query(q): Query<DetailQuery>) -> Reply {
-    let id = detail_query(&q);
     let detail = who
         .credential()
-        .read(move |conn, viewer, _now| Ok(orders::order_detail(conn, viewer, id?)?))
+        .read(detail_query(&q), |conn, viewer, _now, &id| {
+            Ok(orders::order_detail(conn, viewer, id)?)
+        })
         .await?;
     let mut dto = OrderDto::from(detail.order);
     dto.user = Some(user_dto(detail.owner, None));
@@ -288,11 +287,9 @@ pub(super) async fn set_order_images(who: Staff, Body(req): Body<ImagesRequest>)
 }
 
 pub(super) async fn list_messages<A: Authed>(who: A, Query(q): Query<MessagesQuery>) -> Reply {
-    let asked = messages_query(&q);
     let messages = who
         .credential()
-        .read_id(move |conn, viewer, _now| {
-            let (id, cursor) = asked?;
+        .read_id(messages_query(&q), |conn, viewer, _now, &(id, cursor)| {
             Ok(messages::list_order_messages(conn, viewer, id, cursor)?)
         })
         .await?;

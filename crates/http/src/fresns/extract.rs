@@ -271,23 +271,55 @@ impl<W: Who> Signed<W> {
         F: FnOnce(&mut DbConn, DateTime<Utc>, &W) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        self.call(false, f).await
+        self.call(f).await
     }
 
-    /// [`run`](Self::run) for a use case that only reads: the checks and `f`
-    /// share one read transaction (see [`read_snapshot`]).
+    /// [`run`](Self::run) for a use case that only reads `input`: the checks
+    /// and `f` share one read snapshot, run once more on a fresh connection
+    /// if the connection is lost (see [`AppState::read_with`]). A parameter
+    /// error in `input` is reported after the checks, as upstream's
+    /// middleware order has it; `input` comes back for rendering.
     ///
     /// # Errors
-    /// The first failed check's code; whatever `f` returns.
-    pub(crate) async fn read<T, F>(&self, f: F) -> Result<(W, T), ApiError>
+    /// The first failed check's code; whatever `f` returns; `input`'s error.
+    pub(crate) async fn read<I, T, F>(
+        &self,
+        input: Result<I, ApiError>,
+        f: F,
+    ) -> Result<(W, T, Arc<I>), ApiError>
     where
-        F: FnOnce(&mut DbConn, DateTime<Utc>, &W) -> Result<T, ApiError> + Send + 'static,
+        I: Send + Sync + 'static,
+        F: Fn(&mut DbConn, DateTime<Utc>, &W, &I) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        self.call(true, f).await
+        let headers = Arc::clone(&self.headers);
+        let zone = self.state.settings().fresns.signature_clock_zone;
+        let (input, invalid) = match input {
+            Ok(input) => (Some(Arc::new(input)), None),
+            Err(err) => (None, Some(err)),
+        };
+        let shared = input.clone();
+        let (who, value) = self
+            .state
+            .read_with(move |conn, now| {
+                let who = checked::<W>(conn, now, zone, &headers)?;
+                let value = shared
+                    .as_deref()
+                    .map(|input| f(conn, now, &who, input))
+                    .transpose()?;
+                Ok::<_, ApiError>((who, value))
+            })
+            .await?;
+        match (value, input, invalid) {
+            (Some(value), Some(input), _) => Ok((who, value, input)),
+            (_, _, Some(invalid)) => Err(invalid),
+            _ => Err(ApiError::Core(colloq_core::CoreError::Unavailable(
+                "a read ran without its input",
+            ))),
+        }
     }
 
-    async fn call<T, F>(&self, reads_only: bool, f: F) -> Result<(W, T), ApiError>
+    async fn call<T, F>(&self, f: F) -> Result<(W, T), ApiError>
     where
         F: FnOnce(&mut DbConn, DateTime<Utc>, &W) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
@@ -296,17 +328,9 @@ impl<W: Who> Signed<W> {
         let zone = self.state.settings().fresns.signature_clock_zone;
         self.state
             .run_with(move |conn, now| {
-                if reads_only {
-                    read_snapshot(conn, |conn| {
-                        let who = checked(conn, now, zone, &headers)?;
-                        let value = f(conn, now, &who)?;
-                        Ok((who, value))
-                    })
-                } else {
-                    let who = read_snapshot(conn, |conn| checked(conn, now, zone, &headers))?;
-                    let value = f(conn, now, &who)?;
-                    Ok((who, value))
-                }
+                let who = read_snapshot(conn, |conn| checked(conn, now, zone, &headers))?;
+                let value = f(conn, now, &who)?;
+                Ok((who, value))
             })
             .await
     }

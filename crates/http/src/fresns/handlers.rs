@@ -135,7 +135,8 @@ pub(super) async fn logout_account(who: AccountOnly) -> Reply {
 
 pub(super) async fn global_configs(client: Client, query: Query<ConfigsQuery>) -> Reply {
     let request = query.parse::<ConfigsRequest>();
-    let (_, ConfigsRequest { keys, tags }) = client.read(move |_, _, _| request).await?;
+    let (_, (), asked) = client.read(request, |_, _, _, _| Ok(())).await?;
+    let ConfigsRequest { keys, tags } = &*asked;
     let lang = client.view.lang;
     let items = global::configs(
         client.state.settings(),
@@ -148,7 +149,7 @@ pub(super) async fn global_configs(client: Client, query: Query<ConfigsQuery>) -
 
 pub(super) async fn code_messages(client: Client, query: Query<CodeMessagesQuery>) -> Reply {
     let request = query.parse::<CodeMessagesRequest>();
-    let (_, asked) = client.read(move |_, _, _| request).await?;
+    let (_, (), asked) = client.read(request, |_, _, _, _| Ok(())).await?;
     let lang = client.view.lang;
     let (fskey, codes) = (asked.fskey.as_deref(), asked.codes.as_deref());
     let table = global::code_messages(lang, fskey, asked.all, codes);
@@ -157,7 +158,8 @@ pub(super) async fn code_messages(client: Client, query: Query<CodeMessagesQuery
 
 pub(super) async fn ip_info(client: Client, http: HttpRequest, query: Query<IpInfoQuery>) -> Reply {
     let request = query.parse::<IpRequest>();
-    let (_, IpRequest(asked)) = client.read(move |_, _, _| request).await?;
+    let (_, (), asked) = client.read(request, |_, _, _, _| Ok(())).await?;
+    let IpRequest(asked) = *asked;
     let (ip, port) = match (asked, http.peer_addr()) {
         (Some(ip), _) => (ip, None),
         (None, Some(peer)) => (peer.ip(), Some(peer.port())),
@@ -171,19 +173,24 @@ pub(super) async fn site_status() -> HttpResponse {
 }
 
 pub(super) async fn user_panel(me: Me) -> Reply {
-    let (_, panel) = me
-        .read(|conn, _now, myself| Ok(conversations::panel(conn, &myself.user)?))
+    let (_, panel, _) = me
+        .read(Ok(()), |conn, _now, myself, ()| {
+            Ok(conversations::panel(conn, &myself.user)?)
+        })
         .await?;
     Ok(ok(me.view.lang, convert::panel(&panel)))
 }
 
 pub(super) async fn list_conversations(me: Me, query: Query<ListQuery>) -> Reply {
     let request = query.parse::<ListRequest>();
-    let (myself, (found, request)) = me
-        .read(move |conn, _now, myself| {
-            let r = request?;
-            let found = conversations::list_conversations(conn, &myself.user, r.pinned, r.page)?;
-            Ok((found, r))
+    let (myself, found, request) = me
+        .read(request, |conn, _now, myself, r| {
+            Ok(conversations::list_conversations(
+                conn,
+                &myself.user,
+                r.pinned,
+                r.page,
+            )?)
         })
         .await?;
     let render = me.render(&request.filter);
@@ -199,14 +206,13 @@ pub(super) async fn conversation_detail(
     let request = query
         .parse::<KeyFilter>()
         .and_then(|f| Ok((ThreadId(path_id(&id)?), f)));
-    let (myself, (summary, filter)) = me
-        .read(move |conn, _now, myself| {
-            let (id, filter) = request?;
-            let summary = conversations::conversation_detail(conn, &myself.user, id)?;
-            Ok((summary, filter))
+    let (myself, summary, request) = me
+        .read(request, |conn, _now, myself, &(id, _)| {
+            Ok(conversations::conversation_detail(conn, &myself.user, id)?)
         })
         .await?;
-    let detail = convert::conversation_detail(&summary, myself.user.id, me.render(&filter));
+    let (_, filter) = &*request;
+    let detail = convert::conversation_detail(&summary, myself.user.id, me.render(filter));
     Ok(ok(me.view.lang, detail))
 }
 
@@ -217,12 +223,12 @@ pub(super) async fn conversation_messages(
     query: Query<MessagesQuery>,
 ) -> Reply {
     let request = query.parse_with(|q| MessagesRequest::parse(&id, &q));
-    let (myself, (request, found)) = me
-        .read(move |conn, _now, myself| {
-            let r = request?;
+    let (myself, found, request) = me
+        .read(request, |conn, _now, myself, r| {
             let (viewer, order) = (&myself.user, r.newest_first);
-            let found = conversations::conversation_messages(conn, viewer, r.id, r.cursor, order)?;
-            Ok((r, found))
+            Ok(conversations::conversation_messages(
+                conn, viewer, r.id, r.cursor, order,
+            )?)
         })
         .await?;
     // Only file messages need the origin, which formats the peer address.
