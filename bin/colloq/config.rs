@@ -10,7 +10,8 @@ use crate::anyhow_free::Failure;
 use crate::cli::{Cli, Command};
 
 /// The names of environment variables, after `COLLOQ_`, that are not
-/// `SECTION__KEY`: the contract's short names and the log settings. Other
+/// `SECTION__KEY`: the short names docs/configuration.md lists and the log
+/// settings. Other
 /// `COLLOQ_` variables without `__` (the config path, test settings) are not
 /// settings and are skipped.
 const SHORT_NAMES: &[(&str, &str)] = &[

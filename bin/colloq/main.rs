@@ -20,10 +20,9 @@ use cli::{AppKeyCommand, Cli, Command, UserCommand};
 
 // jemalloc rather than glibc's malloc. A request allocates on an async worker
 // and frees on a blocking thread, or the other way round, and glibc grows one
-// arena per thread for that: measured on a quick-data run, the server's peak
-// RSS after the list and send loads was 87 MiB with glibc and 55 MiB with
-// jemalloc, and allocation went from 13 % of a Fresns page's CPU to about 7 %.
-// (mimalloc was as fast but peaked at 99 MiB with the blocking pool's threads.)
+// arena per thread for that, so the server used more memory and more time in
+// allocation (figures in docs/benchmarks.md, "Profiles behind the code").
+// mimalloc was as fast but used more memory with the blocking pool's threads.
 #[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
@@ -270,7 +269,7 @@ fn gc_files(settings: &Settings, args: &cli::GcFilesArgs) -> Result<(), Failure>
     }))
 }
 
-/// Creating commands print one JSON object on stdout (contract §6).
+/// Creating commands print one JSON object on stdout, for scripts to read.
 fn print_json(value: &serde_json::Value) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
     writeln!(out, "{value}")?;

@@ -100,9 +100,15 @@ pub enum CoreError {
     /// Hashing or the random source failed.
     #[error("credentials")]
     Auth(#[source] AuthError),
-    /// The blocking worker pool could not run the use case.
-    #[error("worker unavailable: {0}")]
+    /// A service the use case depends on could not do its part (the
+    /// blocking worker pool, the file store): trying again shortly may
+    /// succeed.
+    #[error("unavailable: {0}")]
     Unavailable(&'static str),
+    /// A fault of colloq's own (an answer that could not be written, the
+    /// application state missing): never the client's doing, not transient.
+    #[error("internal fault: {0}")]
+    Internal(&'static str),
     /// A budget of the shared throttle is spent (see [`crate::throttle`]).
     #[error("too many requests; try again in {} s", retry_after.as_secs())]
     RateLimited {

@@ -1,4 +1,4 @@
-//! Typed identifiers. All ids are 64-bit integers (contract §2); the newtypes keep
+//! Typed identifiers. All ids are 64-bit integers; the newtypes keep
 //! a user id from being passed where an order id belongs.
 
 macro_rules! id_type {

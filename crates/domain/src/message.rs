@@ -1,4 +1,4 @@
-//! Messages of every kind of thread, kept in one store (contract §2).
+//! Messages of every kind of thread, kept in one store.
 
 use chrono::{DateTime, Utc};
 
@@ -173,7 +173,8 @@ impl AsRef<str> for IdempotencyKey {
 pub struct MessageBody(String);
 
 impl MessageBody {
-    /// The maximum length in characters (contract §3).
+    /// The maximum length in characters: enough for any chat message, and a
+    /// bound on what one request can store.
     pub const MAX_CHARS: usize = 10_000;
 
     /// Validates a body. Surrounding white space is kept: it may matter in code

@@ -1,5 +1,5 @@
 //! AnQiCMS communication orders: a customer and the site's staff discuss a
-//! customisation request. The lifecycle (contract §3):
+//! customisation request. The lifecycle:
 //!
 //! ```text
 //! 0 pending --staff reply/action--> 1 communicating --staff quote--> 2 quoted

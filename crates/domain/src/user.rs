@@ -1,4 +1,4 @@
-//! People: one account (credentials) with a primary user profile (contract §2).
+//! People: one account (credentials) with a primary user profile.
 
 use chrono::{DateTime, Utc};
 
@@ -119,7 +119,7 @@ impl AsRef<str> for Phone {
 pub struct PlainPassword(String);
 
 impl PlainPassword {
-    /// The minimum length AnQiCMS enforces (research note §2.4).
+    /// The minimum length AnQiCMS enforces at registration.
     pub const MIN_CHARS: usize = 6;
     /// Argon2 would take any length; a bound keeps hashing cost predictable.
     pub const MAX_CHARS: usize = 128;

@@ -1,8 +1,8 @@
 //! JSON answers written into a buffer sized up front.
 //!
 //! actix's `HttpResponseBuilder::json` serialises into an empty `Vec`, which
-//! then doubles its way to the body's size: a `realloc` and a copy per step,
-//! about 1.5 % of an AnQiCMS message page's CPU. A caller that knows roughly
+//! then doubles its way to the body's size: a `realloc` and a copy per step.
+//! A caller that knows roughly
 //! how big its answer is says so.
 
 use actix_web::HttpResponse;

@@ -356,7 +356,7 @@ impl Default for AnqicmsSettings {
                 required,
                 content: content.to_owned(),
             };
-        // The example of the AnQiCMS documentation (research note §1.1).
+        // The example form of AnQiCMS's own documentation of communication orders.
         Self {
             order_fields: vec![
                 field("Delivery time", "delivery_time", "text", true, ""),

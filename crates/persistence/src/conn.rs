@@ -1,6 +1,7 @@
 //! Connections, the pool, engine selection and migrations.
 
-use std::sync::{Mutex, MutexGuard};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use diesel::connection::{
@@ -10,6 +11,7 @@ use diesel::connection::{
 use diesel::prelude::*;
 use diesel::r2d2::{ManageConnection, Pool, R2D2Connection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use parking_lot::{ArcMutexGuard, Mutex, RawMutex};
 
 use crate::StoreError;
 
@@ -328,6 +330,7 @@ pub fn migrate(conn: &mut DbConn) -> Result<(), StoreError> {
 ///
 /// # Errors
 /// [`StoreError::Migration`] when a down migration fails.
+#[cfg(feature = "test-support")]
 pub fn revert_all(conn: &mut DbConn) -> Result<(), StoreError> {
     let migrations = match conn {
         DbConn::Sqlite(_) => SQLITE_MIGRATIONS,
@@ -340,23 +343,42 @@ pub fn revert_all(conn: &mut DbConn) -> Result<(), StoreError> {
 
 /// SQLite allows one writer at a time. Writers that find the database locked wait
 /// in SQLite's busy handler, which sleeps in growing steps (up to 100 ms), so under
-/// load most of a write's latency would be sleeping. Queuing writers here instead
-/// hands the lock over the moment it is free.
-static SQLITE_WRITER: Mutex<()> = Mutex::new(());
+/// load most of a write's latency would be sleeping. Queuing writers on a lock of
+/// the process's instead hands the database over the moment it is free. There is
+/// one lock per database file, so writers to different databases (tests, or two
+/// stores in one process) never wait for each other.
+static SQLITE_WRITERS: LazyLock<Mutex<HashMap<String, Arc<Mutex<()>>>>> =
+    LazyLock::new(Mutex::default);
+
+/// Holds a database's writer lock until the write transaction has ended.
+pub(crate) type WriterGuard = ArcMutexGuard<RawMutex, ()>;
+
+/// The writer lock of the database `inner` is connected to, by the file
+/// SQLite reports for its main schema.
+fn writer_lock(inner: &mut diesel::SqliteConnection) -> QueryResult<Arc<Mutex<()>>> {
+    #[derive(QueryableByName)]
+    struct MainFile {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        file: String,
+    }
+    let main: MainFile =
+        diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .get_result(inner)?;
+    Ok(Arc::clone(
+        SQLITE_WRITERS.lock().entry(main.file).or_default(),
+    ))
+}
 
 /// Begins a write transaction that holds SQLite's write lock from the start:
-/// the process's lock (see [`SQLITE_WRITER`]), then `BEGIN IMMEDIATE`. The
-/// returned guard keeps the process's lock until the transaction has ended.
-/// On PostgreSQL, a plain `BEGIN` and no lock.
-pub(crate) fn begin_write(conn: &mut DbConn) -> QueryResult<Option<MutexGuard<'static, ()>>> {
+/// the database's lock in this process (see [`SQLITE_WRITERS`]), then `BEGIN
+/// IMMEDIATE`. The returned guard keeps the process's lock until the
+/// transaction has ended. On PostgreSQL, a plain `BEGIN` and no lock.
+pub(crate) fn begin_write(conn: &mut DbConn) -> QueryResult<Option<WriterGuard>> {
     let DbConn::Sqlite(inner) = conn else {
         <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
         return Ok(None);
     };
-    // A poisoned lock only means another writer panicked; the database is fine.
-    let writer = SQLITE_WRITER
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let writer = writer_lock(inner)?.lock_arc();
     AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
     Ok(Some(writer))
 }
@@ -375,7 +397,7 @@ pub(crate) fn in_transaction(inner: &mut diesel::SqliteConnection) -> QueryResul
 /// On SQLite a deferred transaction that reads first and writes later fails with
 /// `SQLITE_BUSY` (without waiting) when another writer committed meanwhile;
 /// `BEGIN IMMEDIATE` queues behind the busy timeout instead, and within this
-/// process writers queue on a process-wide lock first. PostgreSQL uses an ordinary
+/// process writers queue on the database's lock first. PostgreSQL uses an ordinary
 /// transaction; row-level conflicts are handled by the statements.
 ///
 /// # Errors
@@ -415,7 +437,7 @@ where
 /// An SQLite statement outside a transaction opens and closes its own read
 /// transaction, and in WAL mode each of those takes and drops a shared-memory
 /// lock (a `fcntl` when no other connection of the process holds it). A request
-/// that makes six reads paid that six times, about 2 % of a Fresns page each.
+/// that makes six reads paid that six times.
 /// One deferred transaction pays it once, and gives the reads one snapshot, so
 /// a count and the page read after it agree even while messages arrive.
 ///
@@ -440,8 +462,8 @@ where
         return f(conn);
     }
     // diesel's transaction manager sends BEGIN and COMMIT through
-    // `sqlite3_exec`, which parses them again on every call (3 % of an AnQiCMS
-    // page); as statements of static type they are prepared once per
+    // `sqlite3_exec`, which parses them again on every call; as statements of
+    // static type they are prepared once per
     // connection. The manager is told, so that nesting and the pool's
     // broken-connection check see the transaction.
     Begin.execute(inner)?;

@@ -107,6 +107,7 @@ macro_rules! viewer_read {
             ))
     }};
 }
+#[cfg(feature = "test-support")]
 pub(crate) use viewer_read;
 
 /// What a page of a conversation's messages reads before the page, as one of
@@ -124,7 +125,8 @@ pub struct ViewerRead {
 
 /// The conversation, its length, and its other participant with their
 /// standing towards `viewer`, in one read: every message page needs all
-/// three, and reading them as two statements was 6 % of a page's CPU. When
+/// three, and two statements cost a visible share of a page (the profile is
+/// in docs/benchmarks.md, "Profiles behind the code"). When
 /// `viewer` takes no part, `other` is whichever participant is not them (the
 /// caller refuses such a viewer anyway).
 ///

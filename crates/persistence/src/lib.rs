@@ -79,6 +79,7 @@ pub mod files;
 pub mod idempotency;
 pub mod messages;
 pub mod orders;
+#[cfg(feature = "test-support")]
 pub mod plans;
 pub mod relations;
 mod schema;
@@ -88,9 +89,11 @@ pub mod testing;
 pub mod tokens;
 pub mod writer;
 
+#[cfg(feature = "test-support")]
+pub use conn::revert_all;
 pub use conn::{
     DbConn, DbManager, DbPool, Engine, PoolOptions, build_pool, migrate, ping, read_snapshot,
-    redacted, revert_all, write_transaction,
+    redacted, write_transaction,
 };
 /// How many pooled connections are open and idle.
 pub use diesel::r2d2::State as PoolState;
@@ -101,7 +104,8 @@ pub use writer::Writer;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-/// Timestamps are stored as UTC without zone (contract §2: time is stored in UTC).
+/// Timestamps are stored as UTC without a zone: colloq stores every time in
+/// UTC, and each dialect renders it in its client's zone.
 fn to_db_time(t: DateTime<Utc>) -> NaiveDateTime {
     t.naive_utc()
 }

@@ -2,8 +2,8 @@
 //!
 //! SQLite keeps timestamps as text. diesel reads them by trying up to eighteen
 //! strftime formats, and chrono compiles each format string again on every
-//! call; that was 5 % of a Fresns message page's CPU (one page reads about
-//! twenty timestamps). colloq writes one format, diesel's `%F %T%.f`, so a
+//! call, a visible share of a Fresns message page, which reads about twenty
+//! timestamps (docs/benchmarks.md, "Profiles behind the code"). colloq writes one format, diesel's `%F %T%.f`, so a
 //! [`Stamp`] reads that shape by position, and hands anything else (a value
 //! written by hand or by another tool) to diesel's reader.
 //! PostgreSQL's binary timestamps go to diesel as they are.
@@ -16,7 +16,7 @@ use diesel::sqlite::Sqlite;
 
 use crate::conn::{MultiBackend, MultiRawValue};
 
-/// A timestamp column as read: UTC without a zone (contract §2).
+/// A timestamp column as read: UTC without a zone: colloq stores every time in UTC.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, FromSqlRow)]
 pub(crate) struct Stamp(pub(crate) NaiveDateTime);
 
@@ -28,7 +28,7 @@ impl From<Stamp> for NaiveDateTime {
 
 /// `%F %T%.f` as diesel writes it: `YYYY-MM-DD HH:MM:SS` and an optional
 /// fraction of 1 to 9 digits. Read by position: chrono's general parser,
-/// even with its items compiled once, was still 3 % of a Fresns page's CPU.
+/// even with its items compiled once, still showed in a page's profile.
 /// Any other shape is `None` and goes to diesel's reader.
 fn parse_written(text: &str) -> Option<NaiveDateTime> {
     let (whole, fraction) = text.as_bytes().split_at_checked(19)?;

@@ -686,3 +686,33 @@ fn the_group_committer_stores_exactly_what_it_acknowledges() {
         i64::try_from(expected.len()).unwrap()
     );
 }
+
+#[test]
+fn writers_to_different_databases_do_not_wait_for_each_other() {
+    let (_a, mut conn_a) = db();
+    let (b, _) = db();
+    let mut conn_b = b.manager().unwrap().open().unwrap();
+    write_transaction(&mut conn_a, |conn_a| {
+        // Database A's write lock is held here; a write to B must not queue
+        // behind it.
+        user(conn_a, "alice", 1);
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                write_transaction(&mut conn_b, |conn_b| {
+                    user(conn_b, "bob", 2);
+                    Ok::<_, StoreError>(())
+                })
+                .unwrap();
+                done.send(()).unwrap();
+            });
+            let waited = finished.recv_timeout(std::time::Duration::from_secs(20));
+            assert!(
+                waited.is_ok(),
+                "the write to another database waited for this one"
+            );
+        });
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+}

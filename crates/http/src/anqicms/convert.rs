@@ -21,9 +21,9 @@ use super::dto::{
 };
 use super::error::ApiError;
 
-/// The page-size cap of the AnQiCMS dialect (contract §3).
+/// The page-size cap of the AnQiCMS dialect: a page never lists more than 100.
 const MAX_PAGE_SIZE: i64 = 100;
-/// The page size when none is given (seed 000).
+/// The page size when none is given, as AnQiCMS lists.
 const DEFAULT_PAGE_SIZE: i64 = 10;
 
 fn bad(msg: impl Into<String>) -> ApiError {

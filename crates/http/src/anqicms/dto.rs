@@ -218,7 +218,7 @@ pub(super) struct UserDto {
     pub(super) token: String,
 }
 
-/// A communication order (research note §1.9), plus `message_count`.
+/// A communication order with AnQiCMS's fields, plus `message_count`.
 #[derive(Debug, Serialize, ToSchema)]
 pub(super) struct OrderDto {
     pub(super) id: i64,
@@ -247,7 +247,7 @@ pub(super) struct OrderDto {
     pub(super) messages: Option<Vec<MessageDto>>,
 }
 
-/// A message (seed 000), plus `created_time`.
+/// A message in the shape of the AnQiCMS communication API, plus `created_time`.
 #[derive(Debug, Serialize, ToSchema)]
 pub(super) struct MessageDto {
     pub(super) id: i64,

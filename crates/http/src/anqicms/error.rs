@@ -84,9 +84,10 @@ impl ApiError {
                         crate::retry_after_secs(*retry_after)
                     ),
                 ),
-                CoreError::Store(_) | CoreError::Auth(_) | CoreError::Unavailable(_) => {
-                    (FAILED, "internal server error".to_owned())
-                }
+                CoreError::Store(_)
+                | CoreError::Auth(_)
+                | CoreError::Unavailable(_)
+                | CoreError::Internal(_) => (FAILED, "internal server error".to_owned()),
             },
         }
     }
@@ -109,9 +110,10 @@ impl ResponseError for ApiError {
                     StatusCode::SERVICE_UNAVAILABLE
                 }
                 CoreError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-                CoreError::Store(_) | CoreError::Auth(_) | CoreError::Unavailable(_) => {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                }
+                CoreError::Store(_)
+                | CoreError::Auth(_)
+                | CoreError::Unavailable(_)
+                | CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
         }
     }

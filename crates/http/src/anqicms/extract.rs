@@ -66,7 +66,7 @@ fn state(req: &HttpRequest) -> Result<web::Data<AppState>, ApiError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| {
-            ApiError::Core(colloq_core::CoreError::Unavailable(
+            ApiError::Core(colloq_core::CoreError::Internal(
                 "application state missing",
             ))
         })
@@ -179,7 +179,7 @@ impl Credential {
         match (value, invalid) {
             (Some(value), _) => Ok(value),
             (None, Some(invalid)) => Err(invalid),
-            (None, None) => Err(ApiError::Core(colloq_core::CoreError::Unavailable(
+            (None, None) => Err(ApiError::Core(colloq_core::CoreError::Internal(
                 "a read ran without its input",
             ))),
         }

@@ -39,7 +39,7 @@ fn listed<T: Serialize>(data: T, total: i64, capacity: usize) -> Reply {
         .respond_sized(capacity)
         .map_err(|err| {
             tracing::error!(error = %err, "writing an answer");
-            ApiError::Core(CoreError::Unavailable("the answer could not be written"))
+            ApiError::Core(CoreError::Internal("the answer could not be written"))
         })
 }
 

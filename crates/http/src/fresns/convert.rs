@@ -751,7 +751,8 @@ pub(crate) fn render_user(
 /// rendered from: the person (every field, so an edited profile is a new
 /// entry), the viewer's permission code, the language and the time zone. A
 /// message page renders the same one or two people on every request, and
-/// serialising a 3 KB User Info twice was 5 % of the page's CPU. The settings
+/// serialising a 3 KB User Info on every item was a visible share of the
+/// page's cost. The settings
 /// are the server's own, so one memo per server covers them.
 #[derive(Debug, Default)]
 pub(crate) struct UserInfoMemo {
@@ -927,7 +928,7 @@ fn mask_phone(phone: &str) -> String {
     format!("{head}****{tail}")
 }
 
-/// Account Info (research note §3.4), with the account's profiles.
+/// Account Info as upstream's login answer renders an account, with its profiles.
 fn account_info(account: &User, users: Vec<Box<RawValue>>, view: TimeView) -> AccountInfo {
     let phone = account.phone.as_deref().map(mask_phone);
     AccountInfo {

@@ -345,7 +345,7 @@ pub(super) struct MessageItem<'a> {
     pub(super) read_status: bool,
 }
 
-/// File Info (research note §4.3): the common keys, then only the keys of the
+/// File Info as upstream renders a file: the common keys, then only the keys of the
 /// file's own type.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -437,7 +437,7 @@ pub(super) struct SessionReply<'a, D> {
     pub(super) detail: D,
 }
 
-/// Account Info (research note §3.4), with the account's profiles.
+/// Account Info as upstream's login answer renders an account, with its profiles.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(super) struct AccountInfo {

@@ -88,7 +88,7 @@ pub(crate) fn upload_error(err: crate::files::UploadError) -> ApiError {
         UploadError::Refused(IngestError::Unsupported) => ApiError::Code(Code::FileTypeUnsupported),
         UploadError::Refused(IngestError::Io(e)) => {
             tracing::error!(error = %ErrorChain(&e), "receiving an upload");
-            ApiError::Core(CoreError::Unavailable("receiving the upload failed"))
+            ApiError::Core(CoreError::Internal("receiving the upload failed"))
         }
         UploadError::Internal(e) => ApiError::Core(e),
         UploadError::TimedOut => ApiError::TimedOut,
@@ -217,9 +217,10 @@ impl ApiError {
                         retry_after: Some(crate::retry_after_secs(*retry_after)),
                     };
                 }
-                CoreError::Store(_) | CoreError::Auth(_) | CoreError::Unavailable(_) => {
-                    (Code::Internal, None)
-                }
+                CoreError::Store(_)
+                | CoreError::Auth(_)
+                | CoreError::Unavailable(_)
+                | CoreError::Internal(_) => (Code::Internal, None),
             },
         };
         let status = if code == Code::Internal {

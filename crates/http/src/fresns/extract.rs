@@ -313,7 +313,7 @@ impl<W: Who> Signed<W> {
         match (value, input, invalid) {
             (Some(value), Some(input), _) => Ok((who, value, input)),
             (_, _, Some(invalid)) => Err(invalid),
-            _ => Err(ApiError::Core(colloq_core::CoreError::Unavailable(
+            _ => Err(ApiError::Core(colloq_core::CoreError::Internal(
                 "a read ran without its input",
             ))),
         }
@@ -350,7 +350,7 @@ fn parse(req: &HttpRequest) -> Result<(ClientHeaders, TimeView, web::Data<AppSta
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
-        .ok_or(ApiError::Core(CoreError::Unavailable(
+        .ok_or(ApiError::Core(CoreError::Internal(
             "application state missing",
         )))?;
     let lang = Lang::from_headers(req.headers());

@@ -55,7 +55,7 @@ fn ok_sized(lang: Lang, data: impl serde::Serialize, capacity: usize) -> HttpRes
         }
         Err(err) => {
             tracing::error!(error = %err, "writing an answer");
-            actix_web::ResponseError::error_response(&ApiError::Core(CoreError::Unavailable(
+            actix_web::ResponseError::error_response(&ApiError::Core(CoreError::Internal(
                 "the answer could not be written",
             )))
         }

@@ -1,4 +1,4 @@
-//! `datetime`, `datetimeFormat` and `timeAgo` (research note §4.5), computed with
+//! `datetime`, `datetimeFormat` and `timeAgo` in upstream's formats, computed with
 //! real date values in the client's UTC offset (fractional offsets included).
 
 use std::fmt::Write as _;
@@ -9,7 +9,7 @@ use chrono::{DateTime, Datelike, FixedOffset, Offset as _, Timelike, Utc};
 use super::codes::Lang;
 
 /// One formatted time, kept inline: a message page writes three per item, and
-/// allocating each was about 2 % of the page's CPU. The longest is a `timeAgo`
+/// allocating each showed in the page's profile. The longest is a `timeAgo`
 /// of 29 bytes (a 19-digit count and "个月前").
 pub(crate) type TimeText = ArrayString<32>;
 

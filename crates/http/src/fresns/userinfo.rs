@@ -1,7 +1,8 @@
-//! Fresns "User Info" (research note §4.1) with every key in upstream's order;
+//! Fresns "User Info", upstream's rendering of a profile, with every key in upstream's order;
 //! concepts colloq does not model carry neutral values (zero counters, empty
 //! lists, one default role). The placeholder for a missing or deleted user
-//! (§4.2), and the `whitelistKeys` / `blacklistKeys` filter (§4.4).
+//! (upstream's deactivated-user stand-in), and the `whitelistKeys` /
+//! `blacklistKeys` filter.
 
 use std::sync::OnceLock;
 
@@ -251,7 +252,7 @@ pub(crate) fn user_info<'a>(
     }
 }
 
-/// What stands in for a missing or deleted user (§4.2): no `roles`,
+/// What stands in for a missing or deleted user, as upstream's: no `roles`,
 /// `interaction` or `conversation`, and never filtered.
 pub(crate) fn placeholder(settings: &FresnsSettings) -> Value {
     json!({

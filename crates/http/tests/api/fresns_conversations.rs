@@ -1,4 +1,4 @@
-//! Fresns conversations: send, list, detail, messages (seed 003), read, pin,
+//! Fresns conversations: send, list, detail, messages, read, pin,
 //! delete, panel, User Info and its key filters, time formats.
 
 use actix_web::http::Method;

@@ -1,4 +1,4 @@
-//! `GET /api/communication/messages` (seed 000) and `POST .../message/send`.
+//! `GET /api/communication/messages` and `POST .../message/send`.
 
 use serde_json::json;
 
