@@ -64,6 +64,10 @@ pub enum Refusal {
     /// The message contains a blocked word.
     #[error("the message contains a blocked word")]
     BlockedWords,
+    /// A keyset read's anchor does not name a message of the thread (each
+    /// dialect names its own parameter).
+    #[error("the anchor does not name a message of this thread")]
+    AnchorElsewhere(colloq_domain::page::Seek),
     /// The file named cannot be attached here.
     #[error("{0}")]
     File(colloq_domain::file::AttachRefusal),

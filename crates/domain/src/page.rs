@@ -99,6 +99,15 @@ mod tests {
     }
 }
 
+/// Which side of an anchor message a keyset read looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seek {
+    /// The messages before the anchor.
+    Before,
+    /// The messages after the anchor.
+    After,
+}
+
 /// Which slice of a thread to read: a numbered page, or — colloq's keyset
 /// extension to both dialects — the messages just before or after a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

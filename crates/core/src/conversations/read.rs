@@ -3,7 +3,7 @@ use colloq_domain::conversation::{Conversation, MessagingRefusal, Relation, may_
 use colloq_domain::file::StoredFile;
 use colloq_domain::ids::{ThreadId, UserId};
 use colloq_domain::message::Message;
-use colloq_domain::page::{Cursor, PageRequest, Paged};
+use colloq_domain::page::{Cursor, PageRequest, Paged, Seek};
 use colloq_domain::user::User;
 use colloq_persistence::conversations::{self, Selection, Window};
 use colloq_persistence::{DbConn, accounts, messages, relations, write_transaction};
@@ -199,12 +199,12 @@ pub fn conversation_messages(
         },
         Cursor::Before { id: anchor, limit } => Window::Before {
             seq: messages::seq_of(conn, id, anchor)?
-                .ok_or_else(|| crate::messages::not_here("before_id"))?,
+                .ok_or_else(|| crate::messages::not_here(Seek::Before))?,
             limit,
         },
         Cursor::After { id: anchor, limit } => Window::After {
             seq: messages::seq_of(conn, id, anchor)?
-                .ok_or_else(|| crate::messages::not_here("after_id"))?,
+                .ok_or_else(|| crate::messages::not_here(Seek::After))?,
             limit,
         },
     };

@@ -110,8 +110,9 @@ pub fn send_direct_message(
             DirectContent::Text(body) => (MessageType::Text, body, None),
             DirectContent::File(fid) => {
                 let file = crate::files::attach(conn, &fid, from, conversation.id, Some(to), None)?;
-                // The body keeps a readable trace; clients get File Info.
-                let body = MessageBody::system(format!("/files/{}", file.fid));
+                // The body keeps the file's id as a readable trace; each
+                // dialect renders the file itself (and its URL) from `file`.
+                let body = MessageBody::system(file.fid.to_string());
                 (MessageType::for_file(file.meta.kind), body, Some(file))
             }
         };

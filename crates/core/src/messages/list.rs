@@ -1,11 +1,10 @@
-use colloq_domain::DomainError;
 use colloq_domain::ids::OrderId;
 use colloq_domain::message::Message;
-use colloq_domain::page::{Cursor, Paged};
+use colloq_domain::page::{Cursor, Paged, Seek};
 use colloq_domain::user::ViewerId;
 use colloq_persistence::{DbConn, messages};
 
-use crate::CoreError;
+use crate::{CoreError, Refusal};
 
 /// A slice of an order's messages, oldest first, with the total. Listing changes
 /// nothing.
@@ -15,8 +14,8 @@ use crate::CoreError;
 /// cursors are seeks too.
 ///
 /// # Errors
-/// [`CoreError::NotVisible`] for a missing order or someone else's; a domain
-/// error naming `before_id`/`after_id` when the anchor is not in this order.
+/// [`CoreError::NotVisible`] for a missing order or someone else's;
+/// [`Refusal::AnchorElsewhere`] when the anchor is not in this order.
 pub fn list_order_messages(
     conn: &mut DbConn,
     viewer: ViewerId,
@@ -34,12 +33,12 @@ pub fn list_order_messages(
         }
         Cursor::Before { id: anchor, limit } => {
             let seq =
-                messages::seq_of(conn, thread, anchor)?.ok_or_else(|| not_here("before_id"))?;
+                messages::seq_of(conn, thread, anchor)?.ok_or_else(|| not_here(Seek::Before))?;
             messages::before_seq(conn, thread, seq, limit)?
         }
         Cursor::After { id: anchor, limit } => {
             let seq =
-                messages::seq_of(conn, thread, anchor)?.ok_or_else(|| not_here("after_id"))?;
+                messages::seq_of(conn, thread, anchor)?.ok_or_else(|| not_here(Seek::After))?;
             messages::after_seq(conn, thread, seq, limit)?
         }
     };
@@ -47,6 +46,6 @@ pub fn list_order_messages(
 }
 
 /// The error for an anchor that is not a message of this thread.
-pub(crate) fn not_here(field: &'static str) -> CoreError {
-    DomainError::invalid(field, "does not name a message of this thread").into()
+pub(crate) fn not_here(seek: Seek) -> CoreError {
+    CoreError::Refused(Refusal::AnchorElsewhere(seek))
 }

@@ -7,7 +7,8 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, ResponseError};
 
 use crate::error_chain::ErrorChain;
-use colloq_core::CoreError;
+use colloq_core::{CoreError, Refusal};
+use colloq_domain::page::Seek;
 
 use super::dto::Envelope;
 
@@ -72,6 +73,16 @@ impl ApiError {
                     "not authorised: the order does not exist or is not yours".to_owned(),
                 ),
                 CoreError::Forbidden(why) => (NOT_AUTHORISED, format!("not authorised: {why}")),
+                CoreError::Refused(Refusal::AnchorElsewhere(seek)) => (
+                    FAILED,
+                    format!(
+                        "{}: does not name a message of this thread",
+                        match seek {
+                            Seek::Before => "before_id",
+                            Seek::After => "after_id",
+                        }
+                    ),
+                ),
                 CoreError::Conflict | CoreError::Refused(_) => (FAILED, err.to_string()),
                 CoreError::Store(_) | CoreError::Unavailable(_) if err.is_transient() => (
                     FAILED,

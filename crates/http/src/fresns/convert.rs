@@ -257,8 +257,9 @@ impl MessagesRequest {
     }
 }
 
-/// A page, or colloq's keyset extension: `before_id` / `after_id` (also
-/// `beforeId` / `afterId`) with `pageSize` messages just before or after it.
+/// A page, or colloq's keyset extension: `beforeId` / `afterId` (also the
+/// AnQiCMS spelling `before_id` / `after_id`) with `pageSize` messages just
+/// before or after it.
 fn cursor(query: &MessagesQuery, page: PageRequest) -> Result<Cursor, ApiError> {
     let anchor = |snake: &Option<Field>, camel: &Option<Field>, names: [&str; 2]| {
         let (field, name) = match snake {

@@ -194,7 +194,7 @@ pub(super) struct ListQuery {
 }
 
 /// `GET /api/v2/conversation/{conversationId}/messages`, with colloq's keyset
-/// extension (`before_id` / `after_id`, also spelt `beforeId` / `afterId`).
+/// extension (`beforeId` / `afterId`; the AnQiCMS spelling `before_id` / `after_id` too).
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default, rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]

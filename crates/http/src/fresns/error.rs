@@ -14,6 +14,7 @@ use crate::error_chain::ErrorChain;
 use colloq_core::{CoreError, Refusal};
 use colloq_domain::conversation::MessagingRefusal;
 use colloq_domain::file::FileKind;
+use colloq_domain::page::Seek;
 
 use super::codes::{Code, Lang};
 
@@ -116,8 +117,8 @@ fn refusal_code(refusal: Refusal) -> Code {
         Refusal::SelfConversation => Code::SelfConversation,
         Refusal::Messaging(m) => messaging_code(m),
         Refusal::BlockedWords => Code::BlockedWords,
-        // Reported as a parameter error with its own text (see `failure`).
-        Refusal::File(_) => Code::ParamInvalid,
+        // Reported as parameter errors with their own text (see `failure`).
+        Refusal::File(_) | Refusal::AnchorElsewhere(_) => Code::ParamInvalid,
     }
 }
 
@@ -193,6 +194,16 @@ impl ApiError {
                 CoreError::Refused(Refusal::IdempotencyKeyReused) => (
                     Code::ParamInvalid,
                     Some("The Idempotency-Key was used for a different message.".to_owned()),
+                ),
+                CoreError::Refused(Refusal::AnchorElsewhere(seek)) => (
+                    Code::ParamInvalid,
+                    Some(format!(
+                        "The {} does not name a message of this conversation.",
+                        match seek {
+                            Seek::Before => "before id",
+                            Seek::After => "after id",
+                        }
+                    )),
                 ),
                 CoreError::Refused(refusal) => (refusal_code(*refusal), None),
                 CoreError::Conflict => (

@@ -1181,7 +1181,7 @@ async fn deep_pages_stay_right_when_one_side_deleted_messages() {
         )
         .await
         .fcode(30000),
-        "before_id: does not name a message of this thread"
+        "The before id does not name a message of this conversation."
     );
 }
 
