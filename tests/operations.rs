@@ -435,7 +435,7 @@ fn metrics_are_served_on_their_own_address_and_count_requests() {
         r#"colloq_http_requests_total{dialect="anqicms",route="/api/register",status="200",code="0"} 1"#,
         r#"colloq_http_requests_total{dialect="anqicms",route="/api/communication/message/send",status="200",code="0"} 1"#,
         // The made-up path and /metrics on the public listener.
-        r#"colloq_http_requests_total{dialect="none",route="unmatched",status="404",code="-1"} 2"#,
+        r#"colloq_http_requests_total{dialect="none",route="unmatched",status="404",code="404"} 2"#,
         r#"colloq_http_request_duration_seconds_bucket{dialect="anqicms",route="/api/register",le="0.5"}"#,
         "colloq_logins_failed_total 1",
         r#"colloq_db_pool_connections{state="idle"}"#,

@@ -70,7 +70,6 @@ pub fn app(
         .app_data(web::Data::new(state))
         .app_data(web::PayloadConfig::new(body_limit))
         .wrap(actix_web::middleware::from_fn(limits::body_deadline))
-        .wrap(actix_web::middleware::from_fn(anqicms::update_token_header))
         .wrap(actix_web::middleware::from_fn(throttle::limit_addresses))
         .wrap(actix_web::middleware::from_fn(ops::observe))
         .configure(|cfg| ops::config(cfg, public_metrics))
@@ -100,12 +99,14 @@ pub fn ops_app(
         .default_service(web::to(not_found))
 }
 
+/// A path no dialect and no operator route has: each dialect answers its own
+/// unknown paths in its envelope, so this one belongs to none.
 async fn not_found() -> HttpResponse {
     let mut res = HttpResponse::NotFound().json(serde_json::json!({
-        "code": -1,
-        "msg": "no such endpoint",
+        "error": "not_found",
+        "message": "no such endpoint",
     }));
-    ops::mark(&mut res, "none", -1);
+    ops::mark(&mut res, "none", 404);
     res
 }
 

@@ -5,6 +5,7 @@
 //! [`openapi`] describes it, so the published document cannot drift.
 
 use actix_web::http::{Method, header};
+use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, web};
 use colloq_domain::order::OrderAction;
 use serde::Serialize;
@@ -22,12 +23,24 @@ use super::handlers as h;
 use crate::openapi::{self, Endpoint, Schemas, file_only, named};
 use crate::settings::OrderField;
 
-/// Mounts the dialect.
+/// Mounts the dialect: its two scopes, each with the middleware that sends a
+/// renewed token back, and its own answer for an unknown path.
 pub(crate) fn config(cfg: &mut web::ServiceConfig) {
-    for endpoint in endpoints() {
-        cfg.service(endpoint.into_resource(wrong_method));
+    for (scope, endpoints) in [(CUSTOMER_API, customer()), (STAFF_API, staff())] {
+        let mut scope = web::scope(scope)
+            .wrap(from_fn(super::update_token_header))
+            .default_service(web::to(unknown));
+        for endpoint in endpoints {
+            scope = scope.service(endpoint.into_resource(wrong_method));
+        }
+        cfg.service(scope);
     }
 }
+
+/// The customer side. (Fresns' `/api/v2` is mounted first, so it is not here.)
+const CUSTOMER_API: &str = "/api";
+/// The staff side.
+const STAFF_API: &str = "/system/api";
 
 /// The published description of the dialect.
 pub(crate) fn openapi() -> serde_json::Value {
@@ -55,7 +68,7 @@ pub(crate) fn openapi() -> serde_json::Value {
             ],
             failure: envelope::<()>,
         },
-        vec![("", endpoints())],
+        vec![(CUSTOMER_API, customer()), (STAFF_API, staff())],
     )
 }
 
@@ -67,50 +80,36 @@ fn envelope<T: ToSchema + Serialize>(schemas: &mut Schemas) -> RefOr<Schema> {
     openapi::inline::<Envelope<T>>(schemas)
 }
 
-fn endpoints() -> Vec<Endpoint> {
+/// The routes under `/api`.
+fn customer() -> Vec<Endpoint> {
     vec![
         Endpoint::new(
             Method::POST,
-            "/api/register",
+            "/register",
             "Register a customer",
             h::register_user,
         )
         .json(named::<RegisterRequest>)
         .reply(envelope::<UserDto>),
-        Endpoint::new(
-            Method::POST,
-            "/api/login",
-            "Log a customer in",
-            h::login_user,
-        )
-        .json(named::<LoginRequest>)
-        .reply(envelope::<UserDto>),
-        Endpoint::new(
-            Method::POST,
-            "/api/logout",
-            "Log out",
-            h::logout::<Customer>,
-        )
-        .auth(CUSTOMER)
-        .reply(envelope::<()>),
+        Endpoint::new(Method::POST, "/login", "Log a customer in", h::login_user)
+            .json(named::<LoginRequest>)
+            .reply(envelope::<UserDto>),
+        Endpoint::new(Method::POST, "/logout", "Log out", h::logout::<Customer>)
+            .auth(CUSTOMER)
+            .reply(envelope::<()>),
+        Endpoint::new(Method::GET, "/user/detail", "The customer", h::user_detail)
+            .auth(CUSTOMER)
+            .reply(envelope::<UserDto>),
         Endpoint::new(
             Method::GET,
-            "/api/user/detail",
-            "The customer",
-            h::user_detail,
-        )
-        .auth(CUSTOMER)
-        .reply(envelope::<UserDto>),
-        Endpoint::new(
-            Method::GET,
-            "/api/communication/fields",
+            "/communication/fields",
             "The form fields of a new order",
             h::list_fields,
         )
         .reply(envelope::<Vec<OrderField>>),
         Endpoint::new(
             Method::GET,
-            "/api/communication/orders",
+            "/communication/orders",
             "The caller's orders, newest first",
             h::list_orders::<Anyone>,
         )
@@ -119,7 +118,7 @@ fn endpoints() -> Vec<Endpoint> {
         .reply(envelope::<Vec<OrderDto>>),
         Endpoint::new(
             Method::POST,
-            "/api/communication/order/create",
+            "/communication/order/create",
             "Create an order",
             h::create_order,
         )
@@ -128,7 +127,7 @@ fn endpoints() -> Vec<Endpoint> {
         .reply(envelope::<OrderDto>),
         Endpoint::new(
             Method::GET,
-            "/api/communication/order/detail",
+            "/communication/order/detail",
             "An order with its owner and messages",
             h::order_detail::<Anyone>,
         )
@@ -137,7 +136,7 @@ fn endpoints() -> Vec<Endpoint> {
         .reply(envelope::<OrderDto>),
         Endpoint::new(
             Method::POST,
-            "/api/communication/order/update",
+            "/communication/order/update",
             "Edit an order before it is quoted",
             h::update_order,
         )
@@ -145,23 +144,23 @@ fn endpoints() -> Vec<Endpoint> {
         .json(named::<UpdateOrderRequest>)
         .reply(envelope::<OrderDto>),
         customer_action(
-            "/api/communication/order/accept",
+            "/communication/order/accept",
             "Accept the quote",
             OrderAction::Accept,
         ),
         customer_action(
-            "/api/communication/order/reject",
+            "/communication/order/reject",
             "Reject the quote",
             OrderAction::Reject,
         ),
         customer_action(
-            "/api/communication/order/cancel",
+            "/communication/order/cancel",
             "Cancel the order",
             OrderAction::CustomerCancel,
         ),
         Endpoint::new(
             Method::GET,
-            "/api/communication/messages",
+            "/communication/messages",
             "A page of an order's messages, or the messages around one",
             h::list_messages::<Anyone>,
         )
@@ -170,7 +169,7 @@ fn endpoints() -> Vec<Endpoint> {
         .reply(envelope::<Vec<MessageDto>>),
         Endpoint::new(
             Method::POST,
-            "/api/communication/message/send",
+            "/communication/message/send",
             "Send a message on an order (an Idempotency-Key header makes a retry safe)",
             h::send_message::<Anyone>,
         )
@@ -179,41 +178,37 @@ fn endpoints() -> Vec<Endpoint> {
         .reply(envelope::<MessageDto>),
         Endpoint::new(
             Method::POST,
-            "/api/attachment/upload",
+            "/attachment/upload",
             "Upload a file",
             h::upload_attachment::<Anyone>,
         )
         .auth(CUSTOMER)
         .multipart(file_only)
         .reply(envelope::<AttachmentDto>),
+    ]
+}
+
+/// The routes under `/system/api`.
+fn staff() -> Vec<Endpoint> {
+    vec![
         Endpoint::new(
             Method::POST,
-            "/system/api/attachment/upload",
+            "/attachment/upload",
             "Upload a file (staff)",
             h::upload_attachment::<Staff>,
         )
         .auth(STAFF)
         .multipart(file_only)
         .reply(envelope::<AttachmentDto>),
-        Endpoint::new(
-            Method::POST,
-            "/system/api/login",
-            "Log staff in",
-            h::login_staff,
-        )
-        .json(named::<LoginRequest>)
-        .reply(envelope::<UserDto>),
-        Endpoint::new(
-            Method::POST,
-            "/system/api/logout",
-            "Log staff out",
-            h::logout::<Staff>,
-        )
-        .auth(STAFF)
-        .reply(envelope::<()>),
+        Endpoint::new(Method::POST, "/login", "Log staff in", h::login_staff)
+            .json(named::<LoginRequest>)
+            .reply(envelope::<UserDto>),
+        Endpoint::new(Method::POST, "/logout", "Log staff out", h::logout::<Staff>)
+            .auth(STAFF)
+            .reply(envelope::<()>),
         Endpoint::new(
             Method::GET,
-            "/system/api/communication/orders",
+            "/communication/orders",
             "Every order, newest first",
             h::list_orders::<Staff>,
         )
@@ -222,7 +217,7 @@ fn endpoints() -> Vec<Endpoint> {
         .reply(envelope::<Vec<OrderDto>>),
         Endpoint::new(
             Method::GET,
-            "/system/api/communication/order/detail",
+            "/communication/order/detail",
             "An order with its owner and messages (staff)",
             h::order_detail::<Staff>,
         )
@@ -231,7 +226,7 @@ fn endpoints() -> Vec<Endpoint> {
         .reply(envelope::<OrderDto>),
         Endpoint::new(
             Method::GET,
-            "/system/api/communication/messages",
+            "/communication/messages",
             "A page of an order's messages (staff)",
             h::list_messages::<Staff>,
         )
@@ -240,7 +235,7 @@ fn endpoints() -> Vec<Endpoint> {
         .reply(envelope::<Vec<MessageDto>>),
         Endpoint::new(
             Method::POST,
-            "/system/api/communication/message/send",
+            "/communication/message/send",
             "Send a message on an order (staff)",
             h::send_message::<Staff>,
         )
@@ -249,7 +244,7 @@ fn endpoints() -> Vec<Endpoint> {
         .reply(envelope::<MessageDto>),
         Endpoint::new(
             Method::POST,
-            "/system/api/communication/order/quote",
+            "/communication/order/quote",
             "Quote a price",
             h::quote_order,
         )
@@ -258,7 +253,7 @@ fn endpoints() -> Vec<Endpoint> {
         .reply(envelope::<OrderDto>),
         Endpoint::new(
             Method::POST,
-            "/system/api/communication/order/status",
+            "/communication/order/status",
             "Move an order to another status",
             h::set_order_status,
         )
@@ -267,7 +262,7 @@ fn endpoints() -> Vec<Endpoint> {
         .reply(envelope::<OrderDto>),
         Endpoint::new(
             Method::POST,
-            "/system/api/communication/order/images",
+            "/communication/order/images",
             "Set the sketch and finished images",
             h::set_order_images,
         )
@@ -285,6 +280,10 @@ fn customer_action(path: &'static str, summary: &'static str, action: OrderActio
     .auth(CUSTOMER)
     .json(named::<OrderIdRequest>)
     .reply(envelope::<OrderDto>)
+}
+
+async fn unknown() -> HttpResponse {
+    Envelope::<()>::error(FAILED, "no such endpoint".to_owned()).respond(HttpResponse::NotFound())
 }
 
 fn wrong_method(allowed: &Method) -> HttpResponse {

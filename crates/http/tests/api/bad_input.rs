@@ -82,6 +82,16 @@ async fn unknown_paths_and_wrong_methods_answer_json() {
     let res = app.get("/api/nothing/here", Auth::None).await;
     assert_eq!(res.status, StatusCode::NOT_FOUND);
     assert_eq!(res.body, json!({"code": -1, "msg": "no such endpoint"}));
+    let res = app.get("/system/api/nothing", Auth::None).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(res.body, json!({"code": -1, "msg": "no such endpoint"}));
+    // Outside every dialect, the answer belongs to none of them.
+    let res = app.get("/nothing/here", Auth::None).await;
+    assert_eq!(res.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        res.body,
+        json!({"error": "not_found", "message": "no such endpoint"})
+    );
     let res = app
         .send(TestRequest::delete().uri("/api/communication/messages"))
         .await;
