@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use colloq_auth::token::random_string;
-use colloq_persistence::app_keys::{self, AppKey};
+use colloq_domain::client::{AppKey, KeyPurpose};
+use colloq_persistence::app_keys;
 use colloq_persistence::{DbConn, write_transaction};
 
 use crate::CoreError;
@@ -41,7 +42,7 @@ pub fn create_app_key(
         app_secret: random_string(ALPHANUMERIC, 32)?,
         platform_id: new.platform_id,
         name: new.name,
-        key_type: 1,
+        purpose: KeyPurpose::Api,
         is_enabled: true,
         is_read_only: new.read_only,
         token_ttl_secs: new.token_ttl_secs,

@@ -140,6 +140,12 @@ impl CoreError {
     }
 }
 
+impl From<colloq_persistence::PoolError> for CoreError {
+    fn from(err: colloq_persistence::PoolError) -> Self {
+        StoreError::from(err).into()
+    }
+}
+
 impl From<StoreError> for CoreError {
     fn from(err: StoreError) -> Self {
         match err {

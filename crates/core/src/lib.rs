@@ -27,6 +27,7 @@ pub mod idempotency;
 pub mod messages;
 pub mod orders;
 pub mod sessions;
+pub mod snapshot;
 mod telemetry;
 pub mod throttle;
 

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 use colloq_auth::token::{IssuedToken, hash_token};
+use colloq_domain::client::AppKey;
 use colloq_domain::ids::{AccountId, UserId};
 use colloq_domain::user::{User, ViewerId};
 use colloq_persistence::accounts::{Holder, UserWithTokens};
-use colloq_persistence::app_keys::AppKey;
 use colloq_persistence::tokens::TokenRecord;
 use colloq_persistence::{DbConn, accounts, tokens};
 

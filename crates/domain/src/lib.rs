@@ -16,6 +16,7 @@
 //! - [`file`](mod@file): uploaded files, what their bytes say, and where they may be attached.
 //! - [`page`]: page requests, pages, and the per-thread sequence window.
 
+pub mod client;
 pub mod conversation;
 pub mod error;
 pub mod file;

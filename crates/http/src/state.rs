@@ -3,7 +3,7 @@ use std::sync::Arc;
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use colloq_core::{Clock, CoreError};
-use colloq_persistence::{DbConn, DbPool, QueryError, StoreError, Writer, read_snapshot};
+use colloq_persistence::{DbConn, DbPool, Writer};
 use colloq_storage::{BlobStore, StorageError};
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -158,7 +158,7 @@ impl AppState {
     }
 
     /// Runs a read on the blocking thread pool: `f` inside one read snapshot
-    /// (see [`read_snapshot`]) on a pooled connection. When that connection
+    /// (see [`colloq_core::snapshot::read`]) on a pooled connection. When that connection
     /// turns out to be lost (PostgreSQL restarted or a proxy cut it between
     /// the checkout's ping and the read), the whole read runs once more on a
     /// fresh connection; the lost one is discarded by the pool. A read
@@ -168,16 +168,14 @@ impl AppState {
     where
         F: Fn(&mut DbConn, DateTime<Utc>) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: From<CoreError> + From<QueryError> + ConnectionLost + Send + 'static,
+        E: From<CoreError> + ConnectionLost + Send + 'static,
     {
         let pool = self.pool.clone();
         let now = self.clock.now();
         web::block(move || {
             let attempt = || {
-                let mut conn = pool
-                    .get()
-                    .map_err(|e| E::from(CoreError::from(StoreError::from(e))))?;
-                read_snapshot(&mut conn, |conn| f(conn, now))
+                let mut conn = pool.get().map_err(|e| E::from(CoreError::from(e)))?;
+                colloq_core::snapshot::read(&mut conn, |conn| f(conn, now))
             };
             match attempt() {
                 Err(err) if err.connection_lost() => {
@@ -203,9 +201,7 @@ impl AppState {
         let pool = self.pool.clone();
         let now = self.clock.now();
         web::block(move || {
-            let mut conn = pool
-                .get()
-                .map_err(|e| E::from(CoreError::from(StoreError::from(e))))?;
+            let mut conn = pool.get().map_err(|e| E::from(CoreError::from(e)))?;
             f(&mut conn, now)
         })
         .await

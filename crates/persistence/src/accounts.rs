@@ -6,11 +6,12 @@ use colloq_domain::ids::{AccountId, UserId};
 use colloq_domain::user::{LoginName, User};
 use diesel::prelude::*;
 
-use crate::app_keys::AppKey;
+use crate::app_keys::AppKeyRow;
 use crate::schema::{accounts, app_keys, auth_tokens, users};
 use crate::stamp::Stamp;
 use crate::tokens::{TokenRecord, TokenRow, token_columns};
 use crate::{DbConn, StoreError, from_db_time, to_db_time};
+use colloq_domain::client::AppKey;
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = accounts)]
@@ -430,7 +431,7 @@ macro_rules! key_and_user {
             )
             .filter(app_keys::app_id.eq($app_id.to_owned()))
             .select((
-                AppKey::as_select(),
+                AppKeyRow::as_select(),
                 Option::<UserRow>::as_select(),
                 Option::<AccountRow>::as_select(),
                 users::is_primary.nullable(),
@@ -464,7 +465,7 @@ pub fn find_key_and_user(
         user_hash
     )
     .first::<(
-        AppKey,
+        AppKeyRow,
         Option<UserRow>,
         Option<AccountRow>,
         Option<bool>,
@@ -480,7 +481,7 @@ pub fn find_key_and_user(
                 account_token: account_token.map(TokenRecord::from),
                 user_token: user_token.map(TokenRecord::from),
             });
-            (key, presented)
+            (AppKey::from(key), presented)
         })
     })
     .map_err(StoreError::from)

@@ -95,6 +95,8 @@ pub use conn::{
     DbConn, DbManager, DbPool, Engine, PoolOptions, build_pool, migrate, ping, read_snapshot,
     redacted, write_transaction,
 };
+/// Why no pooled connection could be had.
+pub use diesel::r2d2::PoolError;
 /// How many pooled connections are open and idle.
 pub use diesel::r2d2::State as PoolState;
 /// diesel's query error, for callers that implement `From` for [`write_transaction`].

@@ -9,7 +9,7 @@ use diesel::sql_types::{BigInt, Text};
 use diesel::sqlite::Sqlite;
 
 use crate::accounts::{AccountRow, UserRow, key_and_user};
-use crate::app_keys::AppKey;
+use crate::app_keys::AppKeyRow;
 use crate::conversations::{ConversationRow, viewer_read};
 use crate::messages::MessageRow;
 use crate::schema::{

@@ -267,12 +267,12 @@ fn the_by_id_token_reads_agree_with_the_full_ones() {
         now,
     )
     .unwrap();
-    let key = app_keys::AppKey {
+    let key = colloq_domain::client::AppKey {
         app_id: "app".to_owned(),
         app_secret: "secret".to_owned(),
         platform_id: 4,
         name: "test".to_owned(),
-        key_type: 1,
+        purpose: colloq_domain::client::KeyPurpose::Api,
         is_enabled: true,
         is_read_only: false,
         token_ttl_secs: None,

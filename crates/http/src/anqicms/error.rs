@@ -44,12 +44,6 @@ impl crate::state::ConnectionLost for ApiError {
     }
 }
 
-impl From<colloq_persistence::QueryError> for ApiError {
-    fn from(err: colloq_persistence::QueryError) -> Self {
-        Self::Core(err.into())
-    }
-}
-
 /// The answer to a client over one of the per-address limits (see `throttle`).
 pub(crate) fn rate_limited(retry_after: std::time::Duration) -> HttpResponse {
     ApiError::Core(CoreError::RateLimited { retry_after }).error_response()

@@ -44,12 +44,6 @@ impl crate::state::ConnectionLost for ApiError {
     }
 }
 
-impl From<colloq_persistence::QueryError> for ApiError {
-    fn from(err: colloq_persistence::QueryError) -> Self {
-        Self::Core(err.into())
-    }
-}
-
 /// The code a messaging refusal is reported with.
 pub(crate) fn messaging_code(refusal: MessagingRefusal) -> Code {
     match refusal {

@@ -20,10 +20,10 @@ use actix_web::{FromRequest, HttpRequest, web};
 use chrono::{DateTime, Utc};
 use colloq_core::sessions::UserSessions;
 use colloq_core::{CoreError, app_keys, sessions};
+use colloq_domain::client::{AppKey, KeyPurpose};
 use colloq_domain::ids::AccountId;
 use colloq_domain::user::User;
-use colloq_persistence::app_keys::AppKey;
-use colloq_persistence::{DbConn, read_snapshot};
+use colloq_persistence::DbConn;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -153,7 +153,7 @@ fn check(
     let key = key
         .filter(|k| k.is_enabled)
         .ok_or(ApiError::Code(Code::AppKeyUnknown))?;
-    if key.key_type != 1 {
+    if key.purpose != KeyPurpose::Api {
         return Err(ApiError::Code(Code::KeyNotForApi));
     }
     if key.platform_id != client.platform_id {
@@ -261,7 +261,7 @@ impl<W> Signed<W> {
 
 impl<W: Who> Signed<W> {
     /// Checks the caller, then runs `f` as them, in one blocking call. The
-    /// checks read in a snapshot of their own (see [`read_snapshot`]), which
+    /// checks read in a snapshot of their own (see [`colloq_core::snapshot::read`]), which
     /// ends before `f`, so `f` may write.
     ///
     /// # Errors
@@ -328,7 +328,8 @@ impl<W: Who> Signed<W> {
         let zone = self.state.settings().fresns.signature_clock_zone;
         self.state
             .run_with(move |conn, now| {
-                let who = read_snapshot(conn, |conn| checked(conn, now, zone, &headers))?;
+                let who =
+                    colloq_core::snapshot::read(conn, |conn| checked(conn, now, zone, &headers))?;
                 let value = f(conn, now, &who)?;
                 Ok((who, value))
             })

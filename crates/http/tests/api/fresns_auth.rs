@@ -283,7 +283,7 @@ async fn key_platform_time_and_signature_are_checked_in_order() {
     app_keys::set_enabled(&mut conn, &key.app_id, false).unwrap();
     let mut manage = app_keys::find(&mut conn, &key.app_id).unwrap().unwrap();
     manage.app_id = "manage01".to_owned();
-    manage.key_type = 2;
+    manage.purpose = colloq_domain::client::KeyPurpose::Other(2);
     manage.is_enabled = true;
     app_keys::insert(&mut conn, &manage, app.clock().now()).unwrap();
     drop(conn);
