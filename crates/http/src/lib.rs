@@ -66,6 +66,7 @@ pub fn app(
 > {
     let body_limit = state.settings().http.max_body_bytes;
     let public_metrics = state.settings().metrics.public;
+    let dialects = state.clone();
     App::new()
         .app_data(web::Data::new(state))
         .app_data(web::PayloadConfig::new(body_limit))
@@ -73,8 +74,8 @@ pub fn app(
         .wrap(actix_web::middleware::from_fn(throttle::limit_addresses))
         .wrap(actix_web::middleware::from_fn(ops::observe))
         .configure(|cfg| ops::config(cfg, public_metrics))
-        .configure(fresns::config)
-        .configure(anqicms::config)
+        .configure(|cfg| fresns::config(cfg, &dialects))
+        .configure(|cfg| anqicms::config(cfg, &dialects))
         .configure(files::config)
         .configure(openapi::config)
         .default_service(web::to(not_found))

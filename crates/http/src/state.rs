@@ -1,4 +1,9 @@
-use std::sync::Arc;
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Dialect state by type (see [`AppState::extension`]).
+type Extensions = HashMap<TypeId, Arc<dyn Any + Send + Sync>>;
 
 use actix_web::web;
 use chrono::{DateTime, Utc};
@@ -10,7 +15,6 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use colloq_core::throttle::{Budgets, Throttle};
 
 use crate::Settings;
-use crate::fresns::UserInfoMemo;
 use crate::throttle::AddressLimits;
 
 /// What every handler shares: the pool, the writer of the hot writes, the file
@@ -22,7 +26,7 @@ pub struct AppState {
     store: BlobStore,
     settings: Arc<Settings>,
     clock: Clock,
-    fresns_users: Arc<UserInfoMemo>,
+    extensions: Arc<Mutex<Extensions>>,
     metrics: Option<PrometheusHandle>,
     throttle: Arc<Throttle>,
     address_limits: Arc<AddressLimits>,
@@ -59,7 +63,7 @@ impl AppState {
             store,
             settings: Arc::new(settings),
             clock,
-            fresns_users: Arc::default(),
+            extensions: Arc::default(),
             metrics: None,
             throttle: Arc::new(throttle),
             address_limits: Arc::new(address_limits),
@@ -139,9 +143,22 @@ impl AppState {
         &self.address_limits
     }
 
-    /// The Fresns User Info objects this server rendered recently.
-    pub(crate) fn fresns_users(&self) -> &UserInfoMemo {
-        &self.fresns_users
+    /// The state of type `T` a dialect keeps for itself (a cache, say): one
+    /// per application, shared by every worker, made on first use. The
+    /// application knows no dialect's types; a dialect takes its state once
+    /// per worker when it is mounted, not once per request.
+    pub(crate) fn extension<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut extensions = self
+            .extensions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = extensions
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()));
+        // Keyed by the type's id, so the downcast cannot fail.
+        Arc::clone(entry)
+            .downcast::<T>()
+            .unwrap_or_else(|_other| Arc::new(T::default()))
     }
 
     /// Runs a use case on the blocking thread pool with a pooled connection.
@@ -302,6 +319,19 @@ mod tests {
         }
         // The pool replaced the lost connections: the next read works at once.
         assert!(state.read_with(|conn, _| select_one(conn)).await.is_ok());
+    }
+
+    #[test]
+    fn a_dialect_state_is_one_per_application_whatever_the_clone() {
+        #[derive(Default)]
+        struct Counter(AtomicUsize);
+        let db = TestDatabase::new().unwrap();
+        let (state, _files) = state(&db);
+        let worker = state.clone();
+        state.extension::<Counter>().0.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(worker.extension::<Counter>().0.load(Ordering::SeqCst), 1);
+        let (other, _other_files) = self::state(&db);
+        assert_eq!(other.extension::<Counter>().0.load(Ordering::SeqCst), 0);
     }
 
     #[actix_web::test]

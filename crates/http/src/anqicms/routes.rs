@@ -20,12 +20,13 @@ use super::dto::{
 use super::error::FAILED;
 use super::extract::{Anyone, Customer, Staff};
 use super::handlers as h;
+use crate::AppState;
 use crate::openapi::{self, Endpoint, Schemas, file_only, named};
 use crate::settings::OrderField;
 
 /// Mounts the dialect: its two scopes, each with the middleware that sends a
 /// renewed token back, and its own answer for an unknown path.
-pub(crate) fn config(cfg: &mut web::ServiceConfig) {
+pub(crate) fn config(cfg: &mut web::ServiceConfig, _state: &AppState) {
     for (scope, endpoints) in [(CUSTOMER_API, customer()), (STAFF_API, staff())] {
         let mut scope = web::scope(scope)
             .wrap(from_fn(super::update_token_header))

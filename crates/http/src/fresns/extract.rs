@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 
 use super::SignatureZone;
 use super::codes::{Code, Lang};
-use super::convert::Render;
+use super::convert::{Render, UserInfoMemo};
 use super::error::ApiError;
 use super::headers::{self, ClientHeaders, HeaderProblem};
 use super::time::TimeView;
@@ -43,6 +43,8 @@ pub(crate) struct Signed<W> {
     headers: Arc<ClientHeaders>,
     pub(crate) view: TimeView,
     pub(crate) state: web::Data<AppState>,
+    /// The User Info this server rendered recently (see [`UserInfoMemo`]).
+    memo: web::Data<UserInfoMemo>,
     who: PhantomData<fn() -> W>,
 }
 
@@ -254,7 +256,7 @@ impl<W> Signed<W> {
             view: self.view,
             settings: &self.state.settings().fresns,
             filter,
-            memo: self.state.fresns_users(),
+            memo: &self.memo,
         }
     }
 }
@@ -368,11 +370,20 @@ impl<W: Who> FromRequest for Signed<W> {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(parse(req).map(|(headers, view, state)| Self {
-            headers: Arc::new(headers),
-            view,
-            state,
-            who: PhantomData,
+        let memo = req
+            .app_data::<web::Data<UserInfoMemo>>()
+            .cloned()
+            .ok_or(ApiError::Core(CoreError::Internal(
+                "the Fresns memo is missing",
+            )));
+        ready(parse(req).and_then(|(headers, view, state)| {
+            Ok(Self {
+                headers: Arc::new(headers),
+                view,
+                state,
+                memo: memo?,
+                who: PhantomData,
+            })
         }))
     }
 }

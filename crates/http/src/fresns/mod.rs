@@ -24,7 +24,6 @@ mod time;
 mod userinfo;
 
 pub use clock::SignatureZone;
-pub(crate) use convert::UserInfoMemo;
 pub(crate) use routes::{config, openapi};
 
 /// The answer to a client over a per-address limit, in its language.

@@ -11,6 +11,7 @@ use utoipa::openapi::schema::AnyOfBuilder;
 use utoipa::openapi::{RefOr, Schema};
 
 use super::codes::Lang;
+use super::convert::UserInfoMemo;
 use super::dto::{
     AccountInfo, AuthUserRequest, CodeMessagesQuery, ConfigsQuery, ConversationDetail,
     ConversationItem, Envelope, Failed, FileInfo, IpInfoQuery, KeysQuery, ListQuery, LoginRequest,
@@ -19,10 +20,12 @@ use super::dto::{
 };
 use super::error::Failure;
 use super::handlers as h;
+use crate::AppState;
 use crate::openapi::{self, Endpoint, Schemas, named, upload_form};
 
-/// Mounts the dialect.
-pub(crate) fn config(cfg: &mut web::ServiceConfig) {
+/// Mounts the dialect, with the state it keeps for itself.
+pub(crate) fn config(cfg: &mut web::ServiceConfig, state: &AppState) {
+    cfg.app_data(web::Data::from(state.extension::<UserInfoMemo>()));
     for endpoint in site() {
         cfg.service(endpoint.into_resource(wrong_method));
     }
