@@ -2,7 +2,6 @@
 //! TOML file, then `COLLOQ_*` environment variables, then flags) and passed down.
 //! Tests build it in code. Every field documents its environment variable.
 
-use colloq_domain::file::FileKind;
 use serde::{Deserialize, Serialize};
 
 /// All of colloq's settings.
@@ -89,17 +88,7 @@ impl Settings {
                 "http.trusted_proxies names `{bad}`: expected an IP address or a network such as 10.0.0.0/8"
             ));
         }
-        if let Some(kind) = self
-            .fresns
-            .conversation_files
-            .iter()
-            .find(|k| FileKind::parse(k).is_none())
-        {
-            return Err(format!(
-                "fresns.conversation_files names `{kind}`: expected image, video, audio or document"
-            ));
-        }
-        Ok(())
+        self.fresns.validate()
     }
 }
 
@@ -337,129 +326,8 @@ impl AuthSettings {
     }
 }
 
-/// AnQiCMS dialect settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct AnqicmsSettings {
-    /// The form fields of a new order, served by `GET /api/communication/fields`
-    /// (set them in the TOML file as `[[anqicms.order_fields]]`).
-    pub order_fields: Vec<OrderField>,
-}
-
-impl Default for AnqicmsSettings {
-    fn default() -> Self {
-        let field =
-            |name: &str, field_name: &str, kind: &str, required, content: &str| OrderField {
-                name: name.to_owned(),
-                field_name: field_name.to_owned(),
-                kind: kind.to_owned(),
-                required,
-                content: content.to_owned(),
-            };
-        // The example form of AnQiCMS's own documentation of communication orders.
-        Self {
-            order_fields: vec![
-                field("Delivery time", "delivery_time", "text", true, ""),
-                field(
-                    "Special requirements",
-                    "special_requirement",
-                    "textarea",
-                    false,
-                    "",
-                ),
-                field(
-                    "Budget range",
-                    "budget_range",
-                    "select",
-                    true,
-                    "5000-10000\n10000-20000\n20000+",
-                ),
-            ],
-        }
-    }
-}
-
-/// One form field of a new order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct OrderField {
-    /// Display label.
-    pub name: String,
-    /// Key in `order_extra`.
-    pub field_name: String,
-    /// text, number, textarea, radio, checkbox, select, image or file.
-    #[serde(rename = "type")]
-    pub kind: String,
-    /// Whether the form requires it.
-    #[serde(default)]
-    pub required: bool,
-    /// Default value or options, one per line.
-    #[serde(default)]
-    pub content: String,
-}
-
-pub use crate::fresns::SignatureZone;
-
-/// Fresns dialect settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FresnsSettings {
-    /// `COLLOQ_FRESNS__CONVERSATION_ENABLED`: when false, sending answers 36600.
-    /// Default true.
-    pub conversation_enabled: bool,
-    /// `COLLOQ_FRESNS__SITE_URL`: prefix of User Info `url` (`<site_url>/u/<uid>`),
-    /// also served as the `site_url` configuration item.
-    pub site_url: String,
-    /// `COLLOQ_FRESNS__SITE_NAME`: the `site_name` configuration item clients
-    /// show. Default `colloq`.
-    pub site_name: String,
-    /// `COLLOQ_FRESNS__SITE_LOGO`: the URL of the `site_logo` configuration
-    /// item. Default: none (`null`).
-    pub site_logo: String,
-    /// `COLLOQ_FRESNS__DEFAULT_AVATAR`: avatar of users without one.
-    pub default_avatar: String,
-    /// `COLLOQ_FRESNS__DEACTIVATE_AVATAR`: avatar of disabled and missing users.
-    pub deactivate_avatar: String,
-    /// Words that stop a message from being sent (36605), matched
-    /// case-insensitively anywhere in the text (TOML list `fresns.block_words`).
-    pub block_words: Vec<String>,
-    /// `fresns.conversation_files`: the kinds of file a conversation accepts
-    /// (`image`, `video`, `audio`, `document`). Default `["image"]`, upstream's.
-    pub conversation_files: Vec<String>,
-    /// `COLLOQ_FRESNS__SIGNATURE_CLOCK_ZONE`: the zone the Fresns site that
-    /// colloq replaces runs in (its `DB_TIMEZONE`): an IANA name such as
-    /// `Asia/Shanghai` or an offset such as `+08:00`. Upstream checks signature
-    /// timestamps against true Unix time minus that zone's offset, and its
-    /// clients sign accordingly. Default `UTC` (true Unix time).
-    pub signature_clock_zone: crate::fresns::SignatureZone,
-}
-
-impl Default for FresnsSettings {
-    fn default() -> Self {
-        Self {
-            conversation_enabled: true,
-            site_url: String::new(),
-            site_name: "colloq".to_owned(),
-            site_logo: String::new(),
-            default_avatar: String::new(),
-            deactivate_avatar: String::new(),
-            block_words: Vec::new(),
-            conversation_files: vec!["image".to_owned()],
-            signature_clock_zone: crate::fresns::SignatureZone::default(),
-        }
-    }
-}
-
-impl FresnsSettings {
-    /// The kinds of file conversations accept (`conversation_files`); names
-    /// that are no kind were refused by `Settings::validate`.
-    pub(crate) fn conversation_kinds(&self) -> Vec<FileKind> {
-        self.conversation_files
-            .iter()
-            .filter_map(|k| FileKind::parse(k))
-            .collect()
-    }
-}
+pub use crate::anqicms::{AnqicmsSettings, OrderField};
+pub use crate::fresns::{FresnsSettings, SignatureZone};
 
 #[cfg(test)]
 mod tests {

@@ -328,7 +328,10 @@ mod tests {
         let db = TestDatabase::new().unwrap();
         let (state, _files) = state(&db);
         let worker = state.clone();
-        state.extension::<Counter>().0.fetch_add(1, Ordering::SeqCst);
+        state
+            .extension::<Counter>()
+            .0
+            .fetch_add(1, Ordering::SeqCst);
         assert_eq!(worker.extension::<Counter>().0.load(Ordering::SeqCst), 1);
         let (other, _other_files) = self::state(&db);
         assert_eq!(other.extension::<Counter>().0.load(Ordering::SeqCst), 0);

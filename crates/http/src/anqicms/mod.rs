@@ -12,6 +12,7 @@ mod error;
 mod extract;
 mod handlers;
 mod routes;
+mod settings;
 
 pub(crate) use error::rate_limited;
 pub(crate) use extract::update_token_header;
@@ -19,3 +20,4 @@ pub(crate) use extract::update_token_header;
 /// This dialect's name in request logs and metrics.
 const DIALECT: &str = "anqicms";
 pub(crate) use routes::{config, openapi};
+pub use settings::{AnqicmsSettings, OrderField};

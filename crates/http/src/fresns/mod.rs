@@ -20,11 +20,13 @@ mod global;
 mod handlers;
 mod headers;
 mod routes;
+mod settings;
 mod time;
 mod userinfo;
 
 pub use clock::SignatureZone;
 pub(crate) use routes::{config, openapi};
+pub use settings::FresnsSettings;
 
 /// The answer to a client over a per-address limit, in its language.
 pub(crate) fn rate_limited(
