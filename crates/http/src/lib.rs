@@ -67,8 +67,10 @@ pub fn app(
     let body_limit = state.settings().http.max_body_bytes;
     let public_metrics = state.settings().metrics.public;
     let dialects = state.clone();
+    let doors = web::Data::from(state.extension::<throttle::Doors>());
     App::new()
         .app_data(web::Data::new(state))
+        .app_data(doors)
         .app_data(web::PayloadConfig::new(body_limit))
         .wrap(actix_web::middleware::from_fn(limits::body_deadline))
         .wrap(actix_web::middleware::from_fn(throttle::limit_addresses))

@@ -1,8 +1,9 @@
 //! Limits per client address: every request, login attempts at every door of
-//! both dialects, and registrations (`limits.*`). The budgets that follow an
+//! every dialect, and registrations (`limits.*`). The budgets that follow an
 //! account or a user whatever the address (password checks, sends) are
 //! `colloq_core::throttle`'s. A client over a limit gets HTTP 429 with
-//! `Retry-After` in its dialect's envelope.
+//! `Retry-After` in its dialect's envelope: each dialect declares its doors
+//! and its refusal ([`DialectDoors`]) when it is mounted.
 //!
 //! The client's address is the socket's, or, when the socket's is one of
 //! `http.trusted_proxies`, the last address in `X-Forwarded-For` that is not a
@@ -170,13 +171,54 @@ enum Door {
     Other,
 }
 
-fn door(method: &Method, path: &str) -> Door {
-    if method != Method::POST {
-        return Door::Other;
+/// How one dialect's paths meet the address limits: its login and
+/// registration doors, and how it answers a client over a limit. Each
+/// dialect declares its own when it is mounted, so the limits know no
+/// dialect by name.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DialectDoors {
+    /// The paths it answers start with this.
+    pub(crate) prefix: &'static str,
+    /// `POST` paths that check a password.
+    pub(crate) logins: &'static [&'static str],
+    /// `POST` paths that create an account.
+    pub(crate) registrations: &'static [&'static str],
+    /// A 429 in the dialect's envelope, waiting this long.
+    pub(crate) refuse: fn(&HttpRequest, Duration) -> HttpResponse,
+}
+
+/// The dialects' doors, longest prefix first.
+#[derive(Debug, Default)]
+pub(crate) struct Doors(std::sync::RwLock<Vec<DialectDoors>>);
+
+impl Doors {
+    /// Adds a dialect's doors (once, however many workers mount it).
+    pub(crate) fn declare(&self, doors: DialectDoors) {
+        let mut all = self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !all.iter().any(|d| d.prefix == doors.prefix) {
+            all.push(doors);
+            all.sort_by_key(|d| std::cmp::Reverse(d.prefix.len()));
+        }
     }
-    match path {
-        "/api/login" | "/system/api/login" | "/api/v2/account/login" => Door::Login,
-        "/api/register" => Door::Register,
+
+    /// The dialect `path` belongs to.
+    fn of(&self, path: &str) -> Option<DialectDoors> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .find(|d| path.starts_with(d.prefix))
+            .copied()
+    }
+}
+
+fn door(dialect: Option<&DialectDoors>, method: &Method, path: &str) -> Door {
+    match dialect {
+        Some(d) if method == Method::POST && d.logins.contains(&path) => Door::Login,
+        Some(d) if method == Method::POST && d.registrations.contains(&path) => Door::Register,
         _ => Door::Other,
     }
 }
@@ -206,9 +248,15 @@ pub(crate) async fn limit_addresses(
         if matches!(path, "/healthz" | "/readyz" | "/metrics") {
             return None;
         }
-        let wait = limits.wait(client, door(req.method(), path))?;
+        let dialect = req
+            .app_data::<web::Data<Doors>>()
+            .and_then(|doors| doors.of(path));
+        let wait = limits.wait(client, door(dialect.as_ref(), req.method(), path))?;
         metrics::counter!("colloq_rate_limited_total", "budget" => "address").increment(1);
-        Some(refuse(&req, wait))
+        Some(match dialect {
+            Some(d) => (d.refuse)(req.request(), wait),
+            None => refuse(wait),
+        })
     });
     match refusal {
         Some(res) => Ok(req.into_response(res).map_into_right_body()),
@@ -219,12 +267,17 @@ pub(crate) async fn limit_addresses(
     }
 }
 
-fn refuse(req: &ServiceRequest, wait: Duration) -> HttpResponse {
-    if req.path().starts_with("/api/v2/") {
-        crate::fresns::rate_limited(req.headers(), wait)
-    } else {
-        crate::anqicms::rate_limited(wait)
-    }
+/// A 429 for a path outside every dialect (files, the API documents).
+fn refuse(wait: Duration) -> HttpResponse {
+    let secs = crate::retry_after_secs(wait);
+    let mut res = HttpResponse::TooManyRequests()
+        .insert_header((actix_web::http::header::RETRY_AFTER, secs))
+        .json(serde_json::json!({
+            "error": "too_many_requests",
+            "message": format!("too many requests, please try again in {secs} s"),
+        }));
+    crate::ops::mark(&mut res, "none", 429);
+    res
 }
 
 #[cfg(test)]
@@ -278,9 +331,15 @@ mod tests {
     fn login_doors_share_one_budget_per_address() {
         let l = limits(&[]);
         let client = "198.51.100.1".parse().unwrap_or_else(|e| panic!("{e}"));
-        let login = |path| door(&Method::POST, path);
+        let doors = DialectDoors {
+            prefix: "/x/",
+            logins: &["/x/login", "/x/staff/login"],
+            registrations: &["/x/register"],
+            refuse: |_, _| HttpResponse::TooManyRequests().finish(),
+        };
+        let login = |path| door(Some(&doors), &Method::POST, path);
         let mut allowed = 0;
-        for path in ["/api/login", "/system/api/login", "/api/v2/account/login"].repeat(20) {
+        for path in ["/x/login", "/x/staff/login"].repeat(20) {
             if l.wait(client, login(path)).is_none() {
                 allowed += 1;
             }
@@ -289,6 +348,8 @@ mod tests {
             allowed,
             LimitsSettings::default().logins_per_address_per_minute
         );
-        assert_eq!(door(&Method::GET, "/api/login"), Door::Other);
+        assert_eq!(door(Some(&doors), &Method::GET, "/x/login"), Door::Other);
+        assert_eq!(login("/x/register"), Door::Register);
+        assert_eq!(door(None, &Method::POST, "/x/login"), Door::Other);
     }
 }

@@ -23,10 +23,23 @@ use super::handlers as h;
 use crate::AppState;
 use crate::openapi::{self, Endpoint, Schemas, file_only, named};
 use crate::settings::OrderField;
+use crate::throttle::{DialectDoors, Doors};
 
 /// Mounts the dialect: its two scopes, each with the middleware that sends a
 /// renewed token back, and its own answer for an unknown path.
-pub(crate) fn config(cfg: &mut web::ServiceConfig, _state: &AppState) {
+pub(crate) fn config(cfg: &mut web::ServiceConfig, state: &AppState) {
+    let doors = state.extension::<Doors>();
+    for (prefix, logins, registrations) in [
+        ("/api/", &["/api/login"][..], &["/api/register"][..]),
+        ("/system/api/", &["/system/api/login"][..], &[][..]),
+    ] {
+        doors.declare(DialectDoors {
+            prefix,
+            logins,
+            registrations,
+            refuse: |_req, wait| super::rate_limited(wait),
+        });
+    }
     for (scope, endpoints) in [(CUSTOMER_API, customer()), (STAFF_API, staff())] {
         let mut scope = web::scope(scope)
             .wrap(from_fn(super::update_token_header))

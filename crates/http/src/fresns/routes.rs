@@ -22,10 +22,20 @@ use super::error::Failure;
 use super::handlers as h;
 use crate::AppState;
 use crate::openapi::{self, Endpoint, Schemas, named, upload_form};
+use crate::throttle::{DialectDoors, Doors};
 
 /// Mounts the dialect, with the state it keeps for itself.
 pub(crate) fn config(cfg: &mut web::ServiceConfig, state: &AppState) {
     cfg.app_data(web::Data::from(state.extension::<UserInfoMemo>()));
+    let doors = state.extension::<Doors>();
+    for prefix in ["/api/v2/", "/status.json"] {
+        doors.declare(DialectDoors {
+            prefix,
+            logins: &["/api/v2/account/login"],
+            registrations: &[],
+            refuse: |req, wait| super::rate_limited(req.headers(), wait),
+        });
+    }
     for endpoint in site() {
         cfg.service(endpoint.into_resource(wrong_method));
     }

@@ -219,6 +219,17 @@ async fn an_address_has_a_budget_for_everything_and_one_for_registrations() {
         .await;
     assert_too_many(&fresns, 429);
     assert_eq!(fresns.body["message"], "请求过于频繁，请稍后再试");
+    // Outside both dialects (a file, the API documents) it belongs to neither.
+    let file = app
+        .send(
+            TestRequest::get()
+                .uri("/openapi/anqicms.json")
+                .peer_addr(address(1)),
+        )
+        .await;
+    assert_eq!(file.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(file.headers.contains_key("retry-after"));
+    assert_eq!(file.body["error"], "too_many_requests");
     // Health checks are exempt; other addresses have their own budget.
     let health = app
         .send_raw(TestRequest::get().uri("/healthz").peer_addr(address(1)))
