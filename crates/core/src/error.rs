@@ -10,7 +10,7 @@ use colloq_auth::AuthError;
 use colloq_domain::DomainError;
 use colloq_persistence::StoreError;
 
-/// Refusals that dialects distinguish (Fresns gives each its own code).
+/// Refusals a dialect may report distinctly (each maps them to its own codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     /// No account has that e-mail or phone.

@@ -1,5 +1,6 @@
-//! Session tokens: issue, authenticate, revoke. A token is bound to a scope so a
-//! token issued to one dialect (or to staff) cannot be replayed as another.
+//! Session tokens: issue, authenticate, revoke. A token is bound to a scope
+//! (whom it speaks for, how it was opened) so a token of one kind cannot be
+//! replayed as another.
 
 use chrono::{DateTime, Duration, Utc};
 use colloq_auth::token::{IssuedToken, hash_token};
@@ -14,26 +15,63 @@ use crate::Refusal;
 
 use crate::CoreError;
 
-/// What a token may be used for.
+/// Whom a session speaks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenScope {
-    /// An AnQiCMS customer token (`token` header or cookie).
-    AnqiUser,
-    /// An AnQiCMS staff token (`admin` header).
-    AnqiStaff,
-    /// A Fresns account token (`X-Fresns-Aid-Token`).
-    FresnsAccount,
-    /// A Fresns user token (`X-Fresns-Uid-Token`).
-    FresnsUser,
+pub enum SessionKind {
+    /// One user profile.
+    Profile,
+    /// A member of the site's staff (a profile with staff rights).
+    Staff,
+    /// An account, with whichever of its profiles it chooses next.
+    Account,
+}
+
+/// How a session was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// At the site's own login: the client holds a bearer token.
+    Site,
+    /// Through a client app's key: every request is signed, and the token is
+    /// bound to the key's platform.
+    App,
+}
+
+/// What a token may be used for: whom it speaks for and how it was opened.
+/// A token of one scope never works as another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenScope {
+    /// Whom it speaks for.
+    pub kind: SessionKind,
+    /// How it was opened.
+    pub channel: Channel,
 }
 
 impl TokenScope {
+    /// A profile logged in at the site.
+    pub const SITE_PROFILE: Self = Self::new(SessionKind::Profile, Channel::Site);
+    /// Staff logged in at the site.
+    pub const SITE_STAFF: Self = Self::new(SessionKind::Staff, Channel::Site);
+    /// An account logged in through an app.
+    pub const APP_ACCOUNT: Self = Self::new(SessionKind::Account, Channel::App);
+    /// A profile chosen through an app.
+    pub const APP_PROFILE: Self = Self::new(SessionKind::Profile, Channel::App);
+
+    /// The scope of this kind, opened this way.
+    pub const fn new(kind: SessionKind, channel: Channel) -> Self {
+        Self { kind, channel }
+    }
+
+    /// The stored name. The four scopes colloq issues keep the names they
+    /// were first stored under (from the dialects that first issued them), so
+    /// tokens issued before keep working.
     fn as_str(self) -> &'static str {
-        match self {
-            Self::AnqiUser => "anqicms:user",
-            Self::AnqiStaff => "anqicms:staff",
-            Self::FresnsAccount => "fresns:account",
-            Self::FresnsUser => "fresns:user",
+        match (self.kind, self.channel) {
+            (SessionKind::Profile, Channel::Site) => "anqicms:user",
+            (SessionKind::Staff, Channel::Site) => "anqicms:staff",
+            (SessionKind::Account, Channel::App) => "fresns:account",
+            (SessionKind::Profile, Channel::App) => "fresns:user",
+            (SessionKind::Account, Channel::Site) => "site:account",
+            (SessionKind::Staff, Channel::App) => "app:staff",
         }
     }
 }
@@ -132,7 +170,7 @@ fn accepts(
     // A staff token stops working the moment the account loses staff rights.
     token_scope == scope.as_str()
         && expires_at > now
-        && (scope != TokenScope::AnqiStaff || is_staff)
+        && (scope.kind != SessionKind::Staff || is_staff)
 }
 
 /// A token's holder by id, for the reads that only check access.
@@ -169,7 +207,7 @@ pub fn authenticate_id(
         viewer: ViewerId {
             user: holder.user,
             account: holder.account,
-            as_staff: scope == TokenScope::AnqiStaff,
+            as_staff: scope.kind == SessionKind::Staff,
         },
         expires_at: holder.expires_at,
     }))
@@ -192,10 +230,10 @@ pub fn purge_expired(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, Cor
     Ok(tokens::purge_expired(conn, now)?)
 }
 
-/// Which client a Fresns token is issued to.
+/// Which client app a token is issued through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Issuer<'a> {
-    /// The client platform (`X-Fresns-Client-Platform-Id`).
+    /// The client's platform.
     pub platform_id: i32,
     /// The app key's id.
     pub app_id: &'a str,
@@ -203,9 +241,10 @@ pub struct Issuer<'a> {
     pub ttl: Option<Duration>,
 }
 
-/// A Fresns session: the token and, when it expires at all, when.
+/// A session opened through an app key: the token and, when it expires at
+/// all (the key decides), when.
 #[derive(Debug)]
-pub struct FresnsSession {
+pub struct AppSession {
     /// The token.
     pub token: IssuedToken,
     /// `None` when it lives until logout.
@@ -215,14 +254,14 @@ pub struct FresnsSession {
 /// Tokens without a lifetime are stored with one far beyond any use.
 const FOREVER_DAYS: i64 = 365 * 100;
 
-fn issue_fresns(
+fn issue_through_app(
     conn: &mut DbConn,
     user: &User,
     scope: TokenScope,
     parent: Option<&str>,
     issuer: Issuer<'_>,
     now: DateTime<Utc>,
-) -> Result<FresnsSession, CoreError> {
+) -> Result<AppSession, CoreError> {
     let token = IssuedToken::generate()?;
     let expires_at = issuer.ttl.map(|ttl| now + ttl);
     let parent_hash = parent.map(hash_token);
@@ -231,7 +270,7 @@ fn issue_fresns(
         tokens::NewToken {
             hash: token.hash(),
             account: user.account_id,
-            user: (scope == TokenScope::FresnsUser).then_some(user.id),
+            user: (scope.kind == SessionKind::Profile).then_some(user.id),
             scope: scope.as_str(),
             expires_at: expires_at.unwrap_or(now + Duration::days(FOREVER_DAYS)),
             platform_id: Some(issuer.platform_id),
@@ -240,10 +279,10 @@ fn issue_fresns(
         },
         now,
     )?;
-    Ok(FresnsSession { token, expires_at })
+    Ok(AppSession { token, expires_at })
 }
 
-/// Issues a Fresns account token (after a login).
+/// Issues an account token through an app (after a login).
 ///
 /// # Errors
 /// Storage or random-source failures.
@@ -252,11 +291,12 @@ pub fn issue_account_token(
     account: &User,
     issuer: Issuer<'_>,
     now: DateTime<Utc>,
-) -> Result<FresnsSession, CoreError> {
-    issue_fresns(conn, account, TokenScope::FresnsAccount, None, issuer, now)
+) -> Result<AppSession, CoreError> {
+    issue_through_app(conn, account, TokenScope::APP_ACCOUNT, None, issuer, now)
 }
 
-/// Issues a Fresns user token under an account token (after `user/auth`); logout
+/// Issues a profile token through an app under an account token (after the
+/// account chooses a profile); logout
 /// of the account token revokes it too.
 ///
 /// # Errors
@@ -267,18 +307,19 @@ pub fn issue_user_token(
     user: &User,
     issuer: Issuer<'_>,
     now: DateTime<Utc>,
-) -> Result<FresnsSession, CoreError> {
-    issue_fresns(
+) -> Result<AppSession, CoreError> {
+    issue_through_app(
         conn,
         user,
-        TokenScope::FresnsUser,
+        TokenScope::APP_PROFILE,
         Some(account_token),
         issuer,
         now,
     )
 }
 
-/// Checks a Fresns account (aid) and its token, in upstream's order.
+/// Checks an account (by its public id) and its app token, in the order the
+/// app dialect reports failures.
 ///
 /// # Errors
 /// [`Refusal::UnknownAccount`], [`Refusal::AccountTokenInvalid`],
@@ -323,12 +364,13 @@ fn check_account_token(
     now: DateTime<Utc>,
 ) -> Result<(), CoreError> {
     let record = record
-        .filter(|r| r.scope == TokenScope::FresnsAccount.as_str() && r.account == account)
+        .filter(|r| r.scope == TokenScope::APP_ACCOUNT.as_str() && r.account == account)
         .ok_or(CoreError::Refused(Refusal::AccountTokenInvalid))?;
     check_platform_and_expiry(record.platform_id, platform_id, record.expires_at, now)
 }
 
-/// Checks a Fresns user (uid) token, after the token of `account` passed.
+/// Checks a profile's app token (by the profile's public id), after the token
+/// of `account` passed.
 ///
 /// # Errors
 /// [`Refusal::UserTokenInvalid`], [`Refusal::TokenPlatformMismatch`] or
@@ -355,7 +397,7 @@ fn check_user_token(
 ) -> Result<User, CoreError> {
     let record = record
         .filter(|r| {
-            r.scope == TokenScope::FresnsUser.as_str()
+            r.scope == TokenScope::APP_PROFILE.as_str()
                 && r.account == account
                 && r.user == Some(user.id)
         })
@@ -364,17 +406,17 @@ fn check_user_token(
     Ok(user)
 }
 
-/// The account and user sessions of a Fresns request acting as a user, as
+/// The account and profile sessions of an app request acting as a profile, as
 /// its headers give them. `Debug` never shows the tokens.
 #[derive(Clone, Copy)]
 pub struct UserSessions<'a> {
-    /// `X-Fresns-Aid`.
+    /// The account's public id.
     pub aid: &'a str,
-    /// `X-Fresns-Aid-Token`.
+    /// The account token.
     pub aid_token: &'a str,
-    /// `X-Fresns-Uid`.
+    /// The profile's public id.
     pub uid: i64,
-    /// `X-Fresns-Uid-Token`.
+    /// The profile token.
     pub uid_token: &'a str,
 }
 
@@ -387,7 +429,7 @@ impl std::fmt::Debug for UserSessions<'_> {
     }
 }
 
-/// What a Fresns request acting as a user presented, as [`read_user_request`]
+/// What an app request acting as a profile presented, as [`read_user_request`]
 /// found it; checked by [`verify_account_and_user`], which reads for itself
 /// when the read found no such profile.
 #[derive(Debug)]
@@ -472,10 +514,62 @@ fn check_platform_and_expiry(
     Ok(())
 }
 
-/// Revokes a Fresns account token and every user token issued under it.
+/// Revokes an account's app token and every profile token issued under it.
 ///
 /// # Errors
 /// Storage failures.
 pub fn revoke_account_token(conn: &mut DbConn, token: &str) -> Result<usize, CoreError> {
     Ok(tokens::delete_family(conn, &hash_token(token))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{Duration, Utc};
+
+    use super::{Channel, SessionKind, TokenScope, accepts};
+
+    #[test]
+    fn scopes_keep_their_stored_names_and_never_stand_in_for_each_other() {
+        // Tokens issued before the scopes were named by kind keep working.
+        let stored = [
+            (TokenScope::SITE_PROFILE, "anqicms:user"),
+            (TokenScope::SITE_STAFF, "anqicms:staff"),
+            (TokenScope::APP_ACCOUNT, "fresns:account"),
+            (TokenScope::APP_PROFILE, "fresns:user"),
+        ];
+        let now = Utc::now();
+        let later = now + Duration::hours(1);
+        for (scope, name) in stored {
+            assert_eq!(scope.as_str(), name);
+            for (other, other_name) in stored {
+                assert_eq!(accepts(scope, other_name, later, true, now), scope == other);
+            }
+        }
+        assert_eq!(
+            TokenScope::new(SessionKind::Profile, Channel::App),
+            TokenScope::APP_PROFILE
+        );
+        // Expired, or staff without staff rights: refused.
+        assert!(!accepts(
+            TokenScope::SITE_PROFILE,
+            "anqicms:user",
+            now,
+            false,
+            now
+        ));
+        assert!(!accepts(
+            TokenScope::SITE_STAFF,
+            "anqicms:staff",
+            later,
+            false,
+            now
+        ));
+        assert!(accepts(
+            TokenScope::SITE_PROFILE,
+            "anqicms:user",
+            later,
+            false,
+            now
+        ));
+    }
 }

@@ -241,7 +241,7 @@ impl Identity for Viewer {
     ) -> Result<Option<(Self, DateTime<Utc>)>, CoreError> {
         Ok(
             sessions::authenticate(conn, token, scope, now)?.map(|auth| {
-                let viewer = if scope == TokenScope::AnqiStaff {
+                let viewer = if scope == TokenScope::SITE_STAFF {
                     Self::staff(auth.user)
                 } else {
                     Self::customer(auth.user)
@@ -280,7 +280,7 @@ impl FromRequest for Customer {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(Credential::from(req, user_token(req), TokenScope::AnqiUser).map(Self))
+        ready(Credential::from(req, user_token(req), TokenScope::SITE_PROFILE).map(Self))
     }
 }
 
@@ -292,7 +292,7 @@ impl FromRequest for Staff {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(Credential::from(req, staff_token(req), TokenScope::AnqiStaff).map(Self))
+        ready(Credential::from(req, staff_token(req), TokenScope::SITE_STAFF).map(Self))
     }
 }
 
@@ -306,8 +306,8 @@ impl FromRequest for Anyone {
 
     fn from_request(req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
         let credential = match staff_token(req) {
-            Some(token) => Credential::from(req, Some(token), TokenScope::AnqiStaff),
-            None => Credential::from(req, user_token(req), TokenScope::AnqiUser),
+            Some(token) => Credential::from(req, Some(token), TokenScope::SITE_STAFF),
+            None => Credential::from(req, user_token(req), TokenScope::SITE_PROFILE),
         };
         ready(credential.map(Self))
     }

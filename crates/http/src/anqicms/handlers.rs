@@ -74,7 +74,7 @@ impl Authed for Anyone {
 /// The user with a fresh token in the body and, for customers, an HttpOnly cookie.
 fn session_reply(user: User, session: &Session, scope: TokenScope, ttl_secs: i64) -> HttpResponse {
     let mut builder: HttpResponseBuilder = HttpResponse::Ok();
-    if scope == TokenScope::AnqiUser {
+    if scope == TokenScope::SITE_PROFILE {
         builder.cookie(
             Cookie::build("token", session.token.secret().to_owned())
                 .path("/")
@@ -96,14 +96,14 @@ pub(super) async fn register_user(
     let (user, session) = state
         .run(move |conn, now| {
             let user = accounts::register(conn, new_user, now)?;
-            let session = sessions::issue(conn, &user, TokenScope::AnqiUser, ttl, now)?;
+            let session = sessions::issue(conn, &user, TokenScope::SITE_PROFILE, ttl, now)?;
             Ok((user, session))
         })
         .await?;
     Ok(session_reply(
         user,
         &session,
-        TokenScope::AnqiUser,
+        TokenScope::SITE_PROFILE,
         ttl.num_seconds(),
     ))
 }
@@ -121,7 +121,7 @@ async fn login(
         .run(move |conn, now| {
             let user = accounts::login(conn, &name, &password, (&throttle, &from), now)?;
             // A customer account at the staff door fails like a wrong password.
-            if scope == TokenScope::AnqiStaff && !user.is_staff {
+            if scope == TokenScope::SITE_STAFF && !user.is_staff {
                 return Err(CoreError::InvalidCredentials);
             }
             let session = sessions::issue(conn, &user, scope, ttl, now)?;
@@ -136,7 +136,7 @@ pub(super) async fn login_user(
     from: LoginOrigin,
     Body(req): Body<LoginRequest>,
 ) -> Reply {
-    login(state, from, req, TokenScope::AnqiUser).await
+    login(state, from, req, TokenScope::SITE_PROFILE).await
 }
 
 pub(super) async fn login_staff(
@@ -144,7 +144,7 @@ pub(super) async fn login_staff(
     from: LoginOrigin,
     Body(req): Body<LoginRequest>,
 ) -> Reply {
-    login(state, from, req, TokenScope::AnqiStaff).await
+    login(state, from, req, TokenScope::SITE_STAFF).await
 }
 
 pub(super) async fn logout<A: Authed>(who: A, PresentedToken(token): PresentedToken) -> Reply {

@@ -12,7 +12,7 @@ use colloq_core::accounts::UserRef;
 use colloq_core::conversations::{
     ConversationSummary, DirectContent, MessagePage, Participants, Selection,
 };
-use colloq_core::sessions::FresnsSession;
+use colloq_core::sessions::AppSession;
 use colloq_domain::conversation::MessagingRefusal;
 use colloq_domain::file::{FileKind, StoredFile, human_size};
 use colloq_domain::ids::{MessageId, ThreadId, UserId};
@@ -565,7 +565,7 @@ impl Render<'_> {
 /// `sessionToken` of a login or user/auth.
 pub(crate) fn session_token<'a>(
     holder: Holder<'a>,
-    session: &'a FresnsSession,
+    session: &'a AppSession,
     ttl_secs: Option<i64>,
     view: TimeView,
 ) -> SessionToken<'a> {
