@@ -143,25 +143,27 @@ impl Credential {
 
     async fn read_as<V, I, T, F>(self, input: Result<I, ApiError>, f: F) -> Result<T, ApiError>
     where
-        V: Identity,
+        V: Identity + 'static,
         I: Send + 'static,
         F: Fn(&mut DbConn, &V, DateTime<Utc>, &I) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        let input = match input {
+            Ok(input) => input,
+            // A parameter error is reported after the token check: check
+            // the token alone, then refuse.
+            Err(invalid) => {
+                Box::pin(self.read_as(Ok(()), check_only::<V>)).await?;
+                return Err(invalid);
+            }
+        };
         let Self { token, scope, req } = self;
         let state = state(&req)?;
-        let (input, invalid) = match input {
-            Ok(input) => (Some(input), None),
-            Err(err) => (None, Some(err)),
-        };
         let (id, expires_at, value) = state
             .read_with(move |conn, now| {
                 let (viewer, expires_at) =
                     V::authenticate(conn, &token, scope, now)?.ok_or(ApiError::NotLoggedIn)?;
-                let value = input
-                    .as_ref()
-                    .map(|input| f(conn, &viewer, now, input))
-                    .transpose()?;
+                let value = f(conn, &viewer, now, &input)?;
                 Ok::<_, ApiError>((viewer.id(), expires_at, value))
             })
             .await?;
@@ -176,13 +178,7 @@ impl Credential {
             req.extensions_mut()
                 .insert(RenewedToken(session.token.secret().to_owned()));
         }
-        match (value, invalid) {
-            (Some(value), _) => Ok(value),
-            (None, Some(invalid)) => Err(invalid),
-            (None, None) => Err(ApiError::Core(colloq_core::CoreError::Internal(
-                "a read ran without its input",
-            ))),
-        }
+        Ok(value)
     }
 
     async fn call<V, T, F>(self, f: F) -> Result<T, ApiError>
@@ -215,6 +211,13 @@ impl Credential {
         }
         Ok(value)
     }
+}
+
+/// The read of a request whose parameters were refused: the token check
+/// alone. (A fn item, not a closure, so `read_as` calling itself with it
+/// stays one instantiation.)
+fn check_only<V>(_: &mut DbConn, _: &V, _: DateTime<Utc>, (): &()) -> Result<(), ApiError> {
+    Ok(())
 }
 
 /// What a handler learns about its caller: the whole [`Viewer`], or only the

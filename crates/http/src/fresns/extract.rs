@@ -294,31 +294,27 @@ impl<W: Who> Signed<W> {
         F: Fn(&mut DbConn, DateTime<Utc>, &W, &I) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        let input = match input {
+            Ok(input) => Arc::new(input),
+            // A parameter error is reported after the checks: check the
+            // caller alone, then refuse.
+            Err(invalid) => {
+                Box::pin(self.read(Ok(()), check_only::<W>)).await?;
+                return Err(invalid);
+            }
+        };
         let headers = Arc::clone(&self.headers);
         let zone = self.state.settings().fresns.signature_clock_zone;
-        let (input, invalid) = match input {
-            Ok(input) => (Some(Arc::new(input)), None),
-            Err(err) => (None, Some(err)),
-        };
-        let shared = input.clone();
+        let shared = Arc::clone(&input);
         let (who, value) = self
             .state
             .read_with(move |conn, now| {
                 let who = checked::<W>(conn, now, zone, &headers)?;
-                let value = shared
-                    .as_deref()
-                    .map(|input| f(conn, now, &who, input))
-                    .transpose()?;
+                let value = f(conn, now, &who, &shared)?;
                 Ok::<_, ApiError>((who, value))
             })
             .await?;
-        match (value, input, invalid) {
-            (Some(value), Some(input), _) => Ok((who, value, input)),
-            (_, _, Some(invalid)) => Err(invalid),
-            _ => Err(ApiError::Core(colloq_core::CoreError::Internal(
-                "a read ran without its input",
-            ))),
-        }
+        Ok((who, value, input))
     }
 
     async fn call<T, F>(&self, f: F) -> Result<(W, T), ApiError>
@@ -337,6 +333,13 @@ impl<W: Who> Signed<W> {
             })
             .await
     }
+}
+
+/// The read of a request whose parameters were refused: the checks alone.
+/// (A fn item, not a closure, so `read` calling itself with it stays one
+/// instantiation.)
+fn check_only<W>(_: &mut DbConn, _: DateTime<Utc>, _: &W, (): &()) -> Result<(), ApiError> {
+    Ok(())
 }
 
 fn checked<W: Who>(
