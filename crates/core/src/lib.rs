@@ -15,12 +15,14 @@
 //! - [`conversations`]: direct messages between two users.
 //! - [`orders`]: communication orders and their lifecycle.
 //! - [`messages`]: list and send messages on a thread.
+//! - [`events`]: the change feed every write use case adds to.
 
 pub mod accounts;
 pub mod app_keys;
 mod clock;
 pub mod conversations;
 mod error;
+pub mod events;
 pub mod files;
 pub mod health;
 pub mod idempotency;

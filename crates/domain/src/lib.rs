@@ -15,10 +15,12 @@
 //! - [`message`]: messages of every kind of thread.
 //! - [`file`](mod@file): uploaded files, what their bytes say, and where they may be attached.
 //! - [`page`]: page requests, pages, and the per-thread sequence window.
+//! - [`event`]: the change feed: what changed, and who hears of it.
 
 pub mod client;
 pub mod conversation;
 pub mod error;
+pub mod event;
 pub mod file;
 pub mod ids;
 pub mod message;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use colloq_domain::conversation::{Conversation, Side};
-use colloq_domain::ids::{ThreadId, UserId};
+use colloq_domain::ids::{MessageId, ThreadId, UserId};
 use colloq_domain::message::Message;
 use colloq_domain::page::{PageRequest, Paged};
 use colloq_domain::user::User;
@@ -551,8 +551,25 @@ fn adjust_mine(
     Ok(())
 }
 
+/// The messages an action changed, by conversation, each list in id order.
+pub type Changed = BTreeMap<ThreadId, Vec<MessageId>>;
+
+fn changed(pairs: impl IntoIterator<Item = (i64, i64)>) -> Changed {
+    let mut by_thread = Changed::new();
+    for (id, thread) in pairs {
+        by_thread
+            .entry(ThreadId(thread))
+            .or_default()
+            .push(MessageId(id));
+    }
+    for ids in by_thread.values_mut() {
+        ids.sort_unstable();
+    }
+    by_thread
+}
+
 /// Marks messages `me` received as read. Messages that are not `me`'s, or already
-/// read, are ignored.
+/// read, are ignored. Returns the messages it marked.
 ///
 /// # Errors
 /// Query failures.
@@ -561,15 +578,16 @@ pub fn mark_read(
     me: UserId,
     selection: &Selection,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<Changed, StoreError> {
     // Only unread messages still shown to me were counted as unread.
     let counted: Vec<i64> = unread_for(in_selection(selection), me)
         .filter(m::recipient_deleted_at.is_null())
         .select(m::thread_id)
         .load(conn)?;
-    let ids: Vec<i64> = unread_for(in_selection(selection), me)
-        .select(m::id)
+    let marked: Vec<(i64, i64)> = unread_for(in_selection(selection), me)
+        .select((m::id, m::thread_id))
         .load(conn)?;
+    let ids: Vec<i64> = marked.iter().map(|(id, _)| *id).collect();
     diesel::update(m::table.filter(m::id.eq_any(&ids)))
         .set(m::recipient_read_at.eq(to_db_time(now)))
         .execute(conn)?;
@@ -577,10 +595,12 @@ pub fn mark_read(
     for thread in counted {
         deltas.entry(thread).or_insert((0, 0)).1 -= 1;
     }
-    adjust_mine(conn, me, deltas)
+    adjust_mine(conn, me, deltas)?;
+    Ok(changed(marked))
 }
 
 /// Hides messages from `me`'s side only; the other participant still sees them.
+/// Returns the messages it hid.
 ///
 /// # Errors
 /// Query failures.
@@ -589,7 +609,7 @@ pub fn delete_for(
     me: UserId,
     selection: &Selection,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<Changed, StoreError> {
     let now = to_db_time(now);
     let sent: Vec<(i64, i64)> = in_selection(selection)
         .filter(m::sender_id.eq(me.get()))
@@ -610,15 +630,19 @@ pub fn delete_for(
         .set(m::recipient_deleted_at.eq(now))
         .execute(conn)?;
     let mut deltas: BTreeMap<i64, (i64, i64)> = BTreeMap::new();
-    for (_, thread) in sent {
+    for &(_, thread) in &sent {
         deltas.entry(thread).or_default().0 -= 1;
     }
-    for (_, thread, read_at) in received {
+    for &(_, thread, read_at) in &received {
         let entry = deltas.entry(thread).or_default();
         entry.0 -= 1;
         entry.1 -= i64::from(read_at.is_none());
     }
-    adjust_mine(conn, me, deltas)
+    adjust_mine(conn, me, deltas)?;
+    let hidden = sent
+        .into_iter()
+        .chain(received.into_iter().map(|(id, thread, _)| (id, thread)));
+    Ok(changed(hidden))
 }
 
 /// Takes a conversation out of `me`'s list (a send from either side brings it back).

@@ -75,6 +75,7 @@ pub mod bulk;
 pub mod conn;
 pub mod conversations;
 pub mod error;
+pub mod events;
 pub mod files;
 pub mod idempotency;
 pub mod messages;

@@ -119,6 +119,33 @@ pub fn find(conn: &mut DbConn, id: OrderId) -> Result<Option<Order>, StoreError>
         .transpose()
 }
 
+/// The order with this id, for a write transaction that may change it: on
+/// PostgreSQL its order and thread rows stay locked until the transaction
+/// ends, so every write to one order runs after the one before it has
+/// committed and decides on what that one left. (SQLite writers already hold
+/// the database's write lock.) Without it, two staff replies to a pending
+/// order would both try to open it, and a reply and a status change would
+/// lock the order and its thread in opposite orders.
+///
+/// # Errors
+/// Query failures.
+pub fn find_for_update(conn: &mut DbConn, id: OrderId) -> Result<Option<Order>, StoreError> {
+    // The select names its backend, so each engine builds its own.
+    macro_rules! query {
+        () => {
+            comm_orders::table
+                .inner_join(threads::table)
+                .filter(comm_orders::id.eq(id.get()))
+                .select((OrderRow::as_select(), threads::message_count))
+        };
+    }
+    let row = match conn {
+        DbConn::Postgres(c) => query!().for_update().first(c).optional()?,
+        DbConn::Sqlite(c) => query!().first(c).optional()?,
+    };
+    row.map(to_order).transpose()
+}
+
 /// Which orders a listing covers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OrderFilter {

@@ -13,8 +13,8 @@ use crate::app_keys::AppKeyRow;
 use crate::conversations::{ConversationRow, viewer_read};
 use crate::messages::MessageRow;
 use crate::schema::{
-    accounts, app_keys, auth_tokens, blocks, comm_orders, conversations as c, follows,
-    messages as m, threads, users,
+    accounts, app_keys, auth_tokens, blocks, comm_orders, conversations as c, events as ev,
+    follows, messages as m, threads, users,
 };
 use crate::tokens::token_columns;
 use crate::{DbConn, StoreError};
@@ -196,5 +196,27 @@ pub fn conversation_pair(conn: &mut DbConn, low: i64, high: i64) -> Result<Strin
             .filter(c::high_user_id.eq(high))
             .select(c::id),
         [low, high]
+    )
+}
+
+/// A feed's events after a position, as a resuming reader asks.
+///
+/// # Errors
+/// Query failures.
+pub fn feed_after(
+    conn: &mut DbConn,
+    feed: i64,
+    after: i64,
+    limit: i64,
+) -> Result<String, StoreError> {
+    explain!(
+        conn,
+        ev::table
+            .filter(ev::feed.eq(feed))
+            .filter(ev::position.gt(after))
+            .order(ev::position.asc())
+            .limit(limit)
+            .select(ev::position),
+        [feed, after, limit]
     )
 }

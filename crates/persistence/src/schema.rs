@@ -220,4 +220,26 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversations,
     blobs,
     files,
+    event_feeds,
+    events,
 );
+
+diesel::table! {
+    event_feeds (feed) {
+        feed -> BigInt,
+        last_position -> BigInt,
+    }
+}
+
+diesel::table! {
+    events (feed, position) {
+        feed -> BigInt,
+        position -> BigInt,
+        kind -> Integer,
+        thread_id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        message_id -> Nullable<BigInt>,
+        detail -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}

@@ -149,6 +149,17 @@ fn deletions_orders_and_pairs_use_their_indexes() {
 }
 
 #[test]
+fn a_feed_resumes_by_seeking_its_key() {
+    let (_db, mut conn, _conversation, alice, _bob) = setup();
+    let plan = plans::feed_after(&mut conn, alice, 3, 100).unwrap();
+    scans_none(&plan, &["events"]);
+    assert!(
+        !plan.contains("TEMP B-TREE") && !plan.contains("Sort"),
+        "a feed read must not sort:\n{plan}"
+    );
+}
+
+#[test]
 fn a_message_pages_first_read_looks_every_row_up_by_key() {
     let (_db, mut conn, conversation, alice, _bob) = setup();
     // SQLite rightly scans a table of one conversation: give it a few.

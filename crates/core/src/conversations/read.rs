@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 use colloq_domain::conversation::{Conversation, MessagingRefusal, Relation, may_message};
+use colloq_domain::event::{Change, Feed};
 use colloq_domain::file::StoredFile;
 use colloq_domain::ids::{ThreadId, UserId};
 use colloq_domain::message::Message;
@@ -8,6 +9,7 @@ use colloq_domain::user::User;
 use colloq_persistence::conversations::{self, Selection, Window};
 use colloq_persistence::{DbConn, accounts, messages, relations, write_transaction};
 
+use crate::events::{Outbox, conversation_audience};
 use crate::{CoreError, Refusal};
 
 /// The facts the messaging rule needs about `recipient`'s view of `sender`.
@@ -280,7 +282,24 @@ pub fn mark_read(
 ) -> Result<(), CoreError> {
     write_transaction(conn, |conn| {
         require_participant(conn, me, selection)?;
-        Ok(conversations::mark_read(conn, me.id, selection, now)?)
+        let marked = conversations::mark_read(conn, me.id, selection, now)?;
+        let mut outbox = Outbox::default();
+        for (thread, messages) in marked {
+            // Both sides hear of it: the reader's other devices, and the
+            // sender, whose messages now show as read.
+            let Some(conversation) = conversations::find(conn, thread)? else {
+                continue;
+            };
+            let change = match (selection, messages.last()) {
+                (Selection::Conversation(_), Some(&through)) => {
+                    Change::ConversationRead { through }
+                }
+                _ => Change::MessagesRead { messages },
+            };
+            let audience = conversation_audience(&conversation);
+            outbox.push(&audience, thread, Some(me.id), change);
+        }
+        outbox.record(conn, now)
     })
 }
 
@@ -297,11 +316,25 @@ pub fn delete_messages(
 ) -> Result<(), CoreError> {
     write_transaction(conn, |conn| {
         let conversation = require_participant(conn, me, selection)?;
-        conversations::delete_for(conn, me.id, selection, now)?;
+        let hidden = conversations::delete_for(conn, me.id, selection, now)?;
+        // Only `me`'s side changed, so only `me` hears of it.
+        let mut outbox = Outbox::default();
+        let mine = [Feed::User(me.id)];
         if let Some(conversation) = conversation {
             conversations::hide(conn, &conversation, me.id)?;
+            outbox.push(
+                &mine,
+                conversation.id,
+                Some(me.id),
+                Change::ConversationHidden,
+            );
+        } else {
+            for (thread, messages) in hidden {
+                let change = Change::MessagesDeleted { messages };
+                outbox.push(&mine, thread, Some(me.id), change);
+            }
         }
-        Ok(())
+        outbox.record(conn, now)
     })
 }
 
@@ -309,14 +342,24 @@ pub fn delete_messages(
 ///
 /// # Errors
 /// [`Refusal::UnknownConversation`], [`Refusal::NotParticipant`].
-pub fn toggle_pin(conn: &mut DbConn, me: &User, id: ThreadId) -> Result<bool, CoreError> {
+pub fn toggle_pin(
+    conn: &mut DbConn,
+    me: &User,
+    id: ThreadId,
+    now: DateTime<Utc>,
+) -> Result<bool, CoreError> {
     write_transaction(conn, |conn| {
         let conversation = conversations::find(conn, id)?
             .ok_or(CoreError::Refused(Refusal::UnknownConversation))?;
         if conversation.side_of(me.id).is_none() {
             return Err(CoreError::Refused(Refusal::NotParticipant));
         }
-        Ok(conversations::toggle_pin(conn, &conversation, me.id)?)
+        let pinned = conversations::toggle_pin(conn, &conversation, me.id)?;
+        let mut outbox = Outbox::default();
+        let change = Change::ConversationPinned { pinned };
+        outbox.push(&[Feed::User(me.id)], id, Some(me.id), change);
+        outbox.record(conn, now)?;
+        Ok(pinned)
     })
 }
 

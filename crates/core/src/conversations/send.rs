@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 use colloq_domain::conversation::{Conversation, may_message};
+use colloq_domain::event::Change;
 use colloq_domain::file::StoredFile;
 use colloq_domain::message::{
     IdempotencyKey, Message, MessageBody, MessageType, NewMessage, SenderRole,
@@ -9,6 +10,7 @@ use colloq_persistence::{DbConn, Writer, conversations, messages, read_snapshot}
 
 use super::read::relation;
 use crate::accounts::{UserRef, find_user};
+use crate::events::{Outbox, conversation_audience};
 use crate::idempotency::{Keyed, stored_by};
 use crate::{CoreError, Refusal};
 
@@ -130,6 +132,15 @@ pub fn send_direct_message(
         if let Some(key) = &job_key {
             key.remember(conn, stored.id, now)?;
         }
+        let mut outbox = Outbox::default();
+        let appended = Change::MessageAppended { message: stored.id };
+        outbox.push(
+            &conversation_audience(&conversation),
+            conversation.id,
+            Some(from),
+            appended,
+        );
+        outbox.record(conn, now)?;
         Ok((stored, conversation, file))
     });
     match (sent, keyed) {

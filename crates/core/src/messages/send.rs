@@ -1,5 +1,6 @@
 use chrono::{DateTime, Utc};
 use colloq_domain::DomainError;
+use colloq_domain::event::Change;
 use colloq_domain::ids::OrderId;
 use colloq_domain::message::{
     IdempotencyKey, Message, MessageBody, MessageType, NewMessage, SenderRole,
@@ -9,6 +10,7 @@ use colloq_domain::user::Viewer;
 use colloq_persistence::{DbConn, Writer, messages, orders};
 
 use crate::CoreError;
+use crate::events::Outbox;
 use crate::idempotency::{Keyed, stored_by};
 
 /// A message as the sender wrote it; who sent it comes from the token only.
@@ -62,7 +64,7 @@ pub fn send_order_message(
         if let Some(stored) = stored_by(job_key.as_ref(), conn, now)? {
             return Ok(stored);
         }
-        let order = crate::orders::load_visible(conn, &viewer, id)?;
+        let order = crate::orders::load_for_write(conn, &viewer, id)?;
         if !order.status.accepts_messages() {
             return Err(DomainError::IllegalTransition {
                 action: "send messages to",
@@ -97,15 +99,19 @@ pub fn send_order_message(
             file,
         };
         let stored = messages::append(conn, id.thread(), &message, now)?;
+        let mut outbox = Outbox::default();
+        let appended = Change::MessageAppended { message: stored.id };
+        crate::orders::tell(&mut outbox, &order, viewer.user.id, appended);
         if viewer.as_staff {
             if let Some(next) = order.status.apply(OrderAction::StaffReply)? {
-                crate::orders::transition(conn, &order, next, now)?;
+                crate::orders::transition(conn, &mut outbox, &order, next, viewer.user.id, now)?;
             }
             orders::set_admin(conn, id, viewer.user.id)?;
         }
         if let Some(key) = &job_key {
             key.remember(conn, stored.id, now)?;
         }
+        outbox.record(conn, now)?;
         Ok(stored)
     });
     match (sent, keyed) {

@@ -5,6 +5,7 @@ use colloq_domain::user::Viewer;
 use colloq_persistence::{DbConn, orders, write_transaction};
 
 use crate::CoreError;
+use crate::events::Outbox;
 
 /// Applies a lifecycle action that needs no further input: the customer's accept,
 /// reject and cancel, and staff's cancel and reopen.
@@ -21,7 +22,8 @@ pub fn act_on_order(
 ) -> Result<Order, CoreError> {
     let staff_action = matches!(action, OrderAction::StaffCancel | OrderAction::Reopen);
     write_transaction(conn, |conn| {
-        let order = super::load_visible(conn, viewer, id)?;
+        let mut outbox = Outbox::default();
+        let order = super::load_for_write(conn, viewer, id)?;
         if staff_action != viewer.as_staff {
             return Err(CoreError::Forbidden(if staff_action {
                 "this action is for staff only"
@@ -30,11 +32,12 @@ pub fn act_on_order(
             }));
         }
         if let Some(next) = order.status.apply(action)? {
-            super::transition(conn, &order, next, now)?;
+            super::transition(conn, &mut outbox, &order, next, viewer.user.id, now)?;
         }
         if staff_action {
             orders::set_admin(conn, id, viewer.user.id)?;
         }
+        outbox.record(conn, now)?;
         super::reload(conn, id)
     })
 }

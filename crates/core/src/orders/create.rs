@@ -1,9 +1,11 @@
 use chrono::{DateTime, Utc};
+use colloq_domain::event::Change;
 use colloq_domain::order::{NewOrder, Order};
 use colloq_domain::user::Viewer;
 use colloq_persistence::{DbConn, orders, write_transaction};
 
 use crate::CoreError;
+use crate::events::Outbox;
 
 /// Opens a new order for the viewer, in status `pending`.
 ///
@@ -20,6 +22,10 @@ pub fn create_order(
         return Err(CoreError::Forbidden("staff cannot open orders"));
     }
     write_transaction(conn, |conn| {
-        Ok(orders::create(conn, viewer.user.id, order, now)?)
+        let created = orders::create(conn, viewer.user.id, order, now)?;
+        let mut outbox = Outbox::default();
+        super::tell(&mut outbox, &created, viewer.user.id, Change::OrderCreated);
+        outbox.record(conn, now)?;
+        Ok(created)
     })
 }

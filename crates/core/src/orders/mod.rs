@@ -17,13 +17,15 @@ pub use staff::{quote_order, set_order_images};
 pub use update::update_order;
 
 use chrono::{DateTime, Utc};
-use colloq_domain::ids::OrderId;
+use colloq_domain::event::Change;
+use colloq_domain::ids::{OrderId, UserId};
 use colloq_domain::message::NewMessage;
 use colloq_domain::order::{Order, OrderStatus};
 use colloq_domain::user::Viewer;
 use colloq_persistence::{DbConn, messages, orders};
 
 use crate::CoreError;
+use crate::events::{Outbox, order_audience};
 
 /// The order, if the viewer may see it; one error for "missing" and "not yours".
 pub(crate) fn load_visible(
@@ -31,22 +33,60 @@ pub(crate) fn load_visible(
     viewer: &Viewer,
     id: OrderId,
 ) -> Result<Order, CoreError> {
-    orders::find(conn, id)?
+    seen_by(viewer, orders::find(conn, id)?)
+}
+
+fn seen_by(viewer: &Viewer, order: Option<Order>) -> Result<Order, CoreError> {
+    order
         .filter(|order| order.visible_to(viewer.user.id, viewer.as_staff))
         .ok_or(CoreError::NotVisible)
 }
 
-/// Moves `order` to `next` and records it in the thread.
+/// As [`load_visible`], for a write transaction that may change the order:
+/// concurrent writes to it wait for this one (see
+/// [`orders::find_for_update`]).
+pub(crate) fn load_for_write(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    id: OrderId,
+) -> Result<Order, CoreError> {
+    seen_by(viewer, orders::find_for_update(conn, id)?)
+}
+
+/// Moves `order` to `next`, records it in the thread, and tells the order's
+/// audience that `actor` did.
 pub(crate) fn transition(
     conn: &mut DbConn,
+    outbox: &mut Outbox,
     order: &Order,
     next: OrderStatus,
+    actor: UserId,
     now: DateTime<Utc>,
 ) -> Result<(), CoreError> {
     orders::set_status(conn, order.id, order.status, next, now)?;
     let note = NewMessage::system(order.status.transition_note(next));
-    messages::append(conn, order.id.thread(), &note, now)?;
+    let note = messages::append(conn, order.id.thread(), &note, now)?;
+    outbox.push(
+        &order_audience(order),
+        order.id.thread(),
+        Some(actor),
+        Change::OrderStatusChanged {
+            from: order.status,
+            to: next,
+            note: note.id,
+        },
+    );
     Ok(())
+}
+
+/// Tells the order's audience that `actor` changed it.
+pub(crate) fn tell(outbox: &mut Outbox, order: &Order, actor: UserId, change: Change) {
+    outbox.push(
+        &order_audience(order),
+        order.id.thread(),
+        Some(actor),
+        change,
+    );
 }
 
 /// The order as stored now.

@@ -1,4 +1,5 @@
 use chrono::{DateTime, Utc};
+use colloq_domain::event::Change;
 use colloq_domain::ids::OrderId;
 use colloq_domain::message::{MessageBody, MessageType, NewMessage, SenderRole};
 use colloq_domain::order::{Order, OrderAction, OrderImages, Quote};
@@ -6,6 +7,7 @@ use colloq_domain::user::Viewer;
 use colloq_persistence::{DbConn, messages, orders, write_transaction};
 
 use crate::CoreError;
+use crate::events::Outbox;
 
 /// Staff quotes a price: stores it, posts a `quote` message with its text, and
 /// moves the order to `quoted`.
@@ -22,7 +24,7 @@ pub fn quote_order(
 ) -> Result<Order, CoreError> {
     super::require_staff(viewer)?;
     write_transaction(conn, |conn| {
-        let order = super::load_visible(conn, viewer, id)?;
+        let order = super::load_for_write(conn, viewer, id)?;
         let next = order
             .status
             .apply(OrderAction::Quote)?
@@ -37,10 +39,16 @@ pub fn quote_order(
             body: MessageBody::system(quote.content.clone()),
             file: None,
         };
-        messages::append(conn, id.thread(), &message, now)?;
+        let quoted = messages::append(conn, id.thread(), &message, now)?;
+        let mut outbox = Outbox::default();
+        let actor = viewer.user.id;
+        super::tell(&mut outbox, &order, actor, Change::OrderUpdated);
+        let appended = Change::MessageAppended { message: quoted.id };
+        super::tell(&mut outbox, &order, actor, appended);
         if next != order.status {
-            super::transition(conn, &order, next, now)?;
+            super::transition(conn, &mut outbox, &order, next, actor, now)?;
         }
+        outbox.record(conn, now)?;
         super::reload(conn, id)
     })
 }
@@ -59,13 +67,16 @@ pub fn set_order_images(
 ) -> Result<Order, CoreError> {
     super::require_staff(viewer)?;
     write_transaction(conn, |conn| {
-        let order = super::load_visible(conn, viewer, id)?;
+        let order = super::load_for_write(conn, viewer, id)?;
+        let mut outbox = Outbox::default();
         // Setting images is a staff action: it opens a pending order like a reply.
         if let Some(next) = order.status.apply(OrderAction::StaffReply)? {
-            super::transition(conn, &order, next, now)?;
+            super::transition(conn, &mut outbox, &order, next, viewer.user.id, now)?;
         }
         orders::set_images(conn, id, images, now)?;
         orders::set_admin(conn, id, viewer.user.id)?;
+        super::tell(&mut outbox, &order, viewer.user.id, Change::OrderUpdated);
+        outbox.record(conn, now)?;
         super::reload(conn, id)
     })
 }

@@ -311,8 +311,8 @@ pub(super) async fn delete_conversation(me: Me, input: Input<SelectionRequest>) 
 
 pub(super) async fn pin_conversation(me: Me, input: Input<PinRequest>) -> Reply {
     let request = input.parse::<ThreadId>();
-    me.run(move |conn, _now, myself| {
-        conversations::toggle_pin(conn, &myself.user, request?)?;
+    me.run(move |conn, now, myself| {
+        conversations::toggle_pin(conn, &myself.user, request?, now)?;
         Ok(())
     })
     .await?;

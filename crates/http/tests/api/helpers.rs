@@ -246,6 +246,17 @@ impl TestApp {
         res.data().clone()
     }
 
+    /// The first hundred messages of an order, oldest first, as its customer reads them.
+    pub(crate) async fn thread(&self, token: &str, order: i64) -> Vec<Value> {
+        let res = self
+            .get(
+                &format!("/api/communication/messages?comm_order_id={order}&page_size=100"),
+                Auth::Token(token),
+            )
+            .await;
+        res.data().as_array().unwrap().clone()
+    }
+
     pub(crate) async fn status_of(&self, token: &str, order: i64) -> i64 {
         let res = self
             .get(

@@ -5,15 +5,8 @@ use serde_json::{Value, json};
 use crate::helpers::{Auth, TestApp};
 
 async fn system_notes(app: &TestApp, token: &str, order: i64) -> Vec<String> {
-    let res = app
-        .get(
-            &format!("/api/communication/messages?comm_order_id={order}&page_size=100"),
-            Auth::Token(token),
-        )
-        .await;
-    res.data()
-        .as_array()
-        .unwrap()
+    app.thread(token, order)
+        .await
         .iter()
         .filter(|m| m["sender_type"] == "system")
         .map(|m| m["content"].as_str().unwrap().to_owned())

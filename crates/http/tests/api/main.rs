@@ -9,6 +9,7 @@
 )]
 
 mod bad_input;
+mod events;
 mod files_anqicms;
 mod files_fresns;
 mod files_s3;

@@ -1,0 +1,79 @@
+//! The change feed, as the use cases produce it and readers take it back.
+//!
+//! Each write use case collects what it changed in an [`Outbox`] and records
+//! it as the last step of its transaction, so an event exists exactly when
+//! its change was committed, whichever dialect asked for the change.
+
+use chrono::{DateTime, Utc};
+use colloq_domain::conversation::Conversation;
+use colloq_domain::event::{Change, Event, Feed, NewEvent};
+use colloq_domain::ids::{ThreadId, UserId};
+use colloq_domain::order::Order;
+use colloq_persistence::{DbConn, events};
+
+use crate::CoreError;
+
+/// The events of one write transaction, recorded together at its end.
+#[derive(Debug, Default)]
+pub(crate) struct Outbox {
+    events: Vec<NewEvent>,
+}
+
+impl Outbox {
+    /// Adds a change, told to `audience`.
+    pub(crate) fn push(
+        &mut self,
+        audience: &[Feed],
+        thread: ThreadId,
+        actor: Option<UserId>,
+        change: Change,
+    ) {
+        self.events.push(NewEvent {
+            audience: audience.to_vec(),
+            thread,
+            actor,
+            change,
+        });
+    }
+
+    /// Records every event pushed, in order. Call as the transaction's last
+    /// write: the feeds' counters are locked from here to the commit.
+    pub(crate) fn record(self, conn: &mut DbConn, now: DateTime<Utc>) -> Result<(), CoreError> {
+        Ok(events::record(conn, &self.events, now)?)
+    }
+}
+
+/// Who hears of an order's changes: its customer and the staff.
+pub(crate) fn order_audience(order: &Order) -> [Feed; 2] {
+    [Feed::User(order.owner), Feed::Staff]
+}
+
+/// Who hears of a new message or a read in a conversation: both sides.
+pub(crate) fn conversation_audience(conversation: &Conversation) -> [Feed; 2] {
+    [
+        Feed::User(conversation.a.user),
+        Feed::User(conversation.b.user),
+    ]
+}
+
+/// Up to `limit` events of `feed` after position `after`, oldest first.
+///
+/// # Errors
+/// Storage failures.
+pub fn read(
+    conn: &mut DbConn,
+    feed: Feed,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Event>, CoreError> {
+    Ok(events::after(conn, feed, after, limit)?)
+}
+
+/// The position of `feed`'s latest event (0 before the first): where a
+/// reader that wants only what happens from now on starts.
+///
+/// # Errors
+/// Storage failures.
+pub fn head(conn: &mut DbConn, feed: Feed) -> Result<i64, CoreError> {
+    Ok(events::head(conn, feed)?)
+}

@@ -1,0 +1,291 @@
+//! The change feed's store: `event_feeds` counts each feed's events,
+//! `events` holds one row per event per feed.
+//!
+//! Positions come from the feed's counter row, bumped in the transaction that
+//! records the change. The bump locks the row until that transaction ends, so
+//! a feed's positions are handed out in commit order: once a reader has seen
+//! position `n`, no transaction can still commit an event at or below `n`.
+//! (A global sequence would not do: PostgreSQL hands out sequence values at
+//! insert time, and a later value can commit first.) A transaction bumps all
+//! its feeds in one statement, in key order, after every other write it
+//! makes, so two transactions never wait for each other's feeds in opposite
+//! orders.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use colloq_domain::event::{Change, Event, Feed, NewEvent};
+use colloq_domain::ids::{MessageId, ThreadId, UserId};
+use colloq_domain::order::OrderStatus;
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use serde::{Deserialize, Serialize};
+
+use crate::schema::{event_feeds, events};
+use crate::stamp::Stamp;
+use crate::{DbConn, StoreError, from_db_time, to_db_time};
+
+/// What a change carries beside its kind, thread and message, as stored in
+/// `events.detail` (JSON; absent when there is nothing).
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Detail {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    messages: Vec<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pinned: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    from: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    to: Option<i32>,
+}
+
+impl Detail {
+    fn is_empty(&self) -> bool {
+        self.messages.is_empty()
+            && self.pinned.is_none()
+            && self.from.is_none()
+            && self.to.is_none()
+    }
+}
+
+/// The stored code of each kind of change. Codes are never reused.
+mod kind {
+    pub(super) const MESSAGE_APPENDED: i32 = 1;
+    pub(super) const MESSAGES_READ: i32 = 2;
+    pub(super) const CONVERSATION_READ: i32 = 3;
+    pub(super) const MESSAGES_DELETED: i32 = 4;
+    pub(super) const CONVERSATION_HIDDEN: i32 = 5;
+    pub(super) const CONVERSATION_PINNED: i32 = 6;
+    pub(super) const ORDER_CREATED: i32 = 7;
+    pub(super) const ORDER_UPDATED: i32 = 8;
+    pub(super) const ORDER_STATUS_CHANGED: i32 = 9;
+}
+
+fn ids(messages: &[MessageId]) -> Vec<i64> {
+    messages.iter().map(|m| m.get()).collect()
+}
+
+/// The stored kind and detail of a change.
+fn encode(change: &Change) -> (i32, Detail) {
+    let mut detail = Detail::default();
+    let code = match change {
+        Change::MessageAppended { .. } => kind::MESSAGE_APPENDED,
+        Change::MessagesRead { messages } => {
+            detail.messages = ids(messages);
+            kind::MESSAGES_READ
+        }
+        Change::ConversationRead { .. } => kind::CONVERSATION_READ,
+        Change::MessagesDeleted { messages } => {
+            detail.messages = ids(messages);
+            kind::MESSAGES_DELETED
+        }
+        Change::ConversationHidden => kind::CONVERSATION_HIDDEN,
+        Change::ConversationPinned { pinned } => {
+            detail.pinned = Some(*pinned);
+            kind::CONVERSATION_PINNED
+        }
+        Change::OrderCreated => kind::ORDER_CREATED,
+        Change::OrderUpdated => kind::ORDER_UPDATED,
+        Change::OrderStatusChanged { from, to, .. } => {
+            detail.from = Some(from.code());
+            detail.to = Some(to.code());
+            kind::ORDER_STATUS_CHANGED
+        }
+    };
+    (code, detail)
+}
+
+/// The change a stored row describes.
+fn decode(code: i32, message: Option<i64>, detail: Detail) -> Result<Change, StoreError> {
+    let corrupt = StoreError::Corrupt;
+    let message = || {
+        message
+            .map(MessageId)
+            .ok_or_else(|| corrupt("an event lacks its message"))
+    };
+    let status = |code: Option<i32>| {
+        code.and_then(|c| OrderStatus::from_code(c.into()).ok())
+            .ok_or_else(|| corrupt("a status event lacks a status"))
+    };
+    let messages = || detail.messages.iter().copied().map(MessageId).collect();
+    Ok(match code {
+        kind::MESSAGE_APPENDED => Change::MessageAppended {
+            message: message()?,
+        },
+        kind::MESSAGES_READ => Change::MessagesRead {
+            messages: messages(),
+        },
+        kind::CONVERSATION_READ => Change::ConversationRead {
+            through: message()?,
+        },
+        kind::MESSAGES_DELETED => Change::MessagesDeleted {
+            messages: messages(),
+        },
+        kind::CONVERSATION_HIDDEN => Change::ConversationHidden,
+        kind::CONVERSATION_PINNED => Change::ConversationPinned {
+            pinned: detail
+                .pinned
+                .ok_or_else(|| corrupt("a pin event lacks its state"))?,
+        },
+        kind::ORDER_CREATED => Change::OrderCreated,
+        kind::ORDER_UPDATED => Change::OrderUpdated,
+        kind::ORDER_STATUS_CHANGED => Change::OrderStatusChanged {
+            from: status(detail.from)?,
+            to: status(detail.to)?,
+            note: message()?,
+        },
+        _ => return Err(corrupt("an event of a kind this binary does not know")),
+    })
+}
+
+/// The feeds of one event, each once.
+fn audience(event: &NewEvent) -> Vec<Feed> {
+    let mut feeds = event.audience.clone();
+    feeds.sort_unstable();
+    feeds.dedup();
+    feeds
+}
+
+/// Records `events`, in order, in every feed of their audiences. Call inside
+/// the write transaction that made the changes, after its other writes (see
+/// the module's note on lock order).
+///
+/// # Errors
+/// Query failures.
+pub fn record(
+    conn: &mut DbConn,
+    events: &[NewEvent],
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
+    for event in events {
+        for feed in audience(event) {
+            *counts.entry(feed.key()).or_default() += 1;
+        }
+    }
+    if counts.is_empty() {
+        return Ok(());
+    }
+    let bumps: Vec<_> = counts
+        .iter()
+        .map(|(&feed, &n)| (event_feeds::feed.eq(feed), event_feeds::last_position.eq(n)))
+        .collect();
+    let bumped: Vec<(i64, i64)> = native!(conn, |c| diesel::insert_into(event_feeds::table)
+        .values(&bumps)
+        .on_conflict(event_feeds::feed)
+        .do_update()
+        .set(
+            event_feeds::last_position
+                .eq(event_feeds::last_position + excluded(event_feeds::last_position))
+        )
+        .returning((event_feeds::feed, event_feeds::last_position))
+        .get_results(c))?;
+    // Each feed's events take the positions just below its new last one.
+    let mut next: BTreeMap<i64, i64> = bumped
+        .into_iter()
+        .map(|(feed, last)| {
+            (
+                feed,
+                last - counts.get(&feed).copied().unwrap_or_default() + 1,
+            )
+        })
+        .collect();
+    let now = to_db_time(now);
+    let mut rows = Vec::new();
+    for event in events {
+        let (code, detail) = encode(&event.change);
+        let detail = if detail.is_empty() {
+            None
+        } else {
+            Some(serde_json::to_string(&detail).map_err(|_unserialisable| {
+                StoreError::Corrupt("an event's detail did not serialise")
+            })?)
+        };
+        for feed in audience(event) {
+            let position = next
+                .get_mut(&feed.key())
+                .ok_or_else(|| StoreError::Corrupt("an event's feed was not counted"))?;
+            rows.push((
+                events::feed.eq(feed.key()),
+                events::position.eq(*position),
+                events::kind.eq(code),
+                events::thread_id.eq(event.thread.get()),
+                events::actor_id.eq(event.actor.map(UserId::get)),
+                events::message_id.eq(event.change.message().map(MessageId::get)),
+                events::detail.eq(detail.clone()),
+                events::created_at.eq(now),
+            ));
+            *position += 1;
+        }
+    }
+    native!(conn, |c| diesel::insert_into(events::table)
+        .values(&rows)
+        .execute(c))?;
+    Ok(())
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = events)]
+struct EventRow {
+    feed: i64,
+    position: i64,
+    kind: i32,
+    thread_id: i64,
+    actor_id: Option<i64>,
+    message_id: Option<i64>,
+    detail: Option<String>,
+    created_at: Stamp,
+}
+
+impl TryFrom<EventRow> for Event {
+    type Error = StoreError;
+
+    fn try_from(row: EventRow) -> Result<Self, StoreError> {
+        let detail = match &row.detail {
+            Some(text) => serde_json::from_str(text)
+                .map_err(|_unreadable| StoreError::Corrupt("an event's detail is not readable"))?,
+            None => Detail::default(),
+        };
+        Ok(Self {
+            feed: Feed::from_key(row.feed),
+            position: row.position,
+            thread: ThreadId(row.thread_id),
+            actor: row.actor_id.map(UserId),
+            change: decode(row.kind, row.message_id, detail)?,
+            at: from_db_time(row.created_at),
+        })
+    }
+}
+
+/// Up to `limit` events of `feed` after position `after`, in order.
+///
+/// # Errors
+/// Query failures; [`StoreError::Corrupt`] for a row this binary cannot read.
+pub fn after(
+    conn: &mut DbConn,
+    feed: Feed,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<Event>, StoreError> {
+    let rows: Vec<EventRow> = events::table
+        .filter(events::feed.eq(feed.key()))
+        .filter(events::position.gt(after))
+        .order(events::position.asc())
+        .limit(limit)
+        .select(EventRow::as_select())
+        .load(conn)?;
+    rows.into_iter().map(Event::try_from).collect()
+}
+
+/// The position of `feed`'s latest event; 0 before its first.
+///
+/// # Errors
+/// Query failures.
+pub fn head(conn: &mut DbConn, feed: Feed) -> Result<i64, StoreError> {
+    Ok(event_feeds::table
+        .find(feed.key())
+        .select(event_feeds::last_position)
+        .first(conn)
+        .optional()?
+        .unwrap_or_default())
+}
