@@ -43,7 +43,7 @@ def main():
             argv = [binary, "--database-url", db.url, "serve", "--bind", f"127.0.0.1:{port}"]
             servers[name] = (harness.Server(argv, db.env, port, "/api/communication/fields"),
                              f"http://127.0.0.1:{port}")
-        hot_a, _ = seed["hot_users"]
+        hot_a, hot_b = seed["hot_users"]
         order, conversation = seed["hot_order"], seed["hot_conversation"]
         clients = {}
         for name, (_, base) in servers.items():
@@ -65,13 +65,16 @@ def main():
                     args.duration, 32, fresns.headers())),
                 ("AnQiCMS send, 32 senders", lambda: harness.wrk(
                     f"{base}/api/communication/message/send", args.duration, 32, {"token": token}, send)),
+                ("Fresns send, 32 senders", lambda: harness.wrk(
+                    f"{base}/api/v2/conversation/send-message", args.duration, 32, fresns.headers(),
+                    {"uidOrUsername": hot_b, "message": "ab"}, True)),
             ]
 
         results = {}
         for round_ in range(args.rounds):
             # A then B in even rounds, B then A in odd ones.
             order_ = ("A", "B") if round_ % 2 == 0 else ("B", "A")
-            for i in range(3):
+            for i in range(len(rows("A"))):
                 for name in order_:
                     label, run = rows(name)[i]
                     harness.log(f"round {round_ + 1}: {label} on {name}")

@@ -31,6 +31,7 @@ pub mod orders;
 pub mod sessions;
 pub mod snapshot;
 mod telemetry;
+mod threads;
 pub mod throttle;
 
 pub use clock::Clock;

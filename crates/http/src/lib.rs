@@ -18,21 +18,12 @@
 
 mod anqicms;
 mod body;
+mod dialects;
 mod error_chain;
 mod files;
 mod fresns;
 mod idempotency;
 mod limits;
-
-/// `Retry-After` of a 503 (the database briefly unreachable): long enough
-/// for a restarting PostgreSQL or a reconnecting pool, short for a client.
-const RETRY_AFTER_SECS: u64 = 2;
-
-/// Whole seconds for `Retry-After`, rounded up: a client that waits that
-/// long finds the budget open again.
-fn retry_after_secs(wait: Duration) -> u64 {
-    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
-}
 mod openapi;
 mod ops;
 mod params;
@@ -51,6 +42,16 @@ pub use ops::install_metrics;
 pub use settings::Settings;
 pub use state::AppState;
 
+/// `Retry-After` of a 503 (the database briefly unreachable): long enough
+/// for a restarting PostgreSQL or a reconnecting pool, short for a client.
+const RETRY_AFTER_SECS: u64 = 2;
+
+/// Whole seconds for `Retry-After`, rounded up: a client that waits that
+/// long finds the budget open again.
+fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
 /// The application: every dialect's routes, shared limits, and a JSON answer for
 /// unknown paths (never an HTML page).
 pub fn app(
@@ -64,22 +65,38 @@ pub fn app(
         InitError = (),
     >,
 > {
+    app_of(state, dialects::ALL)
+}
+
+/// The application serving `dialects`, in their order.
+fn app_of(
+    state: AppState,
+    dialects: &'static [dialects::Dialect],
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
     let body_limit = state.settings().http.max_body_bytes;
     let public_metrics = state.settings().metrics.public;
-    let dialects = state.clone();
     let doors = web::Data::from(state.extension::<throttle::Doors>());
-    App::new()
-        .app_data(web::Data::new(state))
+    let mut app = App::new()
+        .app_data(web::Data::new(state.clone()))
         .app_data(doors)
         .app_data(web::PayloadConfig::new(body_limit))
         .wrap(actix_web::middleware::from_fn(limits::body_deadline))
         .wrap(actix_web::middleware::from_fn(throttle::limit_addresses))
         .wrap(actix_web::middleware::from_fn(ops::observe))
-        .configure(|cfg| ops::config(cfg, public_metrics))
-        .configure(|cfg| fresns::config(cfg, &dialects))
-        .configure(|cfg| anqicms::config(cfg, &dialects))
-        .configure(files::config)
-        .configure(openapi::config)
+        .configure(|cfg| ops::config(cfg, public_metrics));
+    for dialect in dialects {
+        app = app.configure(|cfg| (dialect.mount)(cfg, &state));
+    }
+    app.configure(files::config)
+        .configure(|cfg| openapi::config(cfg, dialects))
         .default_service(web::to(not_found))
 }
 

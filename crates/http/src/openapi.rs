@@ -23,6 +23,8 @@ use utoipa::openapi::{
 use utoipa::{IntoParams, ToSchema};
 use utoipa_swagger_ui::{SwaggerUi, Url};
 
+use crate::dialects;
+
 /// Named schemas an answer or a body refers to, collected for `components`.
 pub(crate) type Schemas = Vec<(String, RefOr<Schema>)>;
 
@@ -281,21 +283,26 @@ fn http_method(method: &Method) -> HttpMethod {
     }
 }
 
-/// Both documents, written once per process.
-static DOCUMENTS: LazyLock<[serde_json::Value; 2]> =
-    LazyLock::new(|| [crate::anqicms::openapi(), crate::fresns::openapi()]);
+/// The served dialects' documents, written once per process.
+static DOCUMENTS: LazyLock<Vec<serde_json::Value>> =
+    LazyLock::new(|| dialects::ALL.iter().map(|d| (d.document)()).collect());
 
-/// Mounts both documents and the browsable page.
-pub(crate) fn config(cfg: &mut web::ServiceConfig) {
-    let [anqicms, fresns] = DOCUMENTS.clone();
-    cfg.service(
-        SwaggerUi::new("/openapi/{_:.*}")
-            .external_url_unchecked(
-                Url::with_primary("AnQiCMS", "/openapi/anqicms.json", true),
-                anqicms,
-            )
-            .external_url_unchecked(Url::new("Fresns v2", "/openapi/fresns.json"), fresns),
-    );
+/// Mounts each dialect's document at `/openapi/{name}.json` and the
+/// browsable page, which opens on the first by name.
+pub(crate) fn config(cfg: &mut web::ServiceConfig, served: &[dialects::Dialect]) {
+    let documents: Vec<serde_json::Value> = if std::ptr::eq(served, dialects::ALL) {
+        DOCUMENTS.clone()
+    } else {
+        served.iter().map(|d| (d.document)()).collect()
+    };
+    let mut listed: Vec<_> = served.iter().zip(documents).collect();
+    listed.sort_by_key(|(dialect, _)| dialect.name);
+    let mut page = SwaggerUi::new("/openapi/{_:.*}");
+    for (i, (dialect, document)) in listed.into_iter().enumerate() {
+        let url = Url::with_primary(dialect.title, dialect.document_path, i == 0);
+        page = page.external_url_unchecked(url, document);
+    }
+    cfg.service(page);
 }
 
 /// A `multipart/form-data` upload: a required `file`, and `T`'s text fields.

@@ -1,15 +1,18 @@
-//! The change feed's store: `event_feeds` counts each feed's events,
-//! `events` holds one row per event per feed.
+//! The change feed's store: `events` holds one row per event per feed;
+//! on PostgreSQL `event_feeds` counts each feed's events.
 //!
-//! Positions come from the feed's counter row, bumped in the transaction that
-//! records the change. The bump locks the row until that transaction ends, so
-//! a feed's positions are handed out in commit order: once a reader has seen
+//! A feed's positions are handed out in commit order: once a reader has seen
 //! position `n`, no transaction can still commit an event at or below `n`.
-//! (A global sequence would not do: PostgreSQL hands out sequence values at
-//! insert time, and a later value can commit first.) A transaction bumps all
-//! its feeds in one statement, in key order, after every other write it
-//! makes, so two transactions never wait for each other's feeds in opposite
-//! orders.
+//! On PostgreSQL they come from the feed's counter row, bumped in the
+//! transaction that records the change, which keeps the row locked until it
+//! ends. (A global sequence would not do: PostgreSQL hands out sequence
+//! values at insert time, and a later value can commit first.) A transaction
+//! bumps its feeds in key order, after every other write it makes, so two
+//! transactions never wait for each other's feeds in opposite orders. On
+//! SQLite a write transaction holds the database's only write lock, so an
+//! event takes the position after its feed's last, with no counter row: a
+//! send's events are two statements in the one writer thread every SQLite
+//! write goes through, instead of four.
 
 use std::collections::BTreeMap;
 
@@ -18,12 +21,13 @@ use colloq_domain::event::{Change, Event, Feed, NewEvent};
 use colloq_domain::ids::{MessageId, ThreadId, UserId};
 use colloq_domain::order::OrderStatus;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 use diesel::upsert::excluded;
 use serde::{Deserialize, Serialize};
 
 use crate::schema::{event_feeds, events};
 use crate::stamp::Stamp;
-use crate::{DbConn, StoreError, from_db_time, to_db_time};
+use crate::{DbConn, FixedUpdate, StoreError, from_db_time, to_db_time};
 
 /// What a change carries beside its kind, thread and message, as stored in
 /// `events.detail` (JSON; absent when there is nothing).
@@ -157,40 +161,6 @@ pub fn record(
     events: &[NewEvent],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
-    for event in events {
-        for feed in audience(event) {
-            *counts.entry(feed.key()).or_default() += 1;
-        }
-    }
-    if counts.is_empty() {
-        return Ok(());
-    }
-    let bumps: Vec<_> = counts
-        .iter()
-        .map(|(&feed, &n)| (event_feeds::feed.eq(feed), event_feeds::last_position.eq(n)))
-        .collect();
-    let bumped: Vec<(i64, i64)> = native!(conn, |c| diesel::insert_into(event_feeds::table)
-        .values(&bumps)
-        .on_conflict(event_feeds::feed)
-        .do_update()
-        .set(
-            event_feeds::last_position
-                .eq(event_feeds::last_position + excluded(event_feeds::last_position))
-        )
-        .returning((event_feeds::feed, event_feeds::last_position))
-        .get_results(c))?;
-    // Each feed's events take the positions just below its new last one.
-    let mut next: BTreeMap<i64, i64> = bumped
-        .into_iter()
-        .map(|(feed, last)| {
-            (
-                feed,
-                last - counts.get(&feed).copied().unwrap_or_default() + 1,
-            )
-        })
-        .collect();
-    let now = to_db_time(now);
     let mut rows = Vec::new();
     for event in events {
         let (code, detail) = encode(&event.change);
@@ -202,26 +172,109 @@ pub fn record(
             })?)
         };
         for feed in audience(event) {
-            let position = next
-                .get_mut(&feed.key())
-                .ok_or_else(|| StoreError::Corrupt("an event's feed was not counted"))?;
-            rows.push((
-                events::feed.eq(feed.key()),
-                events::position.eq(*position),
-                events::kind.eq(code),
-                events::thread_id.eq(event.thread.get()),
-                events::actor_id.eq(event.actor.map(UserId::get)),
-                events::message_id.eq(event.change.message().map(MessageId::get)),
-                events::detail.eq(detail.clone()),
-                events::created_at.eq(now),
-            ));
-            *position += 1;
+            rows.push(Row {
+                feed: feed.key(),
+                kind: code,
+                thread: event.thread.get(),
+                actor: event.actor.map(UserId::get),
+                message: event.change.message().map(MessageId::get),
+                detail: detail.clone(),
+            });
         }
     }
-    native!(conn, |c| diesel::insert_into(events::table)
-        .values(&rows)
-        .execute(c))?;
+    let now = to_db_time(now);
+    match conn {
+        DbConn::Sqlite(c) => {
+            // The transaction holds the database's only write lock until it
+            // commits, so the next position is simply one past the feed's
+            // last: one statement per row, no counter to keep.
+            for row in rows {
+                // Wrapped so that it keeps its prepared statement: diesel
+                // prepares a hand-written statement afresh every time.
+                let _stored: Stored = FixedUpdate(
+                    diesel::sql_query(
+                        "INSERT INTO events (feed, position, kind, thread_id, actor_id, \
+                         message_id, detail, created_at) SELECT ?, COALESCE(MAX(position), 0) + 1, \
+                         ?, ?, ?, ?, ?, ? FROM events WHERE feed = ? RETURNING position",
+                    )
+                    .bind::<BigInt, _>(row.feed)
+                    .bind::<Integer, _>(row.kind)
+                    .bind::<BigInt, _>(row.thread)
+                    .bind::<Nullable<BigInt>, _>(row.actor)
+                    .bind::<Nullable<BigInt>, _>(row.message)
+                    .bind::<Nullable<Text>, _>(row.detail)
+                    .bind::<Timestamp, _>(now)
+                    .bind::<BigInt, _>(row.feed),
+                )
+                .get_result(c)?;
+            }
+        }
+        DbConn::Postgres(c) => {
+            let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
+            for row in &rows {
+                *counts.entry(row.feed).or_default() += 1;
+            }
+            // Each feed's counter row, in key order (the lock order), then
+            // its events at the positions just below the new count.
+            let mut next = BTreeMap::new();
+            for (&feed, &n) in &counts {
+                let last: i64 = FixedUpdate(
+                    diesel::insert_into(event_feeds::table)
+                        .values((event_feeds::feed.eq(feed), event_feeds::last_position.eq(n)))
+                        .on_conflict(event_feeds::feed)
+                        .do_update()
+                        .set(
+                            event_feeds::last_position
+                                .eq(event_feeds::last_position
+                                    + excluded(event_feeds::last_position)),
+                        )
+                        .returning(event_feeds::last_position),
+                )
+                .get_result(c)?;
+                next.insert(feed, last - n + 1);
+            }
+            for row in rows {
+                let position = next
+                    .get_mut(&row.feed)
+                    .ok_or(StoreError::Corrupt("an event's feed was not counted"))?;
+                diesel::insert_into(events::table)
+                    .values((
+                        events::feed.eq(row.feed),
+                        events::position.eq(*position),
+                        events::kind.eq(row.kind),
+                        events::thread_id.eq(row.thread),
+                        events::actor_id.eq(row.actor),
+                        events::message_id.eq(row.message),
+                        events::detail.eq(row.detail),
+                        events::created_at.eq(now),
+                    ))
+                    .execute(c)?;
+                *position += 1;
+            }
+        }
+    }
     Ok(())
+}
+
+/// What the SQLite insert returns (it is run for its effect).
+#[derive(QueryableByName)]
+struct Stored {
+    #[diesel(sql_type = BigInt)]
+    #[expect(
+        dead_code,
+        reason = "returned only so the statement can keep its preparation"
+    )]
+    position: i64,
+}
+
+/// One event as one feed stores it.
+struct Row {
+    feed: i64,
+    kind: i32,
+    thread: i64,
+    actor: Option<i64>,
+    message: Option<i64>,
+    detail: Option<String>,
 }
 
 #[derive(Queryable, Selectable)]
@@ -282,10 +335,9 @@ pub fn after(
 /// # Errors
 /// Query failures.
 pub fn head(conn: &mut DbConn, feed: Feed) -> Result<i64, StoreError> {
-    Ok(event_feeds::table
-        .find(feed.key())
-        .select(event_feeds::last_position)
-        .first(conn)
-        .optional()?
+    Ok(events::table
+        .filter(events::feed.eq(feed.key()))
+        .select(diesel::dsl::max(events::position))
+        .first::<Option<i64>>(conn)?
         .unwrap_or_default())
 }

@@ -28,9 +28,10 @@ macro_rules! native {
     };
 }
 
-/// An UPDATE that keeps its prepared statement. diesel never caches UPDATEs,
-/// because a changeset of optional fields can produce many SQL texts; the
-/// ones wrapped in this have a fixed changeset, so each is one SQL text, and
+/// An UPDATE (or an upsert) that keeps its prepared statement. diesel never
+/// caches UPDATEs, because a changeset of optional fields can produce many
+/// SQL texts, nor upserts; the ones wrapped in this have a fixed changeset,
+/// so each is one SQL text, and
 /// diesel's cache keys it by that text (the wrapper has no static query id, so
 /// a type never stands for two texts). Preparing them afresh on every send was
 /// about a tenth of a Fresns send's CPU.

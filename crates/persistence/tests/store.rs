@@ -10,6 +10,7 @@
 use std::io::Write;
 
 use chrono::{Duration, Utc};
+use colloq_domain::event::{Change, Feed, NewEvent};
 use colloq_domain::ids::{AccountId, OrderId, UserId};
 use colloq_domain::message::{MessageBody, MessageType, NewMessage, SenderRole};
 use colloq_domain::order::{NewOrder, OrderEdit, OrderExtra, OrderStatus};
@@ -18,8 +19,8 @@ use colloq_domain::user::{Email, LoginName, User};
 use colloq_persistence::orders::OrderFilter;
 use colloq_persistence::testing::{TEST_DATABASE_URL, TestDatabase};
 use colloq_persistence::{
-    DbConn, Engine, StoreError, Writer, accounts, app_keys, conversations, messages, migrate,
-    orders, read_snapshot, revert_all, tokens, write_transaction,
+    DbConn, Engine, StoreError, Writer, accounts, app_keys, conversations, events, messages,
+    migrate, orders, read_snapshot, revert_all, tokens, write_transaction,
 };
 
 fn db() -> (TestDatabase, DbConn) {
@@ -572,7 +573,14 @@ fn a_send_prepares_its_statements_once_per_connection() {
                 bob.id,
                 Utc::now(),
             )?;
-            conversations::record_message(conn, &conversation, alice.id, Utc::now())
+            conversations::record_message(conn, &conversation, alice.id, Utc::now())?;
+            let event = NewEvent {
+                audience: vec![Feed::User(alice.id), Feed::User(bob.id)],
+                thread: conversation.id,
+                actor: Some(alice.id),
+                change: Change::ConversationHidden,
+            };
+            events::record(conn, &[event], Utc::now())
         })
         .unwrap();
     };
@@ -580,6 +588,23 @@ fn a_send_prepares_its_statements_once_per_connection() {
     let first: Vec<String> = std::mem::take(&mut *cached.lock().unwrap());
     let updates = first.iter().filter(|sql| sql.starts_with("UPDATE")).count();
     assert_eq!(updates, 2, "the send's UPDATEs are cached: {first:#?}");
+    // SQLite numbers a feed's events without a counter (its writer holds
+    // the only write lock); PostgreSQL bumps the feed's counter row.
+    let tables: &[&str] = match conn {
+        DbConn::Sqlite(_) => &["events"],
+        DbConn::Postgres(_) => &["event_feeds", "events"],
+    };
+    for table in tables {
+        assert!(
+            first.iter().any(|sql| {
+                let into = sql.strip_prefix("INSERT INTO ").unwrap_or_default();
+                into.trim_start_matches(['`', '"'])
+                    .strip_prefix(table)
+                    .is_some_and(|rest| rest.starts_with(['`', '"', ' ']))
+            }),
+            "the change feed's statements for {table} are cached: {first:#?}"
+        );
+    }
     send(&mut conn);
     assert_eq!(
         *cached.lock().unwrap(),

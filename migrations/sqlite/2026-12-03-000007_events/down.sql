@@ -1,2 +1,1 @@
 DROP TABLE events;
-DROP TABLE event_feeds;

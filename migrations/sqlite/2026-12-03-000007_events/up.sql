@@ -1,12 +1,7 @@
 -- The change feed (docs/architecture.md, "The change feed"). Each feed (a
--- user's, or the staff's, key 0) numbers its events without gaps; the
--- counter row is bumped in the transaction that records the change, so on
--- every engine positions are handed out in commit order.
-CREATE TABLE event_feeds (
-    feed BIGINT PRIMARY KEY NOT NULL,
-    last_position BIGINT NOT NULL
-) WITHOUT ROWID;
-
+-- user's, or the staff's, key 0) numbers its events without gaps. SQLite has
+-- one writer at a time, so an event takes the position after its feed's
+-- last; PostgreSQL keeps a counter per feed (event_feeds) instead.
 -- One row per event per feed that hears of it: a reader resuming after
 -- position n reads a range of the primary key.
 CREATE TABLE events (

@@ -200,13 +200,11 @@ pub fn conversation_messages(
             has_deletions: total < length,
         },
         Cursor::Before { id: anchor, limit } => Window::Before {
-            seq: messages::seq_of(conn, id, anchor)?
-                .ok_or_else(|| crate::messages::not_here(Seek::Before))?,
+            seq: crate::threads::anchor(conn, id, Seek::Before, anchor)?,
             limit,
         },
         Cursor::After { id: anchor, limit } => Window::After {
-            seq: messages::seq_of(conn, id, anchor)?
-                .ok_or_else(|| crate::messages::not_here(Seek::After))?,
+            seq: crate::threads::anchor(conn, id, Seek::After, anchor)?,
             limit,
         },
     };

@@ -1,17 +1,17 @@
 use chrono::{DateTime, Utc};
 use colloq_domain::conversation::{Conversation, may_message};
-use colloq_domain::event::Change;
 use colloq_domain::file::StoredFile;
 use colloq_domain::message::{
     IdempotencyKey, Message, MessageBody, MessageType, NewMessage, SenderRole,
 };
 use colloq_domain::user::User;
-use colloq_persistence::{DbConn, Writer, conversations, messages, read_snapshot};
+use colloq_persistence::{DbConn, Writer, conversations, read_snapshot};
 
 use super::read::relation;
 use crate::accounts::{UserRef, find_user};
 use crate::events::{Outbox, conversation_audience};
 use crate::idempotency::{Keyed, stored_by};
+use crate::threads;
 use crate::{CoreError, Refusal};
 
 /// What a direct message carries.
@@ -126,20 +126,22 @@ pub fn send_direct_message(
             body,
             file: file.as_ref().map(|f| f.id),
         };
-        let stored = messages::append_direct(conn, conversation.id, &message, to, now)?;
+        let mut outbox = Outbox::default();
+        let audience = conversation_audience(&conversation);
+        let stored = threads::append(
+            conn,
+            &mut outbox,
+            conversation.id,
+            &audience,
+            &message,
+            Some(to),
+            now,
+        )?;
         let conversation =
             conversations::record_message(conn, &conversation, from, stored.created_at)?;
         if let Some(key) = &job_key {
             key.remember(conn, stored.id, now)?;
         }
-        let mut outbox = Outbox::default();
-        let appended = Change::MessageAppended { message: stored.id };
-        outbox.push(
-            &conversation_audience(&conversation),
-            conversation.id,
-            Some(from),
-            appended,
-        );
         outbox.record(conn, now)?;
         Ok((stored, conversation, file))
     });

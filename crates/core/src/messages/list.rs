@@ -4,7 +4,7 @@ use colloq_domain::page::{Cursor, Paged, Seek};
 use colloq_domain::user::ViewerId;
 use colloq_persistence::{DbConn, messages};
 
-use crate::{CoreError, Refusal};
+use crate::{CoreError, threads};
 
 /// A slice of an order's messages, oldest first, with the total. Listing changes
 /// nothing.
@@ -32,20 +32,13 @@ pub fn list_order_messages(
             messages::after_seq(conn, thread, after, limit)?
         }
         Cursor::Before { id: anchor, limit } => {
-            let seq =
-                messages::seq_of(conn, thread, anchor)?.ok_or_else(|| not_here(Seek::Before))?;
+            let seq = threads::anchor(conn, thread, Seek::Before, anchor)?;
             messages::before_seq(conn, thread, seq, limit)?
         }
         Cursor::After { id: anchor, limit } => {
-            let seq =
-                messages::seq_of(conn, thread, anchor)?.ok_or_else(|| not_here(Seek::After))?;
+            let seq = threads::anchor(conn, thread, Seek::After, anchor)?;
             messages::after_seq(conn, thread, seq, limit)?
         }
     };
     Ok(Paged { items, total })
-}
-
-/// The error for an anchor that is not a message of this thread.
-pub(crate) fn not_here(seek: Seek) -> CoreError {
-    CoreError::Refused(Refusal::AnchorElsewhere(seek))
 }

@@ -1,13 +1,12 @@
 use chrono::{DateTime, Utc};
 use colloq_domain::DomainError;
-use colloq_domain::event::Change;
 use colloq_domain::ids::OrderId;
 use colloq_domain::message::{
     IdempotencyKey, Message, MessageBody, MessageType, NewMessage, SenderRole,
 };
 use colloq_domain::order::OrderAction;
 use colloq_domain::user::Viewer;
-use colloq_persistence::{DbConn, Writer, messages, orders};
+use colloq_persistence::{DbConn, Writer, orders};
 
 use crate::CoreError;
 use crate::events::Outbox;
@@ -98,10 +97,8 @@ pub fn send_order_message(
             body: input.body,
             file,
         };
-        let stored = messages::append(conn, id.thread(), &message, now)?;
         let mut outbox = Outbox::default();
-        let appended = Change::MessageAppended { message: stored.id };
-        crate::orders::tell(&mut outbox, &order, viewer.user.id, appended);
+        let stored = crate::orders::append(conn, &mut outbox, &order, &message, now)?;
         if viewer.as_staff {
             if let Some(next) = order.status.apply(OrderAction::StaffReply)? {
                 crate::orders::transition(conn, &mut outbox, &order, next, viewer.user.id, now)?;

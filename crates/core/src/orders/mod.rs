@@ -19,7 +19,7 @@ pub use update::update_order;
 use chrono::{DateTime, Utc};
 use colloq_domain::event::Change;
 use colloq_domain::ids::{OrderId, UserId};
-use colloq_domain::message::NewMessage;
+use colloq_domain::message::{Message, NewMessage};
 use colloq_domain::order::{Order, OrderStatus};
 use colloq_domain::user::Viewer;
 use colloq_persistence::{DbConn, messages, orders};
@@ -77,6 +77,26 @@ pub(crate) fn transition(
         },
     );
     Ok(())
+}
+
+/// Appends a message to the order's thread and tells its audience.
+pub(crate) fn append(
+    conn: &mut DbConn,
+    outbox: &mut Outbox,
+    order: &Order,
+    message: &NewMessage,
+    now: DateTime<Utc>,
+) -> Result<Message, CoreError> {
+    let audience = order_audience(order);
+    crate::threads::append(
+        conn,
+        outbox,
+        order.id.thread(),
+        &audience,
+        message,
+        None,
+        now,
+    )
 }
 
 /// Tells the order's audience that `actor` changed it.

@@ -4,7 +4,7 @@ use colloq_domain::ids::OrderId;
 use colloq_domain::message::{MessageBody, MessageType, NewMessage, SenderRole};
 use colloq_domain::order::{Order, OrderAction, OrderImages, Quote};
 use colloq_domain::user::Viewer;
-use colloq_persistence::{DbConn, messages, orders, write_transaction};
+use colloq_persistence::{DbConn, orders, write_transaction};
 
 use crate::CoreError;
 use crate::events::Outbox;
@@ -39,12 +39,10 @@ pub fn quote_order(
             body: MessageBody::system(quote.content.clone()),
             file: None,
         };
-        let quoted = messages::append(conn, id.thread(), &message, now)?;
         let mut outbox = Outbox::default();
         let actor = viewer.user.id;
         super::tell(&mut outbox, &order, actor, Change::OrderUpdated);
-        let appended = Change::MessageAppended { message: quoted.id };
-        super::tell(&mut outbox, &order, actor, appended);
+        super::append(conn, &mut outbox, &order, &message, now)?;
         if next != order.status {
             super::transition(conn, &mut outbox, &order, next, actor, now)?;
         }

@@ -55,7 +55,7 @@ impl<T: Serialize> Envelope<T> {
     /// the request log.
     pub(super) fn respond(&self, mut builder: HttpResponseBuilder) -> HttpResponse {
         let mut res = builder.json(self);
-        crate::ops::mark(&mut res, super::DIALECT, self.code);
+        crate::ops::mark(&mut res, super::NAME, self.code);
         res
     }
 
@@ -63,7 +63,7 @@ impl<T: Serialize> Envelope<T> {
     /// bytes reserved up front.
     pub(super) fn respond_sized(&self, capacity: usize) -> Result<HttpResponse, serde_json::Error> {
         let mut res = crate::body::json_sized(self, capacity)?;
-        crate::ops::mark(&mut res, super::DIALECT, self.code);
+        crate::ops::mark(&mut res, super::NAME, self.code);
         Ok(res)
     }
 }

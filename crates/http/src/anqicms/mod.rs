@@ -18,6 +18,15 @@ pub(crate) use error::rate_limited;
 pub(crate) use extract::update_token_header;
 
 /// This dialect's name in request logs and metrics.
-const DIALECT: &str = "anqicms";
-pub(crate) use routes::{config, openapi};
+/// The dialect's name in metrics and in its document's path.
+const NAME: &str = "anqicms";
+
+/// How the application mounts and documents this dialect.
+pub(crate) const DIALECT: crate::dialects::Dialect = crate::dialects::Dialect {
+    name: NAME,
+    document_path: "/openapi/anqicms.json",
+    title: "AnQiCMS",
+    mount: routes::config,
+    document: routes::openapi,
+};
 pub use settings::{AnqicmsSettings, OrderField};

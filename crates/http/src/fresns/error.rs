@@ -150,7 +150,7 @@ impl Failure {
             data,
         });
         res.extensions_mut().insert(self.clone());
-        crate::ops::mark(&mut res, super::DIALECT, self.code.number());
+        crate::ops::mark(&mut res, super::NAME, self.code.number());
         res
     }
 }

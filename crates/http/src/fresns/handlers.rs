@@ -50,7 +50,7 @@ fn ok_sized(lang: Lang, data: impl serde::Serialize, capacity: usize) -> HttpRes
     };
     match crate::body::json_sized(&envelope, capacity) {
         Ok(mut res) => {
-            crate::ops::mark(&mut res, super::DIALECT, 0);
+            crate::ops::mark(&mut res, super::NAME, 0);
             res
         }
         Err(err) => {

@@ -25,7 +25,6 @@ mod time;
 mod userinfo;
 
 pub use clock::SignatureZone;
-pub(crate) use routes::{config, openapi};
 pub use settings::FresnsSettings;
 
 /// The answer to a client over a per-address limit, in its language.
@@ -37,4 +36,14 @@ pub(crate) fn rate_limited(
 }
 
 /// This dialect's name in request logs and metrics.
-const DIALECT: &str = "fresns";
+/// The dialect's name in metrics and in its document's path.
+const NAME: &str = "fresns";
+
+/// How the application mounts and documents this dialect.
+pub(crate) const DIALECT: crate::dialects::Dialect = crate::dialects::Dialect {
+    name: NAME,
+    document_path: "/openapi/fresns.json",
+    title: "Fresns v2",
+    mount: routes::config,
+    document: routes::openapi,
+};

@@ -257,7 +257,7 @@ fn refusal(status: StatusCode, code: i32, message: &str) -> HttpResponse {
         message,
         data: None,
     });
-    crate::ops::mark(&mut res, super::DIALECT, code);
+    crate::ops::mark(&mut res, super::NAME, code);
     res
 }
 
