@@ -12,7 +12,8 @@
 //! SQLite a write transaction holds the database's only write lock, so an
 //! event takes the position after its feed's last, with no counter row: a
 //! send's events are two statements in the one writer thread every SQLite
-//! write goes through, instead of four.
+//! write goes through, instead of four. (So whatever trims old events there
+//! must keep each feed's newest row, or positions would start again.)
 
 use std::collections::BTreeMap;
 
