@@ -1,6 +1,6 @@
 //! The change feed, as the use cases produce it and readers take it back.
 //!
-//! Each write use case collects what it changed in an [`Outbox`] and records
+//! Each write use case collects what it changed in an `Outbox` and records
 //! it as the last step of its transaction, so an event exists exactly when
 //! its change was committed, whichever dialect asked for the change.
 

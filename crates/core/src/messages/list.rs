@@ -15,7 +15,7 @@ use crate::{CoreError, threads};
 ///
 /// # Errors
 /// [`CoreError::NotVisible`] for a missing order or someone else's;
-/// [`Refusal::AnchorElsewhere`] when the anchor is not in this order.
+/// [`crate::Refusal::AnchorElsewhere`] when the anchor is not in this order.
 pub fn list_order_messages(
     conn: &mut DbConn,
     viewer: ViewerId,
