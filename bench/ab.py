@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""A/B of two colloq binaries on one seeded SQLite database.
+"""A/B of two colloq binaries on one seeded database.
 
-    python3 bench/ab.py OLD_BINARY NEW_BINARY [--rounds 5] [--duration 10]
+    python3 bench/ab.py OLD_BINARY NEW_BINARY [--engine sqlite|postgres] [--rounds 5] [--duration 10]
 
 Both servers run at once on the same database file (reads and the sends of
 each row go to one of them at a time), and the rows alternate between them in
@@ -26,10 +26,11 @@ def main():
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--hot", type=int, default=200_000)
+    parser.add_argument("--engine", choices=("sqlite", "postgres"), default="sqlite")
     args = parser.parse_args()
     harness.ensure_tools(build=False)
     with tempfile.TemporaryDirectory() as work:
-        db = harness.Database("sqlite", work)
+        db = harness.Database(args.engine, work)
         harness.BIN = Path(args.new)
         seed = db.colloq("seed", "--users", "100", "--orders", "1000", "--conversations", "1000",
                          "--messages", "100000", "--hot-messages", str(args.hot),
@@ -89,6 +90,7 @@ def main():
             print(f"| {label} | {ra:.0f} | {rb:.0f} | {100 * (rb - ra) / ra:+.1f} % | {pa:.2f} | {pb:.2f} |")
         for server, _ in servers.values():
             server.stop()
+        db.drop()
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@
 //! answer shapes come from the wire types' `ToSchema` derives. So the
 //! documents cannot name a path, a method or a field the server does not have.
 
-use std::sync::LazyLock;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex, PoisonError};
 
 use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, HttpResponse, Resource, Responder, Route, web};
@@ -283,18 +284,24 @@ fn http_method(method: &Method) -> HttpMethod {
     }
 }
 
-/// The served dialects' documents, written once per process.
-static DOCUMENTS: LazyLock<Vec<serde_json::Value>> =
-    LazyLock::new(|| dialects::ALL.iter().map(|d| (d.document)()).collect());
+/// Each dialect's document, written once per process (the app factory runs
+/// once per worker), by dialect name.
+static DOCUMENTS: LazyLock<Mutex<HashMap<&'static str, serde_json::Value>>> =
+    LazyLock::new(Mutex::default);
+
+fn cached_document(dialect: &dialects::Dialect) -> serde_json::Value {
+    // A poisoned cache still holds whole documents: each is inserted whole.
+    let mut documents = DOCUMENTS.lock().unwrap_or_else(PoisonError::into_inner);
+    documents
+        .entry(dialect.name)
+        .or_insert_with(|| (dialect.document)())
+        .clone()
+}
 
 /// Mounts each dialect's document at `/openapi/{name}.json` and the
 /// browsable page, which opens on the first by name.
 pub(crate) fn config(cfg: &mut web::ServiceConfig, served: &[dialects::Dialect]) {
-    let documents: Vec<serde_json::Value> = if std::ptr::eq(served, dialects::ALL) {
-        DOCUMENTS.clone()
-    } else {
-        served.iter().map(|d| (d.document)()).collect()
-    };
+    let documents = served.iter().map(cached_document);
     let mut listed: Vec<_> = served.iter().zip(documents).collect();
     listed.sort_by_key(|(dialect, _)| dialect.name);
     let mut page = SwaggerUi::new("/openapi/{_:.*}");

@@ -537,18 +537,27 @@ fn adjust_mine(
     me: UserId,
     deltas: BTreeMap<i64, (i64, i64)>,
 ) -> Result<(), StoreError> {
-    for (thread, (messages, unread)) in deltas {
+    for (thread, delta) in deltas {
         if let Some(conversation) = find(conn, ThreadId(thread))? {
-            adjust(
-                conn,
-                conversation.id,
-                conversation.is_a(me),
-                messages,
-                unread,
-            )?;
+            adjust_side(conn, &conversation, me, delta)?;
         }
     }
     Ok(())
+}
+
+fn adjust_side(
+    conn: &mut DbConn,
+    conversation: &Conversation,
+    me: UserId,
+    (messages, unread): (i64, i64),
+) -> Result<(), StoreError> {
+    adjust(
+        conn,
+        conversation.id,
+        conversation.is_a(me),
+        messages,
+        unread,
+    )
 }
 
 /// The messages an action changed, by conversation, each list in id order.
@@ -569,7 +578,8 @@ fn changed(pairs: impl IntoIterator<Item = (i64, i64)>) -> Changed {
 }
 
 /// Marks messages `me` received as read. Messages that are not `me`'s, or already
-/// read, are ignored. Returns the messages it marked.
+/// read, are ignored. Returns each conversation it changed with the messages
+/// it marked there.
 ///
 /// # Errors
 /// Query failures.
@@ -578,7 +588,7 @@ pub fn mark_read(
     me: UserId,
     selection: &Selection,
     now: DateTime<Utc>,
-) -> Result<Changed, StoreError> {
+) -> Result<Vec<(Conversation, Vec<MessageId>)>, StoreError> {
     // Only unread messages still shown to me were counted as unread.
     let counted: Vec<i64> = unread_for(in_selection(selection), me)
         .filter(m::recipient_deleted_at.is_null())
@@ -591,12 +601,21 @@ pub fn mark_read(
     diesel::update(m::table.filter(m::id.eq_any(&ids)))
         .set(m::recipient_read_at.eq(to_db_time(now)))
         .execute(conn)?;
-    let mut deltas = BTreeMap::new();
+    let mut uncounted = BTreeMap::new();
     for thread in counted {
-        deltas.entry(thread).or_insert((0, 0)).1 -= 1;
+        *uncounted.entry(ThreadId(thread)).or_insert(0) += 1;
     }
-    adjust_mine(conn, me, deltas)?;
-    Ok(changed(marked))
+    let mut result = Vec::new();
+    for (thread, messages) in changed(marked) {
+        let Some(conversation) = find(conn, thread)? else {
+            continue;
+        };
+        if let Some(&read) = uncounted.get(&thread) {
+            adjust_side(conn, &conversation, me, (0, -read))?;
+        }
+        result.push((conversation, messages));
+    }
+    Ok(result)
 }
 
 /// Hides messages from `me`'s side only; the other participant still sees them.

@@ -130,20 +130,18 @@ pub fn find(conn: &mut DbConn, id: OrderId) -> Result<Option<Order>, StoreError>
 /// # Errors
 /// Query failures.
 pub fn find_for_update(conn: &mut DbConn, id: OrderId) -> Result<Option<Order>, StoreError> {
-    // The select names its backend, so each engine builds its own.
-    macro_rules! query {
-        () => {
-            comm_orders::table
-                .inner_join(threads::table)
-                .filter(comm_orders::id.eq(id.get()))
-                .select((OrderRow::as_select(), threads::message_count))
-        };
-    }
-    let row = match conn {
-        DbConn::Postgres(c) => query!().for_update().first(c).optional()?,
-        DbConn::Sqlite(c) => query!().first(c).optional()?,
+    let DbConn::Postgres(c) = conn else {
+        return find(conn, id);
     };
-    row.map(to_order).transpose()
+    comm_orders::table
+        .inner_join(threads::table)
+        .filter(comm_orders::id.eq(id.get()))
+        .select((OrderRow::as_select(), threads::message_count))
+        .for_update()
+        .first(c)
+        .optional()?
+        .map(to_order)
+        .transpose()
 }
 
 /// Which orders a listing covers.

@@ -282,12 +282,9 @@ pub fn mark_read(
         require_participant(conn, me, selection)?;
         let marked = conversations::mark_read(conn, me.id, selection, now)?;
         let mut outbox = Outbox::default();
-        for (thread, messages) in marked {
+        for (conversation, messages) in marked {
             // Both sides hear of it: the reader's other devices, and the
             // sender, whose messages now show as read.
-            let Some(conversation) = conversations::find(conn, thread)? else {
-                continue;
-            };
             let change = match (selection, messages.last()) {
                 (Selection::Conversation(_), Some(&through)) => {
                     Change::ConversationRead { through }
@@ -295,7 +292,7 @@ pub fn mark_read(
                 _ => Change::MessagesRead { messages },
             };
             let audience = conversation_audience(&conversation);
-            outbox.push(&audience, thread, Some(me.id), change);
+            outbox.push(&audience, conversation.id, Some(me.id), change);
         }
         outbox.record(conn, now)
     })
