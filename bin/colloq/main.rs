@@ -107,7 +107,17 @@ fn serve(mut settings: Settings) -> Result<(), Failure> {
         idempotency_keys = keys,
         "expired tokens and keys removed"
     );
-    let writer = Writer::start(&manager(&settings)?);
+    let manager = manager(&settings)?;
+    if settings.events.bus == colloq_http::settings::Bus::Nats
+        && manager.engine() == colloq_persistence::Engine::Sqlite
+    {
+        return Err(Failure::new(
+            "events.bus = \"nats\" needs PostgreSQL: nodes share their database, and an SQLite \
+             file belongs to one node (use events.bus = \"local\")"
+                .to_owned(),
+        ));
+    }
+    let writer = Writer::start(&manager);
     let recorder = colloq_http::install_metrics().map_err(Failure::new)?;
     let shutdown = Duration::from_secs(settings.http.shutdown_timeout_secs);
     let ops_listener = settings
@@ -119,6 +129,10 @@ fn serve(mut settings: Settings) -> Result<(), Failure> {
     let listener = listen(&settings.http.bind, "http.bind")?;
     let state = AppState::new(pool, writer.clone(), settings, clock)?.with_metrics(recorder);
     actix_web::rt::System::new().block_on(async move {
+        let live = colloq_http::Live::start(&state.settings().events)
+            .await
+            .map_err(std::io::Error::other)?;
+        let state = state.with_live(live);
         let server = colloq_http::serve(listener.try_clone()?, state.clone())?;
         let ops = match ops_listener {
             Some(ops_listener) => {

@@ -7,9 +7,12 @@
 use chrono::{DateTime, Utc};
 use colloq_domain::conversation::Conversation;
 use colloq_domain::event::{Change, Event, Feed, NewEvent};
-use colloq_domain::ids::{ThreadId, UserId};
+use colloq_domain::ids::{MessageId, OrderId, ThreadId, UserId};
+use colloq_domain::message::Message;
 use colloq_domain::order::Order;
-use colloq_persistence::{DbConn, events};
+use colloq_persistence::{DbConn, events, messages, orders};
+
+pub use colloq_persistence::events::{Notice, collecting};
 
 use crate::CoreError;
 
@@ -76,4 +79,31 @@ pub fn read(
 /// Storage failures.
 pub fn head(conn: &mut DbConn, feed: Feed) -> Result<i64, CoreError> {
     Ok(events::head(conn, feed)?)
+}
+
+/// The oldest position of `feed` that can still be read (none before its
+/// first event) and its head: a reader that has seen less than `oldest - 1`
+/// has missed events that are gone, and must reload instead.
+///
+/// # Errors
+/// Storage failures.
+pub fn bounds(conn: &mut DbConn, feed: Feed) -> Result<(Option<i64>, i64), CoreError> {
+    Ok((events::oldest(conn, feed)?, events::head(conn, feed)?))
+}
+
+/// A message an event names, as it is now (`None` once it is gone). The
+/// feed it came from already decided that its reader may see it.
+///
+/// # Errors
+/// Storage failures.
+pub fn message(conn: &mut DbConn, id: MessageId) -> Result<Option<Message>, CoreError> {
+    Ok(messages::find(conn, id)?)
+}
+
+/// The order an order's event is about, as it is now.
+///
+/// # Errors
+/// Storage failures.
+pub fn order(conn: &mut DbConn, thread: ThreadId) -> Result<Option<Order>, CoreError> {
+    Ok(orders::find(conn, OrderId(thread.get()))?)
 }

@@ -193,17 +193,10 @@ pub fn authenticate_id(
     scope: TokenScope,
     now: DateTime<Utc>,
 ) -> Result<Option<AuthenticatedId>, CoreError> {
-    let Some(holder) = accounts::find_token_holder(conn, &hash_token(presented))? else {
+    let Some(holder) = accepted_holder(conn, &hash_token(presented), scope, now)? else {
         return Ok(None);
     };
-    Ok(accepts(
-        scope,
-        &holder.scope,
-        holder.expires_at,
-        holder.is_staff,
-        now,
-    )
-    .then_some(AuthenticatedId {
+    Ok(Some(AuthenticatedId {
         viewer: ViewerId {
             user: holder.user,
             account: holder.account,
@@ -213,12 +206,125 @@ pub fn authenticate_id(
     }))
 }
 
-/// Revokes a token. Returns whether it existed.
+/// Names one session (the stored hash of its token, never the token): what
+/// a logout tells every node so that the session's event streams close.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SessionKey(String);
+
+impl SessionKey {
+    /// The session of a presented token.
+    pub fn of(presented: &str) -> Self {
+        Self(hash_token(presented))
+    }
+
+    /// The key as text (hex), for the event bus.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// A key read back from the event bus.
+    pub fn from_text(text: &str) -> Self {
+        Self(text.to_owned())
+    }
+}
+
+/// Revokes a token. Returns its session, when it existed.
 ///
 /// # Errors
 /// Storage failures.
-pub fn revoke(conn: &mut DbConn, presented: &str) -> Result<bool, CoreError> {
-    Ok(tokens::delete(conn, &hash_token(presented))?)
+pub fn revoke(conn: &mut DbConn, presented: &str) -> Result<Option<SessionKey>, CoreError> {
+    let key = SessionKey::of(presented);
+    Ok(tokens::delete(conn, &key.0)?.then_some(key))
+}
+
+/// Issues a stream ticket for the session of `presented` (already
+/// authenticated by the caller): a single-use secret, good for `ttl`, that
+/// opens an event stream as that session where headers cannot be sent.
+///
+/// # Errors
+/// Storage or random-source failures.
+pub fn issue_ticket(
+    conn: &mut DbConn,
+    presented: &str,
+    ttl: Duration,
+    now: DateTime<Utc>,
+) -> Result<IssuedToken, CoreError> {
+    let ticket = IssuedToken::generate()?;
+    tokens::insert_ticket(conn, ticket.hash(), &hash_token(presented), now + ttl)?;
+    Ok(ticket)
+}
+
+/// Who a redeemed ticket stands for, and their session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketHolder {
+    /// Who, as their session authenticates them now.
+    pub who: Authenticated,
+    /// The scope of the session the ticket was issued under.
+    pub scope: TokenScope,
+    /// The session.
+    pub session: SessionKey,
+}
+
+/// Redeems a stream ticket (it works once). `None` when it is unknown, used,
+/// expired, or its session no longer authenticates as one of `scopes`.
+///
+/// # Errors
+/// Storage failures.
+pub fn redeem_ticket(
+    conn: &mut DbConn,
+    ticket: &str,
+    scopes: &[TokenScope],
+    now: DateTime<Utc>,
+) -> Result<Option<TicketHolder>, CoreError> {
+    let Some(session) = tokens::take_ticket(conn, &hash_token(ticket), now)? else {
+        return Ok(None);
+    };
+    let session = SessionKey(session);
+    let Some((token_scope, expires_at, user)) = accounts::find_by_token(conn, &session.0)? else {
+        return Ok(None);
+    };
+    let scope = scopes
+        .iter()
+        .copied()
+        .find(|scope| accepts(*scope, &token_scope, expires_at, user.is_staff, now));
+    Ok(scope.map(|scope| TicketHolder {
+        who: Authenticated { user, expires_at },
+        scope,
+        session,
+    }))
+}
+
+/// Whether a session still authenticates as `scope`: an open stream asks
+/// now and then, so a session revoked or expired in any way ends its streams
+/// even if the logout's message never reached this node.
+///
+/// # Errors
+/// Storage failures.
+pub fn still_valid(
+    conn: &mut DbConn,
+    session: &SessionKey,
+    scope: TokenScope,
+    now: DateTime<Utc>,
+) -> Result<bool, CoreError> {
+    Ok(accepted_holder(conn, &session.0, scope, now)?.is_some())
+}
+
+/// The holder of the token with this hash, when it works as `scope` at `now`.
+fn accepted_holder(
+    conn: &mut DbConn,
+    hash: &str,
+    scope: TokenScope,
+    now: DateTime<Utc>,
+) -> Result<Option<accounts::TokenHolder>, CoreError> {
+    Ok(accounts::find_token_holder(conn, hash)?.filter(|holder| {
+        accepts(
+            scope,
+            &holder.scope,
+            holder.expires_at,
+            holder.is_staff,
+            now,
+        )
+    }))
 }
 
 /// Removes expired tokens; returns how many. Expired tokens are already refused,
@@ -518,8 +624,9 @@ fn check_platform_and_expiry(
 ///
 /// # Errors
 /// Storage failures.
-pub fn revoke_account_token(conn: &mut DbConn, token: &str) -> Result<usize, CoreError> {
-    Ok(tokens::delete_family(conn, &hash_token(token))?)
+pub fn revoke_account_token(conn: &mut DbConn, token: &str) -> Result<Vec<SessionKey>, CoreError> {
+    let revoked = tokens::delete_family(conn, &hash_token(token))?;
+    Ok(revoked.into_iter().map(SessionKey).collect())
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ mod files;
 mod fresns;
 mod idempotency;
 mod limits;
+mod live;
 mod openapi;
 mod ops;
 mod params;
@@ -38,6 +39,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::{App, HttpResponse, web};
 
+pub use live::Live;
 pub use ops::install_metrics;
 pub use settings::Settings;
 pub use state::AppState;

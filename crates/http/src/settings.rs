@@ -26,6 +26,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// Rate limits.
     pub limits: LimitsSettings,
+    /// Live delivery: event streams and the bus between nodes.
+    pub events: EventsSettings,
 }
 
 impl Settings {
@@ -88,7 +90,85 @@ impl Settings {
                 "http.trusted_proxies names `{bad}`: expected an IP address or a network such as 10.0.0.0/8"
             ));
         }
+        self.events.validate()?;
         self.fresns.validate()
+    }
+}
+
+/// Which bus carries "a feed has news" between the streams of a deployment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Bus {
+    /// Within this process only: one node (the only choice on SQLite).
+    Local,
+    /// Between every node of the deployment, through a NATS server.
+    Nats,
+}
+
+/// Live delivery (docs/realtime.md, docs/operations.md "Several nodes").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsSettings {
+    /// `COLLOQ_EVENTS__BUS`: `local` (default) or `nats`.
+    pub bus: Bus,
+    /// `COLLOQ_EVENTS__NATS_URL`: the NATS server(s) for `bus = "nats"`, comma
+    /// separated. Default `nats://127.0.0.1:4222`.
+    pub nats_url: String,
+    /// `COLLOQ_EVENTS__DEPLOYMENT`: the name that prefixes every NATS subject,
+    /// so deployments sharing a NATS server never hear each other. Letters,
+    /// digits, `-` and `_`. Default `colloq`.
+    pub deployment: String,
+    /// `COLLOQ_EVENTS__HEARTBEAT_SECS`: how often an idle stream is sent a
+    /// heartbeat (and re-checks its session). Default 25; at most 30.
+    pub heartbeat_secs: u64,
+    /// `COLLOQ_EVENTS__TICKET_TTL_SECS`: how long a stream ticket may wait to
+    /// be used. Default 60.
+    pub ticket_ttl_secs: i64,
+    /// `COLLOQ_EVENTS__QUEUE`: events waiting for one stream's client to read
+    /// them. Default 64.
+    pub queue: usize,
+    /// `COLLOQ_EVENTS__SLOW_CLIENT_SECS`: a client that leaves its queue full
+    /// this long is disconnected (it resumes where it was). Default 10.
+    pub slow_client_secs: u64,
+}
+
+impl Default for EventsSettings {
+    fn default() -> Self {
+        Self {
+            bus: Bus::Local,
+            nats_url: "nats://127.0.0.1:4222".to_owned(),
+            deployment: "colloq".to_owned(),
+            heartbeat_secs: 25,
+            ticket_ttl_secs: 60,
+            queue: 64,
+            slow_client_secs: 10,
+        }
+    }
+}
+
+impl EventsSettings {
+    fn validate(&self) -> Result<(), String> {
+        if !(1..=30).contains(&self.heartbeat_secs) {
+            return Err("events.heartbeat_secs must be between 1 and 30".to_owned());
+        }
+        if self.ticket_ttl_secs <= 0 || self.queue == 0 || self.slow_client_secs == 0 {
+            return Err(
+                "events.ticket_ttl_secs, events.queue and events.slow_client_secs must be greater than 0"
+                    .to_owned(),
+            );
+        }
+        let name_ok = !self.deployment.is_empty()
+            && self
+                .deployment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if !name_ok {
+            return Err(format!(
+                "events.deployment is `{}`: use letters, digits, - and _ only (it names NATS subjects)",
+                self.deployment
+            ));
+        }
+        Ok(())
     }
 }
 

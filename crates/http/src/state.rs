@@ -15,6 +15,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use colloq_core::throttle::{Budgets, Throttle};
 
 use crate::Settings;
+use crate::live::Live;
 use crate::throttle::AddressLimits;
 
 /// What every handler shares: the pool, the writer of the hot writes, the file
@@ -30,6 +31,7 @@ pub struct AppState {
     metrics: Option<PrometheusHandle>,
     throttle: Arc<Throttle>,
     address_limits: Arc<AddressLimits>,
+    live: Live,
 }
 
 impl std::fmt::Debug for AppState {
@@ -67,7 +69,21 @@ impl AppState {
             metrics: None,
             throttle: Arc::new(throttle),
             address_limits: Arc::new(address_limits),
+            live: Live::local(),
         })
+    }
+
+    /// This state, telling open streams of changes through `live` (the
+    /// in-process bus by default).
+    #[must_use]
+    pub fn with_live(mut self, live: Live) -> Self {
+        self.live = live;
+        self
+    }
+
+    /// The bus of live delivery.
+    pub(crate) fn live(&self) -> &Live {
+        &self.live
     }
 
     /// This state, serving what `handle`'s recorder records at `/metrics`.
@@ -217,12 +233,17 @@ impl AppState {
     {
         let pool = self.pool.clone();
         let now = self.clock.now();
-        web::block(move || {
-            let mut conn = pool.get().map_err(|e| E::from(CoreError::from(e)))?;
-            f(&mut conn, now)
+        let (result, notices) = web::block(move || {
+            colloq_core::events::collecting(|| {
+                let mut conn = pool.get().map_err(|e| E::from(CoreError::from(e)))?;
+                f(&mut conn, now)
+            })
         })
         .await
-        .map_err(|_canceled| E::from(CoreError::Unavailable("the blocking thread pool is gone")))?
+        .map_err(|_canceled| E::from(CoreError::Unavailable("the blocking thread pool is gone")))?;
+        // Committed: the open streams of every feed it told may read now.
+        self.live.publish(&notices);
+        result
     }
 }
 

@@ -407,6 +407,19 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    // The change feed's notices leave with the commit, or not at all.
+    let (result, notices) = crate::events::collecting(|| transaction(conn, f));
+    if result.is_ok() {
+        crate::events::pass_on(notices);
+    }
+    result
+}
+
+fn transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
     let DbConn::Sqlite(inner) = conn else {
         return conn.transaction(f);
     };

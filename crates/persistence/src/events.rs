@@ -15,6 +15,7 @@
 //! write goes through, instead of four. (So whatever trims old events there
 //! must keep each feed's newest row, or positions would start again.)
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -151,6 +152,34 @@ fn audience(event: &NewEvent) -> Vec<Feed> {
     feeds
 }
 
+/// A feed's newest position once a transaction has committed: what a live
+/// reader of that feed needs to hear to go and read it.
+pub type Notice = (Feed, i64);
+
+thread_local! {
+    /// The notices of the events recorded by this thread's current
+    /// [`collecting`] call. A write use case is synchronous and runs on one
+    /// thread from start to commit, so this carries its notices out without
+    /// every use case returning them.
+    static RECORDED: RefCell<Vec<Notice>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` and returns, with its value, the notices of every event that a
+/// transaction inside it recorded and committed. Nests: an inner call's
+/// notices are the inner call's alone.
+pub fn collecting<T>(f: impl FnOnce() -> T) -> (T, Vec<Notice>) {
+    let outer = RECORDED.take();
+    let value = f();
+    (value, RECORDED.replace(outer))
+}
+
+/// Hands committed notices to the enclosing [`collecting`] call, if any.
+pub(crate) fn pass_on(notices: Vec<Notice>) {
+    if !notices.is_empty() {
+        RECORDED.with_borrow_mut(|recorded| recorded.extend(notices));
+    }
+}
+
 /// Records `events`, in order, in every feed of their audiences. Call inside
 /// the write transaction that made the changes, after its other writes (see
 /// the module's note on lock order).
@@ -184,6 +213,7 @@ pub fn record(
         }
     }
     let now = to_db_time(now);
+    let mut notices = BTreeMap::new();
     match conn {
         DbConn::Sqlite(c) => {
             // The transaction holds the database's only write lock until it
@@ -192,7 +222,7 @@ pub fn record(
             for row in rows {
                 // Wrapped so that it keeps its prepared statement: diesel
                 // prepares a hand-written statement afresh every time.
-                let _stored: Stored = FixedUpdate(
+                let stored: Stored = FixedUpdate(
                     diesel::sql_query(
                         "INSERT INTO events (feed, position, kind, thread_id, actor_id, \
                          message_id, detail, created_at) SELECT ?, COALESCE(MAX(position), 0) + 1, \
@@ -208,6 +238,7 @@ pub fn record(
                     .bind::<BigInt, _>(row.feed),
                 )
                 .get_result(c)?;
+                notices.insert(row.feed, stored.position);
             }
         }
         DbConn::Postgres(c) => {
@@ -233,6 +264,7 @@ pub fn record(
                 )
                 .get_result(c)?;
                 next.insert(feed, last - n + 1);
+                notices.insert(feed, last);
             }
             for row in rows {
                 let position = next
@@ -254,17 +286,22 @@ pub fn record(
             }
         }
     }
+    // Heard of once committed: the transaction hands them on (see
+    // `write_transaction`), a rolled-back one drops them.
+    RECORDED.with_borrow_mut(|recorded| {
+        recorded.extend(
+            notices
+                .into_iter()
+                .map(|(feed, at)| (Feed::from_key(feed), at)),
+        );
+    });
     Ok(())
 }
 
-/// What the SQLite insert returns (it is run for its effect).
+/// The position the SQLite insert gave its row.
 #[derive(QueryableByName)]
 struct Stored {
     #[diesel(sql_type = BigInt)]
-    #[expect(
-        dead_code,
-        reason = "returned only so the statement can keep its preparation"
-    )]
     position: i64,
 }
 
@@ -341,4 +378,16 @@ pub fn head(conn: &mut DbConn, feed: Feed) -> Result<i64, StoreError> {
         .select(diesel::dsl::max(events::position))
         .first::<Option<i64>>(conn)?
         .unwrap_or_default())
+}
+
+/// The position of `feed`'s oldest stored event (older ones may have been
+/// trimmed), none before its first.
+///
+/// # Errors
+/// Query failures.
+pub fn oldest(conn: &mut DbConn, feed: Feed) -> Result<Option<i64>, StoreError> {
+    Ok(events::table
+        .filter(events::feed.eq(feed.key()))
+        .select(diesel::dsl::min(events::position))
+        .first::<Option<i64>>(conn)?)
 }

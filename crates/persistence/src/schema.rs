@@ -198,6 +198,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    stream_tickets (ticket_hash) {
+        ticket_hash -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::joinable!(auth_tokens -> users (user_id));
 diesel::joinable!(comm_orders -> threads (id));
@@ -217,6 +225,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     blocks,
     login_failures,
     idempotency_keys,
+    stream_tickets,
     conversations,
     blobs,
     files,

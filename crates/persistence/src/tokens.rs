@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use colloq_domain::ids::{AccountId, UserId};
 use diesel::prelude::*;
 
-use crate::schema::auth_tokens;
+use crate::schema::{auth_tokens, stream_tickets};
 use crate::stamp::Stamp;
 use crate::{DbConn, StoreError, from_db_time, to_db_time};
 
@@ -139,7 +139,10 @@ pub fn delete(conn: &mut DbConn, hash: &str) -> Result<bool, StoreError> {
 /// # Errors
 /// Query failures.
 pub fn purge_expired(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, StoreError> {
-    diesel::delete(auth_tokens::table.filter(auth_tokens::expires_at.lt(to_db_time(now))))
+    let now = to_db_time(now);
+    diesel::delete(stream_tickets::table.filter(stream_tickets::expires_at.lt(now)))
+        .execute(conn)?;
+    diesel::delete(auth_tokens::table.filter(auth_tokens::expires_at.lt(now)))
         .execute(conn)
         .map_err(StoreError::from)
 }
@@ -149,7 +152,7 @@ pub fn purge_expired(conn: &mut DbConn, now: DateTime<Utc>) -> Result<usize, Sto
 ///
 /// # Errors
 /// Query failures.
-pub fn delete_family(conn: &mut DbConn, hash: &str) -> Result<usize, StoreError> {
+pub fn delete_family(conn: &mut DbConn, hash: &str) -> Result<Vec<String>, StoreError> {
     diesel::delete(
         auth_tokens::table.filter(
             auth_tokens::token_hash
@@ -157,6 +160,48 @@ pub fn delete_family(conn: &mut DbConn, hash: &str) -> Result<usize, StoreError>
                 .or(auth_tokens::parent_hash.eq(hash)),
         ),
     )
-    .execute(conn)
+    .returning(auth_tokens::token_hash)
+    .get_results(conn)
     .map_err(StoreError::from)
+}
+
+/// Stores a stream ticket (only its hash) for the session whose token hashes
+/// to `token_hash`.
+///
+/// # Errors
+/// Query failures.
+pub fn insert_ticket(
+    conn: &mut DbConn,
+    ticket_hash: &str,
+    token_hash: &str,
+    expires_at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    diesel::insert_into(stream_tickets::table)
+        .values((
+            stream_tickets::ticket_hash.eq(ticket_hash),
+            stream_tickets::token_hash.eq(token_hash),
+            stream_tickets::expires_at.eq(to_db_time(expires_at)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Redeems a stream ticket: deletes it and returns the hash of its session's
+/// token, when it existed and had not expired at `now`. A ticket works once.
+///
+/// # Errors
+/// Query failures.
+pub fn take_ticket(
+    conn: &mut DbConn,
+    ticket_hash: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<String>, StoreError> {
+    let taken: Option<(String, Stamp)> =
+        diesel::delete(stream_tickets::table.filter(stream_tickets::ticket_hash.eq(ticket_hash)))
+            .returning((stream_tickets::token_hash, stream_tickets::expires_at))
+            .get_result(conn)
+            .optional()?;
+    Ok(taken
+        .filter(|(_, expires_at)| from_db_time(*expires_at) > now)
+        .map(|(token_hash, _)| token_hash))
 }

@@ -24,6 +24,7 @@ use diesel::r2d2::R2D2Connection;
 use diesel::result::{DatabaseErrorKind, Error as QueryError};
 
 use crate::conn::begin_write;
+use crate::events::{Notice, collecting, pass_on};
 use crate::{DbConn, DbManager, Engine, write_transaction};
 
 /// Most writes one transaction takes. Bounds how long the first sender of a
@@ -104,10 +105,13 @@ impl Writer {
                 .answer(Ok(()));
         }
         // The committer answers every job it takes, except one that panicked:
-        // that one's batch was rolled back.
-        answer.recv().unwrap_or_else(|_gone| {
+        // that one's batch was rolled back. The notices of what it committed
+        // go on from the caller's thread, as a direct write's would.
+        let (value, notices) = answer.recv().unwrap_or_else(|_gone| {
             Err(unavailable("the write panicked; nothing was committed").into())
-        })
+        })?;
+        pass_on(notices);
+        Ok(value)
     }
 }
 
@@ -132,7 +136,7 @@ impl Writer {
         }
         // Jobs are taken in order, so the marker is answered after every job
         // queued before it.
-        matches!(answer.recv_timeout(timeout), Ok(Ok(())))
+        matches!(answer.recv_timeout(timeout), Ok(Ok(((), _))))
     }
 }
 
@@ -155,9 +159,13 @@ trait Ran: Send {
     fn answer(self: Box<Self>, commit: Result<(), &QueryError>);
 }
 
+/// What a sender hears: its write's value and the notices of the events it
+/// committed, or why it failed.
+type Answer<T, E> = Result<(T, Vec<Notice>), E>;
+
 struct Queued<F, T, E> {
     f: F,
-    reply: mpsc::SyncSender<Result<T, E>>,
+    reply: mpsc::SyncSender<Answer<T, E>>,
 }
 
 impl<F, T, E> Job for Queued<F, T, E>
@@ -169,10 +177,12 @@ where
     fn run(self: Box<Self>, conn: &mut DbConn) -> Box<dyn Ran> {
         // Nested in the batch's transaction, this is a savepoint, rolled back
         // alone when `f` fails.
-        let result = conn.transaction(self.f);
+        let Self { f, reply } = *self;
+        let (result, notices) = collecting(|| conn.transaction(f));
         Box::new(Done {
             result,
-            reply: self.reply,
+            notices,
+            reply,
         })
     }
 
@@ -184,14 +194,16 @@ where
 
 struct Done<T, E> {
     result: Result<T, E>,
-    reply: mpsc::SyncSender<Result<T, E>>,
+    notices: Vec<Notice>,
+    reply: mpsc::SyncSender<Answer<T, E>>,
 }
 
 impl<T: Send, E: From<QueryError> + Send> Ran for Done<T, E> {
     fn answer(self: Box<Self>, commit: Result<(), &QueryError>) {
         let result = match (self.result, commit) {
             (Ok(_lost), Err(why)) => Err(copy(why).into()),
-            (result, _) => result,
+            (Ok(value), Ok(())) => Ok((value, self.notices)),
+            (Err(err), _) => Err(err),
         };
         let _sent = self.reply.send(result);
     }
@@ -303,7 +315,7 @@ mod tests {
     use crate::testing::TestDatabase;
     use crate::{DbConn, StoreError, migrate};
 
-    type Answer = std::sync::mpsc::Receiver<Result<i64, StoreError>>;
+    type Answer = std::sync::mpsc::Receiver<super::Answer<i64, StoreError>>;
 
     fn job<F>(f: F) -> (Box<dyn Job>, Answer)
     where
@@ -346,12 +358,12 @@ mod tests {
             new_thread(conn)
         });
         assert!(commit_batch(&mut conn, vec![first, failing, third]));
-        let first_id = first_answer.recv().unwrap().unwrap();
+        let (first_id, _) = first_answer.recv().unwrap().unwrap();
         assert!(matches!(
             failing_answer.recv().unwrap(),
             Err(StoreError::Conflict { .. })
         ));
-        let third_id = third_answer.recv().unwrap().unwrap();
+        let (third_id, _) = third_answer.recv().unwrap().unwrap();
         let mut other = db.manager().unwrap().open().unwrap();
         let ids: Vec<i64> = threads::table
             .select(threads::id)
@@ -380,6 +392,53 @@ mod tests {
         assert!(never_run_answer.recv().unwrap().is_err());
         let mut other = db.manager().unwrap().open().unwrap();
         assert_eq!(count(&mut other), 0);
+    }
+
+    fn new_thread_and_event(conn: &mut DbConn) -> Result<i64, StoreError> {
+        use colloq_domain::event::{Change, Feed, NewEvent};
+        use colloq_domain::ids::ThreadId;
+        let id = new_thread(conn)?;
+        let event = NewEvent {
+            audience: vec![Feed::Staff],
+            thread: ThreadId(id),
+            actor: None,
+            change: Change::OrderCreated,
+        };
+        crate::events::record(conn, &[event], Utc::now())?;
+        Ok(id)
+    }
+
+    /// The notices of what a write committed reach its sender, through the
+    /// committer as through a direct write; a write rolled back has none.
+    #[test]
+    fn committed_events_are_noticed_and_rolled_back_ones_are_not() {
+        use colloq_domain::event::Feed;
+        let db = TestDatabase::new().unwrap();
+        let mut conn = connection(&db);
+        let (first, first_answer) = job(new_thread_and_event);
+        let (failing, failing_answer) = job(|conn| {
+            new_thread_and_event(conn)?;
+            Err(StoreError::NotFound)
+        });
+        let (third, third_answer) = job(new_thread_and_event);
+        assert!(commit_batch(&mut conn, vec![first, failing, third]));
+        assert_eq!(first_answer.recv().unwrap().unwrap().1, [(Feed::Staff, 1)]);
+        assert!(failing_answer.recv().unwrap().is_err());
+        assert_eq!(third_answer.recv().unwrap().unwrap().1, [(Feed::Staff, 2)]);
+
+        // A direct write hands them to the caller's `collecting`.
+        let (written, notices) =
+            crate::events::collecting(|| crate::write_transaction(&mut conn, new_thread_and_event));
+        assert!(written.is_ok());
+        assert_eq!(notices, [(Feed::Staff, 3)]);
+        let (refused, notices) = crate::events::collecting(|| {
+            crate::write_transaction(&mut conn, |conn| {
+                new_thread_and_event(conn)?;
+                Err::<(), _>(StoreError::NotFound)
+            })
+        });
+        assert!(refused.is_err());
+        assert!(notices.is_empty(), "rolled back: {notices:?}");
     }
 
     /// Should the committer's thread be gone, a send is still made, in the

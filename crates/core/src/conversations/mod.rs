@@ -6,8 +6,8 @@ mod send;
 
 pub use read::{
     ConversationSummary, MessagePage, Panel, Participants, conversation_detail,
-    conversation_messages, delete_messages, list_conversations, mark_read, messaging_permission,
-    messaging_permissions, panel, toggle_pin,
+    conversation_message, conversation_messages, delete_messages, list_conversations, mark_read,
+    messaging_permission, messaging_permissions, panel, toggle_pin,
 };
 pub use send::{DirectContent, DirectMessage, send_direct_message};
 

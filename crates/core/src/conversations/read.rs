@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use colloq_domain::conversation::{Conversation, MessagingRefusal, Relation, may_message};
 use colloq_domain::event::{Change, Feed};
 use colloq_domain::file::StoredFile;
-use colloq_domain::ids::{ThreadId, UserId};
+use colloq_domain::ids::{MessageId, ThreadId, UserId};
 use colloq_domain::message::Message;
 use colloq_domain::page::{Cursor, PageRequest, Paged, Seek};
 use colloq_domain::user::User;
@@ -185,7 +185,7 @@ pub fn conversation_messages(
     let conversations::ViewerRead {
         conversation,
         length,
-        mut other,
+        other,
     } = conversations::find_for_viewer(conn, id, me.id)?
         .ok_or(CoreError::Refused(Refusal::UnknownConversation))?;
     check_participant(&conversation, me)?;
@@ -220,6 +220,56 @@ pub fn conversation_messages(
     if seek_newest_first.is_some_and(|newest| newest != newest_first) {
         items.reverse();
     }
+    dress(conn, me, &conversation, other, items, total)
+}
+
+/// One message of a conversation as `me` sees it (a page of one, with the
+/// participants and the file it carries), or `None` when `me` does not see
+/// it (deleted on `me`'s side, or not in this conversation).
+///
+/// # Errors
+/// As [`conversation_detail`].
+pub fn conversation_message(
+    conn: &mut DbConn,
+    me: &User,
+    id: ThreadId,
+    message: MessageId,
+) -> Result<Option<MessagePage>, CoreError> {
+    let conversations::ViewerRead {
+        conversation,
+        length: _,
+        other,
+    } = conversations::find_for_viewer(conn, id, me.id)?
+        .ok_or(CoreError::Refused(Refusal::UnknownConversation))?;
+    check_participant(&conversation, me)?;
+    let Some(seq) = messages::seq_of(conn, id, message)? else {
+        return Ok(None);
+    };
+    let window = Window::After {
+        seq: seq - 1,
+        limit: 1,
+    };
+    let items: Vec<Message> = conversations::visible_page(conn, id, me.id, window)?
+        .into_iter()
+        .filter(|m| m.id == message)
+        .collect();
+    if items.is_empty() {
+        return Ok(None);
+    }
+    let total = conversation.side_of(me.id).map_or(0, |s| s.message_count);
+    dress(conn, me, &conversation, other, items, total).map(Some)
+}
+
+/// A page of messages with the conversation's participants (each with
+/// whether `me` may message them) and the files the messages carry.
+fn dress(
+    conn: &mut DbConn,
+    me: &User,
+    conversation: &Conversation,
+    mut other: Option<(User, bool, bool)>,
+    items: Vec<Message>,
+    total: i64,
+) -> Result<MessagePage, CoreError> {
     let mut people = Vec::with_capacity(2);
     for user in [conversation.a.user, conversation.b.user] {
         if user == me.id {

@@ -89,6 +89,16 @@ impl Credential {
         })
     }
 
+    /// The token presented.
+    pub(super) fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// What the token must be.
+    pub(super) fn scope(&self) -> TokenScope {
+        self.scope
+    }
+
     /// Authenticates, runs `f` as the viewer, and renews the token when it is
     /// about to expire, all in one blocking call.
     ///

@@ -147,15 +147,20 @@ pub(super) async fn login_staff(
     login(state, from, req, TokenScope::SITE_STAFF).await
 }
 
-pub(super) async fn logout<A: Authed>(who: A, PresentedToken(token): PresentedToken) -> Reply {
-    who.credential()
-        .run(move |conn, _viewer, _now| {
-            if let Some(token) = token {
-                sessions::revoke(conn, &token)?;
-            }
-            Ok(())
+pub(super) async fn logout<A: Authed>(
+    who: A,
+    PresentedToken(token): PresentedToken,
+    state: Data<AppState>,
+) -> Reply {
+    let ended = who
+        .credential()
+        .run(move |conn, _viewer, _now| match token {
+            Some(token) => Ok(sessions::revoke(conn, &token)?),
+            None => Ok(None),
         })
         .await?;
+    // Its event streams close too, on every node.
+    state.live().end_sessions(ended.as_slice());
     let mut expired = Cookie::build("token", "").path("/").finish();
     expired.make_removal();
     let mut builder = HttpResponse::Ok();

@@ -11,6 +11,7 @@ mod dto;
 mod error;
 mod extract;
 mod handlers;
+mod live;
 mod routes;
 mod settings;
 

@@ -140,6 +140,29 @@ fn customer() -> Vec<Endpoint> {
         .json(named::<CreateOrderRequest>)
         .reply(envelope::<OrderDto>),
         Endpoint::new(
+            Method::POST,
+            "/communication/stream-ticket",
+            "A single-use ticket that opens an event stream without headers (docs/realtime.md)",
+            super::live::stream_ticket,
+        )
+        .auth(CUSTOMER)
+        .reply(envelope::<super::live::TicketDto>),
+        Endpoint::new(
+            Method::GET,
+            "/communication/events",
+            "The caller's order events as server-sent events; `?ticket=` instead of a token, \
+             `Last-Event-ID` or `?after=` to resume (docs/realtime.md)",
+            super::live::events_sse,
+        )
+        .auth(CUSTOMER),
+        Endpoint::new(
+            Method::GET,
+            "/communication/ws",
+            "The same events over a WebSocket (docs/realtime.md)",
+            super::live::events_ws,
+        )
+        .auth(CUSTOMER),
+        Endpoint::new(
             Method::GET,
             "/communication/order/detail",
             "An order with its owner and messages",

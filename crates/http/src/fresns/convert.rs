@@ -677,6 +677,27 @@ pub(crate) fn message_page<R>(
     render: Render<'_>,
     respond: impl FnOnce(&Paginated<MessageItem<'_>>, usize) -> R,
 ) -> R {
+    message_items(found, me, origin, render, |mut list, per_item| {
+        if request.reverse_page {
+            list.reverse();
+        }
+        let capacity = per_item * list.len() + 256;
+        respond(
+            &paginated(list, found.messages.total, request.page),
+            capacity,
+        )
+    })
+}
+
+/// Hands `respond` the messages of a page as its list renders them for `me`,
+/// and about how many bytes each takes.
+pub(crate) fn message_items<R>(
+    found: &MessagePage,
+    me: &User,
+    origin: impl FnOnce() -> String,
+    render: Render<'_>,
+    respond: impl FnOnce(Vec<MessageItem<'_>>, usize) -> R,
+) -> R {
     let users: Vec<(UserId, Arc<RawValue>)> = found
         .participants
         .iter()
@@ -701,7 +722,7 @@ pub(crate) fn message_page<R>(
         .iter()
         .any(|m| !users.iter().any(|(id, _)| Some(*id) == m.sender))
         .then(|| render.user(None, Ok(())));
-    let mut list: Vec<_> = messages
+    let list: Vec<_> = messages
         .items
         .iter()
         .map(|m| {
@@ -714,17 +735,13 @@ pub(crate) fn message_page<R>(
             message_item(m, sender, file, me, render.view)
         })
         .collect();
-    if request.reverse_page {
-        list.reverse();
-    }
     let per_item = users
         .iter()
         .map(|(_, raw)| raw.get().len())
         .max()
         .unwrap_or(0)
         + 512;
-    let capacity = per_item * list.len() + 256;
-    respond(&paginated(list, messages.total, request.page), capacity)
+    respond(list, per_item)
 }
 
 /// Renders a user, or the placeholder when the profile is gone, serialised: a

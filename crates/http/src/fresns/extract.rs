@@ -261,6 +261,13 @@ impl<W> Signed<W> {
     }
 }
 
+impl<W> Signed<W> {
+    /// The user token the request presented (`X-Fresns-Uid-Token`).
+    pub(crate) fn user_token(&self) -> Option<String> {
+        self.headers.uid_token.clone()
+    }
+}
+
 impl<W: Who> Signed<W> {
     /// Checks the caller, then runs `f` as them, in one blocking call. The
     /// checks read in a snapshot of their own (see [`colloq_core::snapshot::read`]), which

@@ -36,7 +36,7 @@ use crate::{AppState, files};
 
 type Reply = Result<HttpResponse, ApiError>;
 
-fn ok(lang: Lang, data: impl serde::Serialize) -> HttpResponse {
+pub(super) fn ok(lang: Lang, data: impl serde::Serialize) -> HttpResponse {
     ok_sized(lang, data, 1024)
 }
 
@@ -125,11 +125,11 @@ pub(super) async fn auth_user(
 }
 
 pub(super) async fn logout_account(who: AccountOnly) -> Reply {
-    who.run(|conn, _now, holder| {
-        sessions::revoke_account_token(conn, &holder.aid_token)?;
-        Ok(())
-    })
-    .await?;
+    let (_holder, ended) = who
+        .run(|conn, _now, holder| Ok(sessions::revoke_account_token(conn, &holder.aid_token)?))
+        .await?;
+    // The sessions' event streams close too, on every node.
+    who.state.live().end_sessions(&ended);
     Ok(ok(who.view.lang, ()))
 }
 

@@ -19,6 +19,7 @@ mod extract;
 mod global;
 mod handlers;
 mod headers;
+mod live;
 mod routes;
 mod settings;
 mod time;

@@ -175,6 +175,29 @@ fn endpoints() -> Vec<Endpoint> {
         .auth(USER)
         .reply(reply::<Panel>),
         Endpoint::new(
+            Method::POST,
+            "/conversation/stream-ticket",
+            "A single-use ticket that opens an event stream without headers (docs/realtime.md)",
+            super::live::stream_ticket,
+        )
+        .auth(USER)
+        .reply(reply::<super::live::TicketReply>),
+        Endpoint::new(
+            Method::GET,
+            "/conversation/events",
+            "The user's conversation events as server-sent events; `?ticket=` instead of the \
+             signed headers, `Last-Event-ID` or `?after=` to resume (docs/realtime.md)",
+            super::live::events_sse,
+        )
+        .auth(USER),
+        Endpoint::new(
+            Method::GET,
+            "/conversation/ws",
+            "The same events over a WebSocket (docs/realtime.md)",
+            super::live::events_ws,
+        )
+        .auth(USER),
+        Endpoint::new(
             Method::GET,
             "/conversation/list",
             "The profile's conversations",

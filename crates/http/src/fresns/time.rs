@@ -30,6 +30,11 @@ impl TimeView {
         Self { lang, offset, now }
     }
 
+    /// The client's offset from UTC, in minutes.
+    pub(crate) fn offset_minutes(self) -> Option<i32> {
+        Some(self.offset.local_minus_utc() / 60)
+    }
+
     /// `<date format> H:i:s` in the client's offset.
     pub(crate) fn datetime(self, t: DateTime<Utc>) -> TimeText {
         let l = t.with_timezone(&self.offset);

@@ -228,14 +228,14 @@ async fn a_retried_send_records_its_event_once() {
     assert_eq!(appended, [Change::MessageAppended { message: first }]);
 }
 
-struct Fresns {
-    app: TestApp,
-    key: Key,
-    alice: (UserId, Session),
-    bob: (UserId, Session),
+pub(crate) struct Fresns {
+    pub(crate) app: TestApp,
+    pub(crate) key: Key,
+    pub(crate) alice: (UserId, Session),
+    pub(crate) bob: (UserId, Session),
 }
 
-async fn fresns() -> Fresns {
+pub(crate) async fn fresns() -> Fresns {
     let app = TestApp::new();
     let key = app.key(2, false, None);
     let mut people = Vec::new();
@@ -254,7 +254,13 @@ async fn fresns() -> Fresns {
 }
 
 impl Fresns {
-    async fn call(&self, method: Method, uri: &str, who: &Session, body: Value) -> Value {
+    pub(crate) async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        who: &Session,
+        body: Value,
+    ) -> Value {
         self.app
             .fresns(method, uri, &self.key, who, Some(body))
             .await
@@ -262,7 +268,7 @@ impl Fresns {
             .clone()
     }
 
-    async fn send(&self, from: &Session, to: &str, text: &str) -> MessageId {
+    pub(crate) async fn send(&self, from: &Session, to: &str, text: &str) -> MessageId {
         let body = json!({"uidOrUsername": to, "message": text});
         let sent = self
             .call(

@@ -26,5 +26,6 @@ mod openapi;
 mod ops;
 mod orders;
 mod sessions;
+mod streams;
 mod text;
 mod uploads;

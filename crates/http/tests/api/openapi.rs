@@ -38,8 +38,8 @@ async fn each_dialect_documents_its_routes_and_nothing_else() {
     let fresns = document(&app, "fresns").await;
     let anqi_ops = operations(&anqicms);
     let fresns_ops = operations(&fresns);
-    assert_eq!(anqi_ops.len(), 25, "{anqi_ops:?}");
-    assert_eq!(fresns_ops.len(), 16, "{fresns_ops:?}");
+    assert_eq!(anqi_ops.len(), 28, "{anqi_ops:?}");
+    assert_eq!(fresns_ops.len(), 19, "{fresns_ops:?}");
     assert!(anqi_ops.iter().all(|(_, p)| !p.starts_with("/api/v2/")));
     assert!(
         fresns_ops
