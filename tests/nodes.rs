@@ -29,19 +29,16 @@ use support::{Env, Server, free_port, json_out};
 /// How long a test waits for something it expects.
 const WAIT: Duration = Duration::from_secs(10);
 
-/// `nats-server` (Debian's package installs it in /usr/sbin).
+/// `nats-server`, installed by `scripts/debian-tool` when absent.
 fn nats_binary() -> PathBuf {
-    for dir in std::env::var("PATH")
-        .unwrap_or_default()
-        .split(':')
-        .chain(["/usr/sbin", "/usr/local/bin"])
-    {
-        let candidate = PathBuf::from(dir).join("nats-server");
-        if candidate.is_file() {
-            return candidate;
-        }
-    }
-    panic!("nats-server is not installed: run .ci/run, or apt-get install nats-server");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/debian-tool");
+    let out = Command::new(script).arg("nats-server").output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
 /// A throw-away NATS server on a free port, killed when dropped.
@@ -193,8 +190,13 @@ fn nodes_share_events_through_nats_and_a_client_resumes_on_any_node() {
     }
     let mut nats = Nats::start_on(free_port());
     let deployment = format!("test{}", std::process::id());
-    let a = node(&env, &nats, &deployment);
-    let b = node(&env, &nats, &deployment);
+    // Both start at once on the unmigrated database: one migrates, the other
+    // waits for it.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| node(&env, &nats, &deployment));
+        let b = s.spawn(|| node(&env, &nats, &deployment));
+        (a.join().unwrap(), b.join().unwrap())
+    });
     let token = register(&a.base, "alice");
     let order = post(
         &a.base,

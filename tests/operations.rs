@@ -228,6 +228,26 @@ fn unusable_settings_are_refused_with_what_was_read_before_listening() {
     let stderr = refused(dir.path(), None, &["serve", "--bind", "localhost"]);
     assert!(stderr.contains("HOST:PORT"), "{stderr}");
     assert!(!dir.path().join("colloq.db").exists());
+    // Live delivery's settings.
+    for (name, value, named) in [
+        (
+            "COLLOQ_EVENTS__HEARTBEAT_SECS",
+            "31",
+            "events.heartbeat_secs",
+        ),
+        ("COLLOQ_EVENTS__DEPLOYMENT", "prod.eu", "events.deployment"),
+        ("COLLOQ_EVENTS__BUS", "redis", "expected ``local` or `nats``"),
+    ] {
+        let mut cmd = bare(dir.path());
+        let db = dir.path().join("events.db");
+        cmd.env(name, value)
+            .args(["--database-url", db.to_str().unwrap(), "serve"])
+            .args(["--bind", &format!("127.0.0.1:{}", free_port())]);
+        let out = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{name}={value} was accepted");
+        assert!(stderr.contains(named), "{name}={value}: {stderr}");
+    }
     // Storage is checked before anything listens.
     let db = dir.path().join("s3.db");
     let mut cmd = bare(dir.path());

@@ -319,7 +319,20 @@ pub fn migrate(conn: &mut DbConn) -> Result<(), StoreError> {
             inner.batch_execute("PRAGMA journal_mode = WAL;")?;
             SQLITE_MIGRATIONS
         }
-        DbConn::Postgres(_) => POSTGRES_MIGRATIONS,
+        DbConn::Postgres(inner) => {
+            // Several nodes may start at once on one database: the first
+            // migrates while the others wait, then find nothing pending. (Keyed
+            // by schema, so deployments in other schemas do not wait.)
+            inner.batch_execute("SELECT pg_advisory_lock(hashtext(current_schema()))")?;
+            let migrated = conn
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ())
+                .map_err(|e| StoreError::Migration(e.to_string()));
+            if let DbConn::Postgres(inner) = conn {
+                inner.batch_execute("SELECT pg_advisory_unlock(hashtext(current_schema()))")?;
+            }
+            return migrated;
+        }
     };
     conn.run_pending_migrations(migrations)
         .map(|_| ())

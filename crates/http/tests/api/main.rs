@@ -9,6 +9,7 @@
 )]
 
 mod bad_input;
+mod browser;
 mod events;
 mod files_anqicms;
 mod files_fresns;

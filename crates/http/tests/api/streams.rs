@@ -624,3 +624,109 @@ async fn fresns_stream_refusals_use_the_fresns_envelope() {
     let bad = refused(&served, path, &headers).await;
     assert_eq!(bad["code"], 30000, "{bad}");
 }
+
+#[actix_web::test]
+async fn a_client_that_does_not_read_is_cut_off_and_resumes_without_loss() {
+    use std::io::{Read, Write};
+
+    let mut settings = TestApp::settings();
+    settings.events.queue = 1;
+    settings.events.slow_client_secs = 1;
+    let app = TestApp::with_settings(settings);
+    let served = serve(&app);
+    let (_, alice) = app.customer("alice").await;
+    let order = app.order(&alice).await;
+    // A client that asks for the stream through a small window, then reads
+    // nothing: the kernel's buffers fill (the server's send buffer grows to
+    // 4 MiB, hence the number and size of the messages), then the queue.
+    let address: std::net::SocketAddr = served.base.trim_start_matches("http://").parse().unwrap();
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    socket.connect(&address.into()).unwrap();
+    let mut client: std::net::TcpStream = socket.into();
+    write!(
+        client,
+        "GET /api/communication/events HTTP/1.1\r\nHost: colloq\r\ntoken: {alice}\r\n\r\n"
+    )
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let long = "x".repeat(9000);
+    const SENT: usize = 700;
+    for i in 0..SENT {
+        app.say(Auth::Token(&alice), order, &format!("{i} {long}"))
+            .await;
+    }
+    // The server gives up on it a second after its queue filled.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let text = actix_web::web::block(move || {
+        client.set_read_timeout(Some(WAIT)).unwrap();
+        let mut bytes = Vec::new();
+        // Ends at EOF: the server closed the stream (a timeout would be an error).
+        client.read_to_end(&mut bytes).map(|_| bytes)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let text = String::from_utf8_lossy(&text);
+    let ids: Vec<i64> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("id: ").and_then(|v| v.parse().ok()))
+        .collect();
+    assert!(
+        !ids.is_empty() && ids.len() < SENT,
+        "received {} of {SENT}",
+        ids.len()
+    );
+    assert_eq!(ids, (2..2 + ids.len() as i64).collect::<Vec<_>>());
+    // It comes back with the last id it has: the rest, once each, in order.
+    let last = *ids.last().unwrap();
+    let mut headers = token(&alice);
+    headers.push(("Last-Event-ID".to_owned(), last.to_string()));
+    let mut resumed = sse(&served, "/api/communication/events", &headers).await;
+    for expected in last + 1..=SENT as i64 + 1 {
+        let got = resumed.next().await;
+        assert_eq!(got.id, Some(expected));
+        let number = format!("{} ", expected - 2);
+        assert!(
+            got.data["message"]["content"]
+                .as_str()
+                .unwrap()
+                .starts_with(&number)
+        );
+    }
+    resumed.quiet().await;
+}
+
+#[actix_web::test]
+async fn a_ticket_lives_as_long_as_configured() {
+    let mut settings = TestApp::settings();
+    settings.events.ticket_ttl_secs = 5;
+    let app = TestApp::with_settings(settings);
+    let served = serve(&app);
+    let (_, alice) = app.customer("alice").await;
+    let issued = app
+        .post(
+            "/api/communication/stream-ticket",
+            Auth::Token(&alice),
+            json!({}),
+        )
+        .await;
+    assert_eq!(issued.data()["expires_in"], 5);
+    let kept = ticket(&app, &alice).await;
+    let lapsed = ticket(&app, &alice).await;
+    app.advance(chrono::Duration::seconds(4));
+    sse(
+        &served,
+        &format!("/api/communication/events?ticket={kept}"),
+        &[],
+    )
+    .await;
+    app.advance(chrono::Duration::seconds(2));
+    let late = refused(
+        &served,
+        &format!("/api/communication/events?ticket={lapsed}"),
+        &[],
+    )
+    .await;
+    assert_eq!(late["code"], 1001, "{late}");
+}
