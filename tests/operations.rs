@@ -236,7 +236,11 @@ fn unusable_settings_are_refused_with_what_was_read_before_listening() {
             "events.heartbeat_secs",
         ),
         ("COLLOQ_EVENTS__DEPLOYMENT", "prod.eu", "events.deployment"),
-        ("COLLOQ_EVENTS__BUS", "redis", "expected ``local` or `nats``"),
+        (
+            "COLLOQ_EVENTS__BUS",
+            "redis",
+            "expected ``local` or `nats``",
+        ),
     ] {
         let mut cmd = bare(dir.path());
         let db = dir.path().join("events.db");
@@ -622,4 +626,45 @@ fn a_request_that_outlasts_the_shutdown_timeout_does_not_hold_the_stop() {
         started.elapsed()
     );
     drop(stalled);
+}
+
+#[test]
+fn stopping_ends_open_event_streams_instead_of_waiting_for_them() {
+    use std::io::{BufRead, BufReader};
+
+    let env = Env::new();
+    let mut cmd = env.colloq();
+    // Long enough that waiting for the streams would show.
+    cmd.env("COLLOQ_HTTP__SHUTDOWN_TIMEOUT_SECS", "60");
+    let mut server = env.serve(cmd);
+    let token = register(&server.base, "streamer");
+    let (tx, rx) = std::sync::mpsc::channel();
+    for _ in 0..3 {
+        let res = ureq::get(&format!("{}/api/communication/events", server.base))
+            .header("token", &token)
+            .call()
+            .unwrap();
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            let lines = BufReader::new(res.into_body().into_reader()).lines();
+            let data: Vec<String> = lines.map_while(Result::ok).collect();
+            tx.send(data).unwrap();
+        });
+    }
+    let started = Instant::now();
+    let status = stop(&mut server, "TERM");
+    assert!(status.success(), "{status}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "the stop waited for the streams: {:?}",
+        started.elapsed()
+    );
+    for _ in 0..3 {
+        let lines = rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert!(lines.contains(&"event: end".to_owned()), "{lines:?}");
+        assert!(
+            lines.iter().any(|l| l.contains("the server is stopping")),
+            "{lines:?}"
+        );
+    }
 }

@@ -132,7 +132,7 @@ fn serve(mut settings: Settings) -> Result<(), Failure> {
         let live = colloq_http::Live::start(&state.settings().events)
             .await
             .map_err(std::io::Error::other)?;
-        let state = state.with_live(live);
+        let state = state.with_live(live.clone());
         let server = colloq_http::serve(listener.try_clone()?, state.clone())?;
         let ops = match ops_listener {
             Some(ops_listener) => {
@@ -152,6 +152,9 @@ fn serve(mut settings: Settings) -> Result<(), Failure> {
                 timeout_secs = shutdown.as_secs(),
                 "stopping: no new connections; requests in flight may finish"
             );
+            // Open event streams never finish by themselves: each is told to
+            // reconnect elsewhere and ends now.
+            live.shut_down();
             handles.0.stop(true).await;
             if let Some(ops) = handles.1 {
                 ops.stop(true).await;

@@ -82,7 +82,7 @@ impl AppState {
     }
 
     /// The bus of live delivery.
-    pub(crate) fn live(&self) -> &Live {
+    pub fn live(&self) -> &Live {
         &self.live
     }
 

@@ -32,6 +32,9 @@ pub(crate) struct Hub {
     sessions: Mutex<HashMap<SessionKey, watch::Sender<bool>>>,
     /// Bumped when notices may have been lost: every stream reads again.
     epoch: watch::Sender<u64>,
+    /// Set when the server stops: every stream ends, telling its client to
+    /// reconnect (to another node), so open streams do not hold the stop.
+    closing: watch::Sender<bool>,
 }
 
 impl Default for Hub {
@@ -40,6 +43,7 @@ impl Default for Hub {
             feeds: Mutex::default(),
             sessions: Mutex::default(),
             epoch: watch::Sender::new(0),
+            closing: watch::Sender::new(false),
         }
     }
 }
@@ -95,6 +99,7 @@ impl Hub {
             news: Some(feed_rx),
             ended: Some(session_rx),
             epoch: self.epoch.subscribe(),
+            closing: self.closing.subscribe(),
         }
     }
 
@@ -130,6 +135,7 @@ pub(crate) struct Subscription {
     pub(crate) news: Option<watch::Receiver<i64>>,
     pub(crate) ended: Option<watch::Receiver<bool>>,
     pub(crate) epoch: watch::Receiver<u64>,
+    pub(crate) closing: watch::Receiver<bool>,
 }
 
 impl Drop for Subscription {
@@ -193,6 +199,12 @@ impl Live {
 
     fn subscribe(&self, feed: Feed, session: SessionKey) -> Subscription {
         self.hub.subscribe(feed, session)
+    }
+
+    /// Ends every open stream of this process (the server is stopping): each
+    /// client is told so and reconnects, with its last id, elsewhere.
+    pub fn shut_down(&self) {
+        self.hub.closing.send_replace(true);
     }
 }
 

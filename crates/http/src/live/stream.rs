@@ -227,6 +227,10 @@ async fn produce(
                 let _gone = deliver(&tx, Frame::End("logged out"), slow).await;
                 return;
             }
+            _ = sub.closing.changed() => {
+                let _gone = deliver(&tx, Frame::End("the server is stopping; reconnect"), slow).await;
+                return;
+            }
             _ = ticker.tick() => {
                 let key = session.clone();
                 let valid = state
