@@ -12,8 +12,9 @@
 //! SQLite a write transaction holds the database's only write lock, so an
 //! event takes the position after its feed's last, with no counter row: a
 //! send's events are two statements in the one writer thread every SQLite
-//! write goes through, instead of four. (So whatever trims old events there
-//! must keep each feed's newest row, or positions would start again.)
+//! write goes through. (So whatever trims old events there must keep each
+//! feed's newest row, or positions would start again.) On PostgreSQL one
+//! statement bumps the counters and inserts every event of the transaction.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -23,11 +24,10 @@ use colloq_domain::event::{Change, Event, Feed, NewEvent};
 use colloq_domain::ids::{MessageId, ThreadId, UserId};
 use colloq_domain::order::OrderStatus;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
-use diesel::upsert::excluded;
+use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::schema::{event_feeds, events};
+use crate::schema::events;
 use crate::stamp::Stamp;
 use crate::{DbConn, FixedUpdate, StoreError, from_db_time, to_db_time};
 
@@ -212,6 +212,9 @@ pub fn record(
             });
         }
     }
+    if rows.is_empty() {
+        return Ok(());
+    }
     let now = to_db_time(now);
     let mut notices = BTreeMap::new();
     match conn {
@@ -242,47 +245,55 @@ pub fn record(
             }
         }
         DbConn::Postgres(c) => {
-            let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
-            for row in &rows {
-                *counts.entry(row.feed).or_default() += 1;
-            }
-            // Each feed's counter row, in key order (the lock order), then
-            // its events at the positions just below the new count.
-            let mut next = BTreeMap::new();
-            for (&feed, &n) in &counts {
-                let last: i64 = FixedUpdate(
-                    diesel::insert_into(event_feeds::table)
-                        .values((event_feeds::feed.eq(feed), event_feeds::last_position.eq(n)))
-                        .on_conflict(event_feeds::feed)
-                        .do_update()
-                        .set(
-                            event_feeds::last_position
-                                .eq(event_feeds::last_position
-                                    + excluded(event_feeds::last_position)),
-                        )
-                        .returning(event_feeds::last_position),
+            // One statement, one round trip, however many events and feeds:
+            // it bumps each feed's counter by its number of rows (in key
+            // order, the lock order) and inserts the rows at the positions
+            // just below the new counts. The counters stay locked from here
+            // to the commit, and a hot thread's sends queue on them, so every
+            // round trip saved inside that window is throughput.
+            let positions: Vec<(i64, i64)> = FixedUpdate(
+                diesel::sql_query(
+                    "WITH new_rows AS ( \
+                       SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], \
+                                            $5::bigint[], $6::text[]) WITH ORDINALITY \
+                         AS r(feed, kind, thread_id, actor_id, message_id, detail, ord)), \
+                     counts AS (SELECT feed, count(*) AS n FROM new_rows GROUP BY feed), \
+                     bumped AS ( \
+                       INSERT INTO event_feeds (feed, last_position) \
+                       SELECT feed, n FROM counts ORDER BY feed \
+                       ON CONFLICT (feed) DO UPDATE \
+                         SET last_position = event_feeds.last_position + excluded.last_position \
+                       RETURNING feed, last_position) \
+                     INSERT INTO events (feed, position, kind, thread_id, actor_id, message_id, \
+                                         detail, created_at) \
+                     SELECT r.feed, \
+                            b.last_position - c.n \
+                              + row_number() OVER (PARTITION BY r.feed ORDER BY r.ord), \
+                            r.kind, r.thread_id, r.actor_id, r.message_id, r.detail, $7 \
+                     FROM new_rows r JOIN bumped b USING (feed) JOIN counts c USING (feed) \
+                     RETURNING feed, position",
                 )
-                .get_result(c)?;
-                next.insert(feed, last - n + 1);
-                notices.insert(feed, last);
-            }
-            for row in rows {
-                let position = next
-                    .get_mut(&row.feed)
-                    .ok_or(StoreError::Corrupt("an event's feed was not counted"))?;
-                diesel::insert_into(events::table)
-                    .values((
-                        events::feed.eq(row.feed),
-                        events::position.eq(*position),
-                        events::kind.eq(row.kind),
-                        events::thread_id.eq(row.thread),
-                        events::actor_id.eq(row.actor),
-                        events::message_id.eq(row.message),
-                        events::detail.eq(row.detail),
-                        events::created_at.eq(now),
-                    ))
-                    .execute(c)?;
-                *position += 1;
+                .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.feed).collect::<Vec<_>>())
+                .bind::<Array<Integer>, _>(rows.iter().map(|r| r.kind).collect::<Vec<_>>())
+                .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.thread).collect::<Vec<_>>())
+                .bind::<Array<Nullable<BigInt>>, _>(
+                    rows.iter().map(|r| r.actor).collect::<Vec<_>>(),
+                )
+                .bind::<Array<Nullable<BigInt>>, _>(
+                    rows.iter().map(|r| r.message).collect::<Vec<_>>(),
+                )
+                .bind::<Array<Nullable<Text>>, _>(
+                    rows.into_iter().map(|r| r.detail).collect::<Vec<_>>(),
+                )
+                .bind::<Timestamp, _>(now),
+            )
+            .load::<Placed>(c)?
+            .into_iter()
+            .map(|p| (p.feed, p.position))
+            .collect();
+            for (feed, position) in positions {
+                let newest = notices.entry(feed).or_insert(position);
+                *newest = (*newest).max(position);
             }
         }
     }
@@ -301,6 +312,15 @@ pub fn record(
 /// The position the SQLite insert gave its row.
 #[derive(QueryableByName)]
 struct Stored {
+    #[diesel(sql_type = BigInt)]
+    position: i64,
+}
+
+/// A row the PostgreSQL insert placed.
+#[derive(QueryableByName)]
+struct Placed {
+    #[diesel(sql_type = BigInt)]
+    feed: i64,
     #[diesel(sql_type = BigInt)]
     position: i64,
 }
