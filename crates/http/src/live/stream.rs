@@ -21,7 +21,7 @@ use colloq_domain::event::{Event, Feed};
 use colloq_persistence::DbConn;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
-use tokio::time::{Instant, interval_at, timeout};
+use tokio::time::{Instant, MissedTickBehavior, interval_at, timeout};
 
 use super::Subscription;
 use crate::AppState;
@@ -188,6 +188,8 @@ async fn produce(
     let slow = Duration::from_secs(settings.slow_client_secs);
     let beat = Duration::from_secs(settings.heartbeat_secs);
     let mut ticker = interval_at(Instant::now() + beat, beat);
+    // A stream held up delivering owes one heartbeat afterwards, not a burst.
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
     loop {
         // Catch up with the database.
         loop {

@@ -730,3 +730,39 @@ async fn a_ticket_lives_as_long_as_configured() {
     .await;
     assert_eq!(late["code"], 1001, "{late}");
 }
+
+#[actix_web::test]
+async fn a_fresns_websocket_opened_with_signed_headers_resumes_from_after() {
+    // A WeChat mini-program signs wx.connectSocket's headers like any call.
+    let f = fresns().await;
+    let served = serve(&f.app);
+    let (a, b) = (&f.alice.1, &f.bob.1);
+    let path = "/api/v2/conversation/ws";
+    let mut bob = websocket(&served, path, &signed(&f, b, path)).await;
+    let first = f.send(a, "bob", "one").await;
+    let got = bob.next().await;
+    assert_eq!(got.data["message"]["id"], first.get());
+    assert_eq!(got.data["message"]["isMe"], false);
+    let last = got.id.unwrap();
+    drop(bob);
+    let second = f.send(a, "bob", "two").await;
+    let third = f.send(b, "alice", "three").await;
+    let resumed_path = format!("{path}?after={last}");
+    let mut bob = websocket(&served, &resumed_path, &signed(&f, b, path)).await;
+    let replayed = [bob.next().await, bob.next().await];
+    assert_eq!(replayed[0].data["message"]["id"], second.get());
+    assert_eq!(replayed[1].data["message"]["id"], third.get());
+    assert_eq!(replayed[1].data["message"]["isMe"], true);
+    assert_eq!(replayed[0].id, Some(last + 1));
+    assert_eq!(replayed[1].id, Some(last + 2));
+    bob.quiet().await;
+    // A bad signature opens nothing.
+    let mut forged = signed(&f, b, path);
+    for (name, value) in &mut forged {
+        if name.eq_ignore_ascii_case("x-fresns-signature") {
+            *value = "0".repeat(32);
+        }
+    }
+    let refused_ws = refused(&served, path, &forged).await;
+    assert_ne!(refused_ws["code"], 0, "{refused_ws}");
+}
