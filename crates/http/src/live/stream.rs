@@ -58,8 +58,6 @@ enum Frame {
     Heartbeat,
     /// The stream ends, and why.
     End(&'static str),
-    /// Not sent: where the stream starts reading.
-    Resume(i64),
 }
 
 /// A stream the caller may open: its viewer's feed, as their session.
@@ -82,14 +80,7 @@ pub(crate) fn resume_point(req: &HttpRequest) -> Result<Option<i64>, String> {
         .get("last-event-id")
         .map(|v| v.to_str().unwrap_or("").trim().to_owned())
         .filter(|v| !v.is_empty());
-    let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map(|q| q.into_inner())
-        .unwrap_or_default();
-    let param = query
-        .into_iter()
-        .find(|(k, _)| k == "after")
-        .map(|(_, v)| v);
-    match header.or(param) {
+    match header.or_else(|| query_values(req, "after").next()) {
         None => Ok(None),
         Some(text) => text
             .parse::<i64>()
@@ -104,11 +95,16 @@ pub(crate) fn resume_point(req: &HttpRequest) -> Result<Option<i64>, String> {
 
 /// The `ticket` query parameter, when given.
 pub(crate) fn ticket(req: &HttpRequest) -> Option<String> {
+    query_values(req, "ticket").find(|v| !v.is_empty())
+}
+
+/// The values of the query parameter `name`, in order.
+fn query_values<'a>(req: &HttpRequest, name: &'a str) -> impl Iterator<Item = String> + 'a {
     web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .ok()?
-        .into_inner()
+        .map(web::Query::into_inner)
+        .unwrap_or_default()
         .into_iter()
-        .find(|(k, v)| k == "ticket" && !v.is_empty())
+        .filter(move |(k, _)| k == name)
         .map(|(_, v)| v)
 }
 
@@ -127,34 +123,26 @@ async fn start(state: AppState, opening: Opening) -> mpsc::Receiver<Frame> {
     let bounds = state
         .read_with(move |conn, _now| colloq_core::events::bounds(conn, feed))
         .await;
-    let first = match (bounds, opening.after) {
+    let from = match (bounds, opening.after) {
         (Err(err), _) => {
             tracing::warn!(error = %err, %feed, "an event stream could not start");
-            Frame::End("the database is unavailable")
+            let _gone = tx.try_send(Frame::End("the database is unavailable"));
+            return rx;
         }
-        (Ok((_, head)), None) => Frame::Resume(head),
+        (Ok((_, head)), None) => head,
         // Trimmed away, or a position this feed never reached (another
         // database): the client must reload.
         (Ok((oldest, head)), Some(after))
             if after > head || oldest.is_some_and(|o| after < o - 1) =>
         {
-            Frame::Resync { head }
-        }
-        (Ok(_), Some(after)) => Frame::Resume(after),
-    };
-    match first {
-        Frame::Resume(from) => {
-            rt::spawn(produce(state, opening, sub, from, tx));
-        }
-        Frame::Resync { head } => {
-            if deliver(&tx, Frame::Resync { head }, slow).await {
-                rt::spawn(produce(state, opening, sub, head, tx));
+            if !deliver(&tx, Frame::Resync { head }, slow).await {
+                return rx;
             }
+            head
         }
-        end => {
-            let _gone = tx.try_send(end);
-        }
-    }
+        (Ok(_), Some(after)) => after,
+    };
+    rt::spawn(produce(state, opening, sub, from, tx));
     rx
 }
 
@@ -277,7 +265,6 @@ fn sse_event(frame: Frame) -> sse::Event {
             .into(),
         Frame::Heartbeat => sse::Event::Comment("heartbeat".into()),
         Frame::End(reason) => sse::Data::new(reason_json(reason)).event("end").into(),
-        Frame::Resume(_) => sse::Event::Comment("".into()),
     }
 }
 
@@ -317,7 +304,6 @@ async fn pump(
                     Some(Frame::End(reason)) => {
                         break Some(CloseReason { code: CloseCode::Policy, description: Some(reason.to_owned()) });
                     }
-                    Some(Frame::Resume(_)) => continue,
                     Some(Frame::Heartbeat) => {
                         // A peer that answered no ping for two heartbeats is gone.
                         if heard.elapsed() > beat * 2 {
