@@ -207,8 +207,10 @@ fn nodes_share_events_through_nats_and_a_client_resumes_on_any_node() {
         .as_i64()
         .unwrap();
 
-    // Sent through A, heard on B; staff answer through B, heard on A.
-    let on_b = stream(&b.base, &token, None);
+    // Sent through A, heard on B; staff answer through B, heard on A. (From
+    // the start: a stream "from now" on PostgreSQL may begin a moment early.)
+    let on_b = stream(&b.base, &token, Some(0));
+    assert_eq!(next(&on_b).kind, "order_created");
     say(&a.base, &token, order, "from A");
     let heard = next(&on_b);
     assert_eq!(
@@ -257,9 +259,10 @@ fn nodes_share_events_through_nats_and_a_client_resumes_on_any_node() {
         replayed.iter().map(content).collect::<Vec<_>>(),
         ["while away 1", "while away 2"]
     );
-    assert_eq!(replayed[0].id, Some(last + 1));
-    assert_eq!(replayed[1].id, Some(last + 2));
-    last += 2;
+    // Positions increase along a feed (with gaps on PostgreSQL).
+    let ids: Vec<i64> = replayed.iter().map(|e| e.id.unwrap()).collect();
+    assert!(last < ids[0] && ids[0] < ids[1], "{last} then {ids:?}");
+    last = ids[1];
     drop(on_a);
 
     // NATS restarts under a stream on a new node: what was sent while it was
@@ -272,13 +275,11 @@ fn nodes_share_events_through_nats_and_a_client_resumes_on_any_node() {
     nats = Nats::start_on(port);
     let after_restart = next(&on_c);
     assert_eq!(content(&after_restart), "while NATS was down");
-    assert_eq!(after_restart.id, Some(last + 1));
+    assert!(after_restart.id > Some(last));
     say(&a.base, &token, order, "after NATS is back");
     let live = next(&on_c);
-    assert_eq!(
-        (content(&live), live.id),
-        ("after NATS is back", Some(last + 2))
-    );
+    assert_eq!(content(&live), "after NATS is back");
+    assert!(live.id > after_restart.id);
 
     // Another deployment on the same NATS server hears no notice of ours:
     // its stream learns of the message only at its next heartbeat.
@@ -289,7 +290,7 @@ fn nodes_share_events_through_nats_and_a_client_resumes_on_any_node() {
         .env("COLLOQ_EVENTS__DEPLOYMENT", format!("{deployment}-other"))
         .env("COLLOQ_EVENTS__HEARTBEAT_SECS", "30");
     let other = env.serve(other);
-    let on_other = stream(&other.base, &token, None);
+    let on_other = stream(&other.base, &token, live.id);
     say(&a.base, &token, order, "ours only");
     assert_eq!(content(&next(&on_c)), "ours only");
     assert!(

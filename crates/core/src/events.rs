@@ -39,8 +39,7 @@ impl Outbox {
         });
     }
 
-    /// Records every event pushed, in order. Call as the transaction's last
-    /// write: the feeds' counters are locked from here to the commit.
+    /// Records every event pushed, in order, as the transaction's last write.
     pub(crate) fn record(self, conn: &mut DbConn, now: DateTime<Utc>) -> Result<(), CoreError> {
         Ok(events::record(conn, &self.events, now)?)
     }
@@ -72,8 +71,8 @@ pub fn read(
     Ok(events::after(conn, feed, after, limit)?)
 }
 
-/// The position of `feed`'s latest event (0 before the first): where a
-/// reader that wants only what happens from now on starts.
+/// The position of `feed`'s latest final event (0 before the first): where
+/// a reader that wants only what happens from now on starts.
 ///
 /// # Errors
 /// Storage failures.
@@ -81,9 +80,10 @@ pub fn head(conn: &mut DbConn, feed: Feed) -> Result<i64, CoreError> {
     Ok(events::head(conn, feed)?)
 }
 
-/// The oldest position of `feed` that can still be read (none before its
-/// first event) and its head: a reader that has seen less than `oldest - 1`
-/// has missed events that are gone, and must reload instead.
+/// The oldest position of `feed` still stored (none before its first event)
+/// and its head. Positions have gaps on PostgreSQL, so a reader that has seen
+/// a position other than 0 below `oldest` has missed events that are gone,
+/// and must reload instead.
 ///
 /// # Errors
 /// Storage failures.

@@ -1,22 +1,28 @@
-//! The change feed's store: `events` holds one row per event per feed;
-//! on PostgreSQL `event_feeds` counts each feed's events.
+//! The change feed's store: `events` holds one row per event per feed.
 //!
-//! A feed's positions are handed out in commit order: once a reader has seen
-//! position `n`, no transaction can still commit an event at or below `n`.
-//! On PostgreSQL they come from the feed's counter row, bumped in the
-//! transaction that records the change, which keeps the row locked until it
-//! ends. (A global sequence would not do: PostgreSQL hands out sequence
-//! values at insert time, and a later value can commit first.) A transaction
-//! bumps its feeds in key order, after every other write it makes, so two
-//! transactions never wait for each other's feeds in opposite orders. On
-//! SQLite a write transaction holds the database's only write lock, so an
-//! event takes the position after its feed's last, with no counter row: a
-//! send's events are two statements in the one writer thread every SQLite
-//! write goes through. (So whatever trims old events there must keep each
-//! feed's newest row, or positions would start again.) On PostgreSQL one
-//! statement bumps the counters and inserts every event of the transaction.
+//! The promise to readers: once a reader has seen position `n` of a feed,
+//! no event at or below `n` can still appear in it. How positions keep it
+//! differs by engine.
+//!
+//! On SQLite a write transaction holds the database's only write lock, so an
+//! event takes the position after its feed's last: positions run 1, 2, 3, …
+//! in commit order. (So whatever trims old events there must keep each
+//! feed's newest row, or positions would start again.)
+//!
+//! On PostgreSQL several transactions write at once, and numbering a feed in
+//! commit order would mean locking a counter per feed from the numbering to
+//! the commit: every order write tells the staff feed, so they would all
+//! queue on its row. Instead an event's position is its transaction's id
+//! shifted left by 16 bits, plus a place that increases along the
+//! transaction's events (`NEXT_PLACE`); and a reader reads only events of
+//! transactions older than its snapshot's `xmin`, which have all ended
+//! (`HORIZON`). An event of a transaction still running, or of a younger
+//! one, waits until every older transaction has ended; it then appears above
+//! everything already read.
+//! Positions still increase along a feed, with gaps. This is the ordering
+//! that PostgreSQL-based outboxes and event stores use for a global log.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -29,7 +35,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::schema::events;
 use crate::stamp::Stamp;
-use crate::{DbConn, FixedUpdate, StoreError, from_db_time, to_db_time};
+use crate::{DbConn, Fixed, StoreError, from_db_time, to_db_time};
 
 /// What a change carries beside its kind, thread and message, as stored in
 /// `events.detail` (JSON; absent when there is nothing).
@@ -152,6 +158,27 @@ fn audience(event: &NewEvent) -> Vec<Feed> {
     feeds
 }
 
+/// The places below a PostgreSQL transaction id's next one: a transaction
+/// records fewer events than this.
+const PLACES: i64 = 1 << 16;
+
+/// The position below which every event a reader can see is final: on
+/// PostgreSQL, the first position of the oldest transaction still running
+/// when the reading statement's snapshot was taken; on SQLite, where a
+/// reader never sees a transaction that has not committed, no bound.
+/// Compared inside the reading statement, so it is the same snapshot's.
+const HORIZON: [&str; 2] = [
+    "9223372036854775807",
+    "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16)",
+];
+
+pub(crate) fn horizon(conn: &DbConn) -> diesel::expression::SqlLiteral<BigInt> {
+    diesel::dsl::sql::<BigInt>(match conn {
+        DbConn::Sqlite(_) => HORIZON[0],
+        DbConn::Postgres(_) => HORIZON[1],
+    })
+}
+
 /// A feed's newest position once a transaction has committed: what a live
 /// reader of that feed needs to hear to go and read it.
 pub type Notice = (Feed, i64);
@@ -225,7 +252,7 @@ pub fn record(
             for row in rows {
                 // Wrapped so that it keeps its prepared statement: diesel
                 // prepares a hand-written statement afresh every time.
-                let stored: Stored = FixedUpdate(
+                let stored: Stored = Fixed(
                     diesel::sql_query(
                         "INSERT INTO events (feed, position, kind, thread_id, actor_id, \
                          message_id, detail, created_at) SELECT ?, COALESCE(MAX(position), 0) + 1, \
@@ -245,35 +272,24 @@ pub fn record(
             }
         }
         DbConn::Postgres(c) => {
-            // One statement, one round trip, however many events and feeds:
-            // it bumps each feed's counter by its number of rows (in key
-            // order, the lock order) and inserts the rows at the positions
-            // just below the new counts. The counters stay locked from here
-            // to the commit, and a hot thread's sends queue on them, so every
-            // round trip saved inside that window is throughput.
-            let positions: Vec<(i64, i64)> = FixedUpdate(
+            // One plain statement, planned in no time: a send holds its
+            // order's or thread's row lock while it runs, so every
+            // microsecond here is taken off every other send to that thread.
+            let count = i64::try_from(rows.len()).unwrap_or(PLACES);
+            let first = places(c, &rows, count)?;
+            let placed: Vec<Placed> = Fixed(
                 diesel::sql_query(
-                    "WITH new_rows AS ( \
-                       SELECT * FROM unnest($1::bigint[], $2::int[], $3::bigint[], $4::bigint[], \
-                                            $5::bigint[], $6::text[]) WITH ORDINALITY \
-                         AS r(feed, kind, thread_id, actor_id, message_id, detail, ord)), \
-                     counts AS (SELECT feed, count(*) AS n FROM new_rows GROUP BY feed), \
-                     bumped AS ( \
-                       INSERT INTO event_feeds (feed, last_position) \
-                       SELECT feed, n FROM counts ORDER BY feed \
-                       ON CONFLICT (feed) DO UPDATE \
-                         SET last_position = event_feeds.last_position + excluded.last_position \
-                       RETURNING feed, last_position) \
-                     INSERT INTO events (feed, position, kind, thread_id, actor_id, message_id, \
+                    "INSERT INTO events (feed, position, kind, thread_id, actor_id, message_id, \
                                          detail, created_at) \
-                     SELECT r.feed, \
-                            b.last_position - c.n \
-                              + row_number() OVER (PARTITION BY r.feed ORDER BY r.ord), \
-                            r.kind, r.thread_id, r.actor_id, r.message_id, r.detail, $7 \
-                     FROM new_rows r JOIN bumped b USING (feed) JOIN counts c USING (feed) \
+                     SELECT r.feed, (pg_current_xact_id()::text::bigint << 16) + r.place, \
+                            r.kind, r.thread_id, r.actor_id, r.message_id, r.detail, $8 \
+                     FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::bigint[], \
+                                 $5::bigint[], $6::bigint[], $7::text[]) \
+                       AS r(feed, place, kind, thread_id, actor_id, message_id, detail) \
                      RETURNING feed, position",
                 )
                 .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.feed).collect::<Vec<_>>())
+                .bind::<Array<BigInt>, _>((first..first + count).collect::<Vec<_>>())
                 .bind::<Array<Integer>, _>(rows.iter().map(|r| r.kind).collect::<Vec<_>>())
                 .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.thread).collect::<Vec<_>>())
                 .bind::<Array<Nullable<BigInt>>, _>(
@@ -287,13 +303,10 @@ pub fn record(
                 )
                 .bind::<Timestamp, _>(now),
             )
-            .load::<Placed>(c)?
-            .into_iter()
-            .map(|p| (p.feed, p.position))
-            .collect();
-            for (feed, position) in positions {
-                let newest = notices.entry(feed).or_insert(position);
-                *newest = (*newest).max(position);
+            .load(c)?;
+            for p in placed {
+                let newest = notices.entry(p.feed).or_insert(p.position);
+                *newest = (*newest).max(p.position);
             }
         }
     }
@@ -307,6 +320,54 @@ pub fn record(
         );
     });
     Ok(())
+}
+
+thread_local! {
+    /// The next place this thread hands out (PostgreSQL). A transaction runs
+    /// on one thread from its first statement to its commit, and this only
+    /// grows, so the places of one transaction's rows increase in the order
+    /// they were recorded, across calls, without asking the database.
+    static NEXT_PLACE: Cell<i64> = const { Cell::new(1) };
+}
+
+/// The first of `count` places for `rows`, in this transaction's range.
+/// When the thread's places run out, they start again after the last place
+/// this transaction used in these feeds (a lookup once per 65,535 events).
+/// (A thread holding two write transactions open at once, which colloq never
+/// does, could then be handed a place one of them used: its insert fails on
+/// the primary key, and nothing is misnumbered.)
+fn places(conn: &mut diesel::PgConnection, rows: &[Row], count: i64) -> Result<i64, StoreError> {
+    let mut first = NEXT_PLACE.get();
+    if first + count > PLACES {
+        let feeds: Vec<i64> = rows.iter().map(|r| r.feed).collect();
+        let used: Used = diesel::sql_query(
+            "SELECT COALESCE(max(position & 65535), 0) AS place FROM events, \
+               (SELECT pg_current_xact_id()::text::bigint << 16 AS base) AS tx \
+             WHERE feed = ANY($1) AND position > tx.base AND position < tx.base + 65536",
+        )
+        .bind::<Array<BigInt>, _>(feeds)
+        .get_result(conn)?;
+        first = used.place + 1;
+        if first + count > PLACES {
+            // The next place would be the next transaction id's first.
+            return Err(StoreError::Corrupt("too many events in one transaction"));
+        }
+    }
+    NEXT_PLACE.set(first + count);
+    Ok(first)
+}
+
+/// Sets the next place this thread hands out, for tests of running out.
+#[cfg(feature = "test-support")]
+pub fn set_next_place(place: i64) {
+    NEXT_PLACE.set(place);
+}
+
+/// The last place a transaction used.
+#[derive(QueryableByName)]
+struct Used {
+    #[diesel(sql_type = BigInt)]
+    place: i64,
 }
 
 /// The position the SQLite insert gave its row.
@@ -368,7 +429,8 @@ impl TryFrom<EventRow> for Event {
     }
 }
 
-/// Up to `limit` events of `feed` after position `after`, in order.
+/// Up to `limit` events of `feed` after position `after`, in order, as far
+/// as they are final (see the module's note).
 ///
 /// # Errors
 /// Query failures; [`StoreError::Corrupt`] for a row this binary cannot read.
@@ -378,26 +440,35 @@ pub fn after(
     after: i64,
     limit: i64,
 ) -> Result<Vec<Event>, StoreError> {
-    let rows: Vec<EventRow> = events::table
-        .filter(events::feed.eq(feed.key()))
-        .filter(events::position.gt(after))
-        .order(events::position.asc())
-        .limit(limit)
-        .select(EventRow::as_select())
-        .load(conn)?;
+    let below = horizon(conn);
+    // Wrapped, or the horizon's literal would have it prepared every time.
+    let rows: Vec<EventRow> = Fixed(
+        events::table
+            .filter(events::feed.eq(feed.key()))
+            .filter(events::position.gt(after))
+            .filter(events::position.lt(below))
+            .order(events::position.asc())
+            .limit(limit)
+            .select(EventRow::as_select()),
+    )
+    .load(conn)?;
     rows.into_iter().map(Event::try_from).collect()
 }
 
-/// The position of `feed`'s latest event; 0 before its first.
+/// The position of `feed`'s latest final event; 0 before its first.
 ///
 /// # Errors
 /// Query failures.
 pub fn head(conn: &mut DbConn, feed: Feed) -> Result<i64, StoreError> {
-    Ok(events::table
-        .filter(events::feed.eq(feed.key()))
-        .select(diesel::dsl::max(events::position))
-        .first::<Option<i64>>(conn)?
-        .unwrap_or_default())
+    let below = horizon(conn);
+    Ok(Fixed(
+        events::table
+            .filter(events::feed.eq(feed.key()))
+            .filter(events::position.lt(below))
+            .select(diesel::dsl::max(events::position)),
+    )
+    .get_result::<Option<i64>>(conn)?
+    .unwrap_or_default())
 }
 
 /// The position of `feed`'s oldest stored event (older ones may have been

@@ -28,21 +28,21 @@ macro_rules! native {
     };
 }
 
-/// An UPDATE (or an upsert) that keeps its prepared statement. diesel never
-/// caches UPDATEs, because a changeset of optional fields can produce many
-/// SQL texts, nor upserts; the ones wrapped in this have a fixed changeset,
-/// so each is one SQL text, and
+/// A statement of one fixed SQL text that keeps its prepared statement.
+/// diesel caches neither UPDATEs (a changeset of optional fields can produce
+/// many SQL texts) nor upserts, hand-written statements, or queries with an
+/// SQL literal in them; the ones wrapped in this have one text each, and
 /// diesel's cache keys it by that text (the wrapper has no static query id, so
-/// a type never stands for two texts). Preparing them afresh on every send was
-/// about a tenth of a Fresns send's CPU.
+/// a type never stands for two texts). Preparing a send's statements afresh
+/// each time was a measurable part of its CPU.
 ///
-/// Run one with `get_result` (add a `RETURNING` if need be), not `execute`:
-/// `execute` hands diesel a reference, and `&T`'s `QueryFragment` does not
-/// forward the cache check, so the statement would be prepared every time
-/// (a test in `tests/store.rs` watches the cache).
-pub(crate) struct FixedUpdate<Q>(Q);
+/// Run one with `get_result` or `load` (add a `RETURNING` if need be), not
+/// `execute`: `execute` hands diesel a reference, and `&T`'s `QueryFragment`
+/// does not forward the cache check, so the statement would be prepared every
+/// time (a test in `tests/store.rs` watches the cache).
+pub(crate) struct Fixed<Q>(Q);
 
-impl<Q, DB> diesel::query_builder::QueryFragment<DB> for FixedUpdate<Q>
+impl<Q, DB> diesel::query_builder::QueryFragment<DB> for Fixed<Q>
 where
     Q: diesel::query_builder::QueryFragment<DB>,
     DB: diesel::backend::Backend,
@@ -59,16 +59,16 @@ where
     }
 }
 
-impl<Q> diesel::query_builder::QueryId for FixedUpdate<Q> {
+impl<Q> diesel::query_builder::QueryId for Fixed<Q> {
     type QueryId = ();
     const HAS_STATIC_QUERY_ID: bool = false;
 }
 
-impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for FixedUpdate<Q> {
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Fixed<Q> {
     type SqlType = Q::SqlType;
 }
 
-impl<Q, C> diesel::RunQueryDsl<C> for FixedUpdate<Q> {}
+impl<Q, C> diesel::RunQueryDsl<C> for Fixed<Q> {}
 
 pub mod accounts;
 pub mod app_keys;

@@ -12,7 +12,7 @@ use diesel::prelude::*;
 
 use crate::schema::{messages, threads};
 use crate::stamp::Stamp;
-use crate::{DbConn, FixedUpdate, StoreError, from_db_time, to_db_time};
+use crate::{DbConn, Fixed, StoreError, from_db_time, to_db_time};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = messages)]
@@ -112,7 +112,7 @@ fn append_to(
     // never back: the CASE keeps a later time a lagging node's clock would undo.
     // (On SQLite the times compare as text, which orders them: diesel writes
     // every one in the same fixed-width format.)
-    let (seq, stored): (i64, Option<Stamp>) = native!(conn, |c| FixedUpdate(
+    let (seq, stored): (i64, Option<Stamp>) = native!(conn, |c| Fixed(
         diesel::update(threads::table.find(thread.get()))
             .set((
                 threads::last_seq.eq(threads::last_seq + 1),

@@ -119,29 +119,40 @@ pub fn find(conn: &mut DbConn, id: OrderId) -> Result<Option<Order>, StoreError>
         .transpose()
 }
 
-/// The order with this id, for a write transaction that may change it: on
-/// PostgreSQL its order and thread rows stay locked until the transaction
-/// ends, so every write to one order runs after the one before it has
-/// committed and decides on what that one left. (SQLite writers already hold
-/// the database's write lock.) Without it, two staff replies to a pending
-/// order would both try to open it, and a reply and a status change would
-/// lock the order and its thread in opposite orders.
+/// How a write transaction holds an order's row until it ends (PostgreSQL;
+/// SQLite writers already hold the database's write lock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// The transaction changes the order (its status, fields, staff): every
+    /// other write to it waits, and then decides on what this one left.
+    /// Without it, two staff replies to a pending order would both try to
+    /// open it.
+    Change,
+    /// The transaction adds to the order's thread and relies on its status
+    /// (a customer's message): writes like it go on side by side, meeting
+    /// only at the thread's row, while a change waits for them all, and they
+    /// for it.
+    Rely,
+}
+
+/// The order with this id, held as `hold` says until the transaction ends.
+/// Only the order's row is held here; a write that appends takes its
+/// thread's row next, so every order write takes the two in the same order.
 ///
 /// # Errors
 /// Query failures.
-pub fn find_for_update(conn: &mut DbConn, id: OrderId) -> Result<Option<Order>, StoreError> {
-    let DbConn::Postgres(c) = conn else {
-        return find(conn, id);
-    };
-    comm_orders::table
-        .inner_join(threads::table)
-        .filter(comm_orders::id.eq(id.get()))
-        .select((OrderRow::as_select(), threads::message_count))
-        .for_update()
-        .first(c)
-        .optional()?
-        .map(to_order)
-        .transpose()
+pub fn find_held(conn: &mut DbConn, id: OrderId, hold: Hold) -> Result<Option<Order>, StoreError> {
+    if let DbConn::Postgres(c) = conn {
+        let row = comm_orders::table.find(id.get()).select(comm_orders::id);
+        let held = match hold {
+            Hold::Change => row.for_update().first::<i64>(c),
+            Hold::Rely => row.for_share().first::<i64>(c),
+        };
+        if held.optional()?.is_none() {
+            return Ok(None);
+        }
+    }
+    find(conn, id)
 }
 
 /// Which orders a listing covers.

@@ -209,11 +209,13 @@ pub fn feed_after(
     after: i64,
     limit: i64,
 ) -> Result<String, StoreError> {
+    let below = crate::events::horizon(conn);
     explain!(
         conn,
         ev::table
             .filter(ev::feed.eq(feed))
             .filter(ev::position.gt(after))
+            .filter(ev::position.lt(below))
             .order(ev::position.asc())
             .limit(limit)
             .select(ev::position),

@@ -229,16 +229,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversations,
     blobs,
     files,
-    event_feeds,
     events,
 );
-
-diesel::table! {
-    event_feeds (feed) {
-        feed -> BigInt,
-        last_position -> BigInt,
-    }
-}
 
 diesel::table! {
     events (feed, position) {

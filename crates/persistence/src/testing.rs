@@ -122,3 +122,40 @@ impl Drop for TestDatabase {
         }
     }
 }
+
+/// Waits until every event committed before the call can be read: on
+/// PostgreSQL, until every transaction running at the call has ended (see
+/// [`crate::events`]; another test's transaction may be in flight), on SQLite
+/// at once. A test that writes and then reads a feed calls it in between, as
+/// a live reader would retry.
+///
+/// # Panics
+/// When other transactions keep the feed back for ten seconds.
+pub fn settle(conn: &mut crate::DbConn) {
+    use diesel::prelude::*;
+    use diesel::sql_types::BigInt;
+
+    #[derive(QueryableByName)]
+    struct Xid {
+        #[diesel(sql_type = BigInt)]
+        xid: i64,
+    }
+    if matches!(conn, crate::DbConn::Sqlite(_)) {
+        return;
+    }
+    let mut xid = |sql: &str| {
+        diesel::sql_query(sql)
+            .get_result::<Xid>(conn)
+            .map(|x| x.xid)
+            .unwrap_or_else(|err| panic!("{sql}: {err}"))
+    };
+    let started = std::time::Instant::now();
+    let running = xid("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xid");
+    while xid("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xid") < running {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "transactions older than this test's writes are still running"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}

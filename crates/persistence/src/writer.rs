@@ -422,15 +422,28 @@ mod tests {
         });
         let (third, third_answer) = job(new_thread_and_event);
         assert!(commit_batch(&mut conn, vec![first, failing, third]));
-        assert_eq!(first_answer.recv().unwrap().unwrap().1, [(Feed::Staff, 1)]);
+        let staff = |notices: Vec<(Feed, i64)>| match notices[..] {
+            [(Feed::Staff, position)] => position,
+            _ => panic!("one notice of the staff feed: {notices:?}"),
+        };
+        let first = staff(first_answer.recv().unwrap().unwrap().1);
         assert!(failing_answer.recv().unwrap().is_err());
-        assert_eq!(third_answer.recv().unwrap().unwrap().1, [(Feed::Staff, 2)]);
+        let third = staff(third_answer.recv().unwrap().unwrap().1);
 
         // A direct write hands them to the caller's `collecting`.
         let (written, notices) =
             crate::events::collecting(|| crate::write_transaction(&mut conn, new_thread_and_event));
         assert!(written.is_ok());
-        assert_eq!(notices, [(Feed::Staff, 3)]);
+        let direct = staff(notices);
+        // Each notice is its event's position: in order, and what is stored.
+        crate::testing::settle(&mut conn);
+        let stored: Vec<i64> = crate::events::after(&mut conn, Feed::Staff, 0, 10)
+            .unwrap()
+            .iter()
+            .map(|e| e.position)
+            .collect();
+        assert_eq!(stored, [first, third, direct]);
+        assert!(first < third && third < direct);
         let (refused, notices) = crate::events::collecting(|| {
             crate::write_transaction(&mut conn, |conn| {
                 new_thread_and_event(conn)?;

@@ -588,14 +588,12 @@ fn a_send_prepares_its_statements_once_per_connection() {
     let first: Vec<String> = std::mem::take(&mut *cached.lock().unwrap());
     let updates = first.iter().filter(|sql| sql.starts_with("UPDATE")).count();
     assert_eq!(updates, 2, "the send's UPDATEs are cached: {first:#?}");
-    // SQLite numbers a feed's events without a counter (its writer holds
-    // the only write lock); PostgreSQL bumps the feeds' counter rows and
-    // inserts the events in one statement.
+    // SQLite inserts a feed's events one statement per row (its writer
+    // holds the only write lock); PostgreSQL inserts them all in one, from
+    // arrays.
     let feed_statement = |sql: &String| match conn {
         DbConn::Sqlite(_) => sql.starts_with("INSERT INTO events "),
-        DbConn::Postgres(_) => {
-            sql.starts_with("WITH new_rows AS") && sql.contains("INSERT INTO event_feeds")
-        }
+        DbConn::Postgres(_) => sql.starts_with("INSERT INTO events ") && sql.contains("unnest("),
     };
     assert!(
         first.iter().any(feed_statement),
@@ -607,6 +605,16 @@ fn a_send_prepares_its_statements_once_per_connection() {
         Vec::<String>::new(),
         "nothing prepared again"
     );
+    // A stream reads its feed on every notice: those statements too.
+    let read = |conn: &mut DbConn| {
+        events::after(conn, Feed::User(bob.id), 0, 100).unwrap();
+        events::head(conn, Feed::User(bob.id)).unwrap();
+    };
+    read(&mut conn);
+    let reads = std::mem::take(&mut *cached.lock().unwrap());
+    assert_eq!(reads.len(), 2, "the feed's reads are cached: {reads:#?}");
+    read(&mut conn);
+    assert_eq!(*cached.lock().unwrap(), Vec::<String>::new());
 }
 
 #[test]
@@ -736,4 +744,151 @@ fn writers_to_different_databases_do_not_wait_for_each_other() {
         Ok::<_, StoreError>(())
     })
     .unwrap();
+}
+
+/// PostgreSQL writers number a feed's events without waiting for each other,
+/// so a reader must not see a younger transaction's event while an older one
+/// can still commit an event below it.
+#[test]
+fn an_event_is_read_only_once_every_older_writer_has_ended() {
+    let (db, mut older) = db();
+    let alice = user(&mut older, "alice", 61);
+    let bob = user(&mut older, "bob", 62);
+    let conversation = conversations::create(&mut older, alice.id, bob.id, Utc::now()).unwrap();
+    let feed = Feed::User(alice.id);
+    let event = |pinned| NewEvent {
+        audience: vec![feed],
+        thread: conversation.id,
+        actor: Some(alice.id),
+        change: Change::ConversationPinned { pinned },
+    };
+    let mut reader = db.manager().unwrap().open().unwrap();
+    if matches!(older, DbConn::Sqlite(_)) {
+        // One writer at a time: there is no older writer to wait for, and
+        // positions run 1, 2, 3, ….
+        for pinned in [true, false] {
+            write_transaction(&mut older, |c| {
+                events::record(c, &[event(pinned)], Utc::now())
+            })
+            .unwrap();
+        }
+        let seen = events::after(&mut reader, feed, 0, 10).unwrap();
+        assert_eq!(seen.iter().map(|e| e.position).collect::<Vec<_>>(), [1, 2]);
+        return;
+    }
+    let mut younger = db.manager().unwrap().open().unwrap();
+    write_transaction(&mut older, |older| {
+        events::record(older, &[event(true)], Utc::now())?;
+        write_transaction(&mut younger, |c| {
+            events::record(c, &[event(false)], Utc::now())
+        })?;
+        // The younger one has committed, and is still not readable.
+        assert_eq!(events::after(&mut reader, feed, 0, 10)?, []);
+        assert_eq!(events::head(&mut reader, feed)?, 0);
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    colloq_persistence::testing::settle(&mut reader);
+    let seen = events::after(&mut reader, feed, 0, 10).unwrap();
+    let changes: Vec<&Change> = seen.iter().map(|e| &e.change).collect();
+    // In the order the transactions began writing, the older one first.
+    assert_eq!(
+        changes,
+        [
+            &Change::ConversationPinned { pinned: true },
+            &Change::ConversationPinned { pinned: false }
+        ]
+    );
+    assert!(seen[0].position < seen[1].position);
+    assert_eq!(events::head(&mut reader, feed).unwrap(), seen[1].position);
+    // Read from either position, the rest is the same.
+    assert_eq!(
+        events::after(&mut reader, feed, seen[0].position, 10).unwrap(),
+        seen[1..]
+    );
+}
+
+#[test]
+fn one_transaction_numbers_its_events_of_a_feed_in_order() {
+    let (_db, mut conn) = db();
+    let alice = user(&mut conn, "alice", 63);
+    let bob = user(&mut conn, "bob", 64);
+    let conversation = conversations::create(&mut conn, alice.id, bob.id, Utc::now()).unwrap();
+    let event = |audience: Vec<Feed>, pinned| NewEvent {
+        audience,
+        thread: conversation.id,
+        actor: Some(alice.id),
+        change: Change::ConversationPinned { pinned },
+    };
+    let (a, b) = (Feed::User(alice.id), Feed::User(bob.id));
+    // Two calls in one transaction, the second to both feeds.
+    write_transaction(&mut conn, |c| {
+        events::record(
+            c,
+            &[event(vec![a], true), event(vec![a], false)],
+            Utc::now(),
+        )?;
+        events::record(c, &[event(vec![b, a], true)], Utc::now())
+    })
+    .unwrap();
+    colloq_persistence::testing::settle(&mut conn);
+    let mut pins = |feed| -> Vec<bool> {
+        let seen = events::after(&mut conn, feed, 0, 10).unwrap();
+        assert!(seen.windows(2).all(|w| w[0].position < w[1].position));
+        seen.iter()
+            .map(|e| matches!(e.change, Change::ConversationPinned { pinned: true }))
+            .collect()
+    };
+    assert_eq!(pins(a), [true, false, true]);
+    assert_eq!(pins(b), [true]);
+}
+
+/// A PostgreSQL transaction's events take places 1 to 65,535 after its id;
+/// the places a thread hands out start again when they run out, and one
+/// transaction cannot record more.
+#[test]
+fn places_run_out_per_transaction_not_per_thread() {
+    let (_db, mut conn) = db();
+    if matches!(conn, DbConn::Sqlite(_)) {
+        // SQLite numbers each feed 1, 2, 3, … and has no places.
+        return;
+    }
+    let alice = user(&mut conn, "alice", 65);
+    let bob = user(&mut conn, "bob", 66);
+    let conversation = conversations::create(&mut conn, alice.id, bob.id, Utc::now()).unwrap();
+    let feed = Feed::User(alice.id);
+    let many = |n| -> Vec<NewEvent> {
+        (0..n)
+            .map(|_| NewEvent {
+                audience: vec![feed],
+                thread: conversation.id,
+                actor: None,
+                change: Change::ConversationHidden,
+            })
+            .collect()
+    };
+    let last_places = |conn: &mut DbConn| -> Vec<i64> {
+        colloq_persistence::testing::settle(conn);
+        let seen = events::after(conn, feed, 0, 100).unwrap();
+        seen.iter().map(|e| e.position & 0xFFFF).collect()
+    };
+    // Near the end of the thread's places, a new transaction starts again.
+    events::set_next_place(65_530);
+    write_transaction(&mut conn, |c| events::record(c, &many(3), Utc::now())).unwrap();
+    write_transaction(&mut conn, |c| events::record(c, &many(10), Utc::now())).unwrap();
+    let places = last_places(&mut conn);
+    assert_eq!(places[..3], [65_530, 65_531, 65_532]);
+    assert_eq!(places[3..], (1..=10).collect::<Vec<_>>());
+    // One transaction that reaches the end cannot go on: refused, and
+    // nothing of it kept.
+    events::set_next_place(65_530);
+    let refused = write_transaction(&mut conn, |c| {
+        events::record(c, &many(3), Utc::now())?;
+        events::record(c, &many(10), Utc::now())
+    });
+    assert!(
+        matches!(refused, Err(StoreError::Corrupt(_))),
+        "{refused:?}"
+    );
+    assert_eq!(last_places(&mut conn).len(), 13);
 }

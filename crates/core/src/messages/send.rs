@@ -6,6 +6,7 @@ use colloq_domain::message::{
 };
 use colloq_domain::order::OrderAction;
 use colloq_domain::user::Viewer;
+use colloq_persistence::orders::Hold;
 use colloq_persistence::{DbConn, Writer, orders};
 
 use crate::CoreError;
@@ -63,7 +64,14 @@ pub fn send_order_message(
         if let Some(stored) = stored_by(job_key.as_ref(), conn, now)? {
             return Ok(stored);
         }
-        let order = crate::orders::load_for_write(conn, &viewer, id)?;
+        // Staff replies change the order (who answers it, and a pending one
+        // opens); a customer's message only needs it to stay open.
+        let hold = if viewer.as_staff {
+            Hold::Change
+        } else {
+            Hold::Rely
+        };
+        let order = crate::orders::load_held(conn, &viewer, id, hold)?;
         if !order.status.accepts_messages() {
             return Err(DomainError::IllegalTransition {
                 action: "send messages to",

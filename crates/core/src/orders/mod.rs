@@ -22,6 +22,7 @@ use colloq_domain::ids::{OrderId, UserId};
 use colloq_domain::message::{Message, NewMessage};
 use colloq_domain::order::{Order, OrderStatus};
 use colloq_domain::user::Viewer;
+use colloq_persistence::orders::Hold;
 use colloq_persistence::{DbConn, messages, orders};
 
 use crate::CoreError;
@@ -43,14 +44,24 @@ fn seen_by(viewer: &Viewer, order: Option<Order>) -> Result<Order, CoreError> {
 }
 
 /// As [`load_visible`], for a write transaction that may change the order:
-/// concurrent writes to it wait for this one (see
-/// [`orders::find_for_update`]).
+/// concurrent writes to it wait for this one (see [`orders::find_held`]).
 pub(crate) fn load_for_write(
     conn: &mut DbConn,
     viewer: &Viewer,
     id: OrderId,
 ) -> Result<Order, CoreError> {
-    seen_by(viewer, orders::find_for_update(conn, id)?)
+    load_held(conn, viewer, id, Hold::Change)
+}
+
+/// As [`load_visible`], for a write transaction that appends to the order's
+/// thread and, held as `hold` says, relies on or changes the order.
+pub(crate) fn load_held(
+    conn: &mut DbConn,
+    viewer: &Viewer,
+    id: OrderId,
+    hold: Hold,
+) -> Result<Order, CoreError> {
+    seen_by(viewer, orders::find_held(conn, id, hold)?)
 }
 
 /// Moves `order` to `next`, records it in the thread, and tells the order's

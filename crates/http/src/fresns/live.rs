@@ -8,9 +8,9 @@ use std::sync::Arc;
 use actix_web::web::{Data, Payload};
 use actix_web::{HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, Utc};
+use colloq_core::CoreError;
 use colloq_core::conversations;
 use colloq_core::sessions::{self, TokenScope};
-use colloq_core::{CoreError, Refusal};
 use colloq_domain::event::{Change, Event, Feed};
 use colloq_domain::ids::MessageId;
 use colloq_domain::user::User;
@@ -155,10 +155,10 @@ fn render(
                 let page =
                     match conversations::conversation_message(conn, me, event.thread, *message) {
                         Ok(Some(page)) => page,
-                        // Deleted on this side since, or not a conversation.
-                        Ok(None) | Err(CoreError::Refused(Refusal::UnknownConversation)) => {
-                            continue;
-                        }
+                        // Deleted on this side since, gone, or refused to this
+                        // viewer: nothing to show, and the stream goes on (a
+                        // storage failure, by contrast, is read again).
+                        Ok(None) | Err(CoreError::Refused(_)) => continue,
                         Err(err) => return Err(err),
                     };
                 let render = Render {

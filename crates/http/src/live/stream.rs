@@ -21,13 +21,19 @@ use colloq_domain::event::{Event, Feed};
 use colloq_persistence::DbConn;
 use futures_util::StreamExt;
 use tokio::sync::mpsc;
-use tokio::time::{Instant, MissedTickBehavior, interval_at, timeout};
+use tokio::time::{Instant, MissedTickBehavior, interval_at, sleep, timeout};
 
 use super::Subscription;
 use crate::AppState;
 
 /// Events read from the database at a time.
 const PAGE: i64 = 100;
+
+/// The first and the longest wait before reading again when a notice named a
+/// position the read did not reach. On PostgreSQL an event is readable only
+/// once every transaction older than its own has ended (see
+/// `colloq_persistence::events`), and their commits may notify other feeds.
+const RETRY: (Duration, Duration) = (Duration::from_millis(2), Duration::from_millis(200));
 
 /// One event as a dialect renders it for one viewer.
 #[derive(Debug)]
@@ -133,7 +139,7 @@ async fn start(state: AppState, opening: Opening) -> mpsc::Receiver<Frame> {
         // Trimmed away, or a position this feed never reached (another
         // database): the client must reload.
         (Ok((oldest, head)), Some(after))
-            if after > head || oldest.is_some_and(|o| after < o - 1) =>
+            if after > head || (after > 0 && oldest.is_some_and(|o| after < o)) =>
         {
             if !deliver(&tx, Frame::Resync { head }, slow).await {
                 return rx;
@@ -178,6 +184,7 @@ async fn produce(
     let mut ticker = interval_at(Instant::now() + beat, beat);
     // A stream held up delivering owes one heartbeat afterwards, not a burst.
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut retry = RETRY.0;
     loop {
         // Catch up with the database.
         loop {
@@ -210,8 +217,18 @@ async fn produce(
         let (Some(news), Some(ended)) = (sub.news.as_mut(), sub.ended.as_mut()) else {
             return;
         };
+        // Heard of an event not readable yet: read again soon, then less
+        // and less often, until it is.
+        let behind = *news.borrow() > last;
+        if !behind {
+            retry = RETRY.0;
+        }
         tokio::select! {
             changed = news.changed() => if changed.is_err() { return },
+            () = sleep(retry), if behind => {
+                metrics::counter!("colloq_event_stream_retries_total").increment(1);
+                retry = (retry * 2).min(RETRY.1);
+            }
             _ = sub.epoch.changed() => {}
             _ = ended.changed() => {
                 let _gone = deliver(&tx, Frame::End("logged out"), slow).await;
