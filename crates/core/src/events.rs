@@ -40,8 +40,15 @@ impl Outbox {
     }
 
     /// Records every event pushed, in order, as the transaction's last write.
-    pub(crate) fn record(self, conn: &mut DbConn, now: DateTime<Utc>) -> Result<(), CoreError> {
-        Ok(events::record(conn, &self.events, now)?)
+    pub(crate) fn record(mut self, conn: &mut DbConn, now: DateTime<Utc>) -> Result<(), CoreError> {
+        self.flush(conn, now)
+    }
+
+    /// Records the events pushed so far, in order, and goes on empty: for a
+    /// write that would rather record them early (see `threads::append`).
+    pub(crate) fn flush(&mut self, conn: &mut DbConn, now: DateTime<Utc>) -> Result<(), CoreError> {
+        events::record(conn, &std::mem::take(&mut self.events), now)?;
+        Ok(())
     }
 }
 

@@ -100,11 +100,63 @@ pub fn append_direct(
     append_to(conn, thread, message, Some(recipient), now)
 }
 
+/// An id for a message about to be appended, drawn ahead of the append, so
+/// that what names the message can be written before the thread's row is
+/// locked (PostgreSQL). None on SQLite, where every write holds the one lock
+/// from start to end anyway.
+///
+/// # Errors
+/// Query failures.
+pub fn reserve_id(conn: &mut DbConn) -> Result<Option<MessageId>, StoreError> {
+    let DbConn::Postgres(c) = conn else {
+        return Ok(None);
+    };
+    let reserved: Reserved = Fixed(diesel::sql_query(
+        "SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id",
+    ))
+    .get_result(c)?;
+    Ok(Some(MessageId(reserved.id)))
+}
+
+/// A message id drawn from its sequence.
+#[derive(QueryableByName)]
+struct Reserved {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// As [`append`] (or [`append_direct`], with a `recipient`), under an id
+/// from [`reserve_id`].
+///
+/// # Errors
+/// As [`append`].
+pub fn append_reserved(
+    conn: &mut DbConn,
+    thread: ThreadId,
+    message: &NewMessage,
+    recipient: Option<UserId>,
+    id: MessageId,
+    now: DateTime<Utc>,
+) -> Result<Message, StoreError> {
+    append_as(conn, thread, message, recipient, Some(id), now)
+}
+
 fn append_to(
     conn: &mut DbConn,
     thread: ThreadId,
     message: &NewMessage,
     recipient: Option<UserId>,
+    now: DateTime<Utc>,
+) -> Result<Message, StoreError> {
+    append_as(conn, thread, message, recipient, None, now)
+}
+
+fn append_as(
+    conn: &mut DbConn,
+    thread: ThreadId,
+    message: &NewMessage,
+    recipient: Option<UserId>,
+    reserved: Option<MessageId>,
     now: DateTime<Utc>,
 ) -> Result<Message, StoreError> {
     let now = to_db_time(now);
@@ -127,21 +179,28 @@ fn append_to(
     )
     .get_result(c))?;
     let at = stored.map_or(now, |s| s.0);
-    let id: i64 = diesel::insert_into(messages::table)
-        .values((
-            messages::thread_id.eq(thread.get()),
-            messages::seq.eq(seq),
-            messages::sender_id.eq(message.sender.map(UserId::get)),
-            messages::sender_role.eq(message.role.code()),
-            messages::sender_name.eq(&message.sender_name),
-            messages::kind.eq(message.kind.as_str()),
-            messages::body.eq(message.body.as_ref()),
-            messages::created_at.eq(at),
-            messages::recipient_id.eq(recipient.map(UserId::get)),
-            messages::file_id.eq(message.file.map(FileId::get)),
-        ))
-        .returning(messages::id)
-        .get_result(conn)?;
+    let row = (
+        messages::thread_id.eq(thread.get()),
+        messages::seq.eq(seq),
+        messages::sender_id.eq(message.sender.map(UserId::get)),
+        messages::sender_role.eq(message.role.code()),
+        messages::sender_name.eq(&message.sender_name),
+        messages::kind.eq(message.kind.as_str()),
+        messages::body.eq(message.body.as_ref()),
+        messages::created_at.eq(at),
+        messages::recipient_id.eq(recipient.map(UserId::get)),
+        messages::file_id.eq(message.file.map(FileId::get)),
+    );
+    let id: i64 = match reserved {
+        Some(id) => diesel::insert_into(messages::table)
+            .values((messages::id.eq(id.get()), row))
+            .returning(messages::id)
+            .get_result(conn)?,
+        None => diesel::insert_into(messages::table)
+            .values(row)
+            .returning(messages::id)
+            .get_result(conn)?,
+    };
     Ok(Message {
         id: MessageId(id),
         thread,
