@@ -794,3 +794,51 @@ async fn a_fresns_websocket_opened_with_signed_headers_resumes_from_after() {
     let refused_ws = refused(&served, path, &forged).await;
     assert_ne!(refused_ws["code"], 0, "{refused_ws}");
 }
+
+/// On PostgreSQL an event is readable once every older writer has ended. A
+/// stream that heard of a send it cannot read yet keeps trying, and when the
+/// older transaction commits (telling no one: it is not a use case) it
+/// delivers both, the older first. Without the retry it would wait for its
+/// heartbeat, 25 s away.
+#[actix_web::test]
+async fn a_stream_waits_for_an_older_writer_then_delivers_both_in_order() {
+    use colloq_domain::event::{Change, NewEvent};
+    use colloq_domain::ids::ThreadId;
+    use colloq_persistence::DbConn;
+    use diesel::connection::{Connection, TransactionManager};
+
+    let app = TestApp::new();
+    let served = serve(&app);
+    let (alice_id, alice) = app.customer("alice").await;
+    let order = app.order(&alice).await;
+    let mut older = app.pool.get().unwrap();
+    if matches!(*older, DbConn::Sqlite(_)) {
+        // One writer at a time: no older writer can be open beside a send.
+        return;
+    }
+    let feed = Feed::User(UserId(alice_id));
+    let created = app.positions(feed)[0];
+    let path = format!("/api/communication/events?after={created}");
+    let mut stream = sse(&served, &path, &token(&alice)).await;
+    type Manager = <DbConn as Connection>::TransactionManager;
+    Manager::begin_transaction(&mut *older).unwrap();
+    let edit = NewEvent {
+        audience: vec![feed],
+        thread: ThreadId(order),
+        actor: Some(UserId(alice_id)),
+        change: Change::OrderUpdated,
+    };
+    colloq_persistence::events::record(&mut older, &[edit], chrono::Utc::now()).unwrap();
+    // The send commits and is announced, but cannot be read yet.
+    app.say(Auth::Token(&alice), order, "younger").await;
+    stream.quiet().await;
+    Manager::commit_transaction(&mut *older).unwrap();
+    let first = stream.next().await;
+    let second = stream.next().await;
+    assert_eq!(
+        (first.kind.as_str(), second.kind.as_str()),
+        ("order_updated", "message")
+    );
+    assert_eq!(second.data["message"]["content"], "younger");
+    assert!(first.id < second.id);
+}
