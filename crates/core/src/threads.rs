@@ -23,26 +23,24 @@ pub(crate) fn append(
     recipient: Option<UserId>,
     now: DateTime<Utc>,
 ) -> Result<Message, CoreError> {
-    let Some(id) = messages::reserve_id(conn)? else {
-        let stored = match recipient {
-            Some(to) => messages::append_direct(conn, thread, message, to, now)?,
-            None => messages::append(conn, thread, message, now)?,
-        };
+    let reserved = messages::reserve_id(conn)?;
+    if let Some(id) = reserved {
+        // Every other send to this thread waits from the append (which locks
+        // the thread's row) to this transaction's commit, so what can be
+        // written before it is: the events so far, this message's among
+        // them, under the id drawn for it. The store draws ids ahead only
+        // where writers run side by side (PostgreSQL); the transaction is
+        // still all or nothing.
+        let appended = Change::MessageAppended { message: id };
+        outbox.push(audience, thread, message.sender, appended);
+        outbox.flush(conn, now)?;
+    }
+    let stored = messages::append_as(conn, thread, message, recipient, reserved, now)?;
+    if reserved.is_none() {
         let appended = Change::MessageAppended { message: stored.id };
         outbox.push(audience, thread, message.sender, appended);
-        return Ok(stored);
-    };
-    // Every other send to this thread waits from the append (which locks the
-    // thread's row) to this transaction's commit, so what can be written
-    // before it is: the events so far, this message's among them, under the
-    // id drawn for it. The store can tell ahead only where writers run side
-    // by side (PostgreSQL); the transaction is still all or nothing.
-    let appended = Change::MessageAppended { message: id };
-    outbox.push(audience, thread, message.sender, appended);
-    outbox.flush(conn, now)?;
-    Ok(messages::append_reserved(
-        conn, thread, message, recipient, id, now,
-    )?)
+    }
+    Ok(stored)
 }
 
 /// The sequence number of the message a `before`/`after` page is anchored

@@ -16,7 +16,7 @@
 //! shifted left by 16 bits, plus a place that increases along the
 //! transaction's events (`NEXT_PLACE`); and a reader reads only events of
 //! transactions older than its snapshot's `xmin`, which have all ended
-//! (`HORIZON`). An event of a transaction still running, or of a younger
+//! (`horizon`). An event of a transaction still running, or of a younger
 //! one, waits until every older transaction has ended; it then appears above
 //! everything already read.
 //! Positions still increase along a feed, with gaps. This is the ordering
@@ -167,15 +167,10 @@ const PLACES: i64 = 1 << 16;
 /// when the reading statement's snapshot was taken; on SQLite, where a
 /// reader never sees a transaction that has not committed, no bound.
 /// Compared inside the reading statement, so it is the same snapshot's.
-const HORIZON: [&str; 2] = [
-    "9223372036854775807",
-    "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16)",
-];
-
 pub(crate) fn horizon(conn: &DbConn) -> diesel::expression::SqlLiteral<BigInt> {
     diesel::dsl::sql::<BigInt>(match conn {
-        DbConn::Sqlite(_) => HORIZON[0],
-        DbConn::Postgres(_) => HORIZON[1],
+        DbConn::Sqlite(_) => "9223372036854775807",
+        DbConn::Postgres(_) => "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16)",
     })
 }
 

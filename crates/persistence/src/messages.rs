@@ -83,7 +83,7 @@ pub fn append(
     message: &NewMessage,
     now: DateTime<Utc>,
 ) -> Result<Message, StoreError> {
-    append_to(conn, thread, message, None, now)
+    append_as(conn, thread, message, None, None, now)
 }
 
 /// Appends a direct message with its recipient (conversations).
@@ -97,7 +97,7 @@ pub fn append_direct(
     recipient: UserId,
     now: DateTime<Utc>,
 ) -> Result<Message, StoreError> {
-    append_to(conn, thread, message, Some(recipient), now)
+    append_as(conn, thread, message, Some(recipient), None, now)
 }
 
 /// An id for a message about to be appended, drawn ahead of the append, so
@@ -126,32 +126,11 @@ struct Reserved {
 }
 
 /// As [`append`] (or [`append_direct`], with a `recipient`), under an id
-/// from [`reserve_id`].
+/// from [`reserve_id`] when there is one.
 ///
 /// # Errors
 /// As [`append`].
-pub fn append_reserved(
-    conn: &mut DbConn,
-    thread: ThreadId,
-    message: &NewMessage,
-    recipient: Option<UserId>,
-    id: MessageId,
-    now: DateTime<Utc>,
-) -> Result<Message, StoreError> {
-    append_as(conn, thread, message, recipient, Some(id), now)
-}
-
-fn append_to(
-    conn: &mut DbConn,
-    thread: ThreadId,
-    message: &NewMessage,
-    recipient: Option<UserId>,
-    now: DateTime<Utc>,
-) -> Result<Message, StoreError> {
-    append_as(conn, thread, message, recipient, None, now)
-}
-
-fn append_as(
+pub fn append_as(
     conn: &mut DbConn,
     thread: ThreadId,
     message: &NewMessage,
