@@ -6,17 +6,54 @@
 Both servers run at once on the same database file (reads and the sends of
 each row go to one of them at a time), and the rows alternate between them in
 every round, so a slow spell of the shared machine lands on both sides. It
-prints each row's median requests/s and p50 for A and B, and B's change.
+prints each row's median requests/s, p50 and CPU time per request for A
+and B, and B's change. CPU per request (the server's, plus PostgreSQL's
+backends on that engine, read from /proc around each run) moves far less
+than requests/s when the machine's neighbours take its cores for a while.
 Use it to show that a change to the request path does not make a row of
 docs/benchmarks.md worse when a full run cannot separate it from noise.
 """
 
 import argparse
+import os
 import statistics
 import tempfile
 from pathlib import Path
 
 import run as harness
+
+
+def cpu_seconds(pids):
+    """User and system CPU time used so far by these processes."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids():
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
+                pids.append(int(entry.name))
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return pids
+
+
+def measured(run, server, engine, duration):
+    """Runs one row and adds the CPU it cost per request."""
+    pids = lambda: [server.proc.pid] + (postgres_pids() if engine == "postgres" else [])
+    before = cpu_seconds(pids())
+    result = run()
+    used = cpu_seconds(pids()) - before
+    result["cpu_us"] = 1e6 * used / max(1.0, result["rps"] * duration)
+    return result
 
 
 def main():
@@ -27,6 +64,7 @@ def main():
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--hot", type=int, default=200_000)
     parser.add_argument("--engine", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--only", default="", help="run only the rows whose label contains this")
     args = parser.parse_args()
     harness.ensure_tools(build=False)
     with tempfile.TemporaryDirectory() as work:
@@ -76,18 +114,34 @@ def main():
             # A then B in even rounds, B then A in odd ones.
             order_ = ("A", "B") if round_ % 2 == 0 else ("B", "A")
             for i in range(len(rows("A"))):
+                if args.only not in rows("A")[i][0]:
+                    continue
                 for name in order_:
                     label, run = rows(name)[i]
                     harness.log(f"round {round_ + 1}: {label} on {name}")
-                    results.setdefault((label, name), []).append(run())
-        print("| row | A requests/s | B requests/s | change | A p50 (ms) | B p50 (ms) |")
-        print("|---|---|---|---|---|---|")
+                    results.setdefault((label, name), []).append(
+                        measured(run, servers[name][0], args.engine, args.duration))
+        # "paired": the median over rounds of B's figure over A's in the same
+        # round, which a slow spell of the machine affects less than the
+        # ratio of the two medians does.
+        print("| row | A requests/s | B requests/s | change | paired | A p50 (ms) | B p50 (ms) "
+              "| A CPU µs/request | B CPU µs/request | change | paired |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
+
+        def paired(a, b, key):
+            return 100 * (statistics.median(y[key] / x[key] for x, y in zip(a, b)) - 1)
+
         for label, _ in rows("A"):
+            if (label, "A") not in results:
+                continue
             a = results[(label, "A")]
             b = results[(label, "B")]
             ra, rb = statistics.median(r["rps"] for r in a), statistics.median(r["rps"] for r in b)
             pa, pb = statistics.median(r["p50"] for r in a), statistics.median(r["p50"] for r in b)
-            print(f"| {label} | {ra:.0f} | {rb:.0f} | {100 * (rb - ra) / ra:+.1f} % | {pa:.2f} | {pb:.2f} |")
+            ca, cb = statistics.median(r["cpu_us"] for r in a), statistics.median(r["cpu_us"] for r in b)
+            print(f"| {label} | {ra:.0f} | {rb:.0f} | {100 * (rb - ra) / ra:+.1f} % "
+                  f"| {paired(a, b, 'rps'):+.1f} % | {pa:.2f} | {pb:.2f} "
+                  f"| {ca:.0f} | {cb:.0f} | {100 * (cb - ca) / ca:+.1f} % | {paired(a, b, 'cpu_us'):+.1f} % |")
         for server, _ in servers.values():
             server.stop()
         db.drop()

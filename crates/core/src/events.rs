@@ -40,15 +40,26 @@ impl Outbox {
     }
 
     /// Records every event pushed, in order, as the transaction's last write.
-    pub(crate) fn record(mut self, conn: &mut DbConn, now: DateTime<Utc>) -> Result<(), CoreError> {
-        self.flush(conn, now)
+    pub(crate) fn record(self, conn: &mut DbConn, now: DateTime<Utc>) -> Result<(), CoreError> {
+        events::record(conn, &self.events, now)?;
+        Ok(())
     }
 
-    /// Records the events pushed so far, in order, and goes on empty: for a
-    /// write that would rather record them early (see `threads::append`).
-    pub(crate) fn flush(&mut self, conn: &mut DbConn, now: DateTime<Utc>) -> Result<(), CoreError> {
-        events::record(conn, &std::mem::take(&mut self.events), now)?;
-        Ok(())
+    /// Where the store records a message's arrival ahead of the message
+    /// (PostgreSQL, see [`events::record_ahead`]): records the events pushed
+    /// so far and then `upcoming`'s, goes on empty, and returns the id to
+    /// store the message under. Elsewhere `None`, and nothing changes.
+    pub(crate) fn flush_ahead(
+        &mut self,
+        conn: &mut DbConn,
+        upcoming: events::Upcoming<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<MessageId>, CoreError> {
+        let drawn = events::record_ahead(conn, &self.events, upcoming, now)?;
+        if drawn.is_some() {
+            self.events.clear();
+        }
+        Ok(drawn)
     }
 }
 

@@ -7,6 +7,7 @@ use colloq_domain::event::{Change, Feed};
 use colloq_domain::ids::{MessageId, ThreadId, UserId};
 use colloq_domain::message::{Message, NewMessage};
 use colloq_domain::page::Seek;
+use colloq_persistence::events::Upcoming;
 use colloq_persistence::{DbConn, messages};
 
 use crate::events::Outbox;
@@ -23,20 +24,17 @@ pub(crate) fn append(
     recipient: Option<UserId>,
     now: DateTime<Utc>,
 ) -> Result<Message, CoreError> {
-    let reserved = messages::reserve_id(conn)?;
-    if let Some(id) = reserved {
-        // Every other send to this thread waits from the append (which locks
-        // the thread's row) to this transaction's commit, so what can be
-        // written before it is: the events so far, this message's among
-        // them, under the id drawn for it. The store draws ids ahead only
-        // where writers run side by side (PostgreSQL); the transaction is
-        // still all or nothing.
-        let appended = Change::MessageAppended { message: id };
-        outbox.push(audience, thread, message.sender, appended);
-        outbox.flush(conn, now)?;
-    }
-    let stored = messages::append_as(conn, thread, message, recipient, reserved, now)?;
-    if reserved.is_none() {
+    // Where writers run side by side, every other send to this thread waits
+    // from the append (which locks the thread's row) to the commit, so the
+    // events, this message's among them, are written before it.
+    let upcoming = Upcoming {
+        audience,
+        thread,
+        sender: message.sender,
+    };
+    let drawn = outbox.flush_ahead(conn, upcoming, now)?;
+    let stored = messages::append_as(conn, thread, message, recipient, drawn, now)?;
+    if drawn.is_none() {
         let appended = Change::MessageAppended { message: stored.id };
         outbox.push(audience, thread, message.sender, appended);
     }

@@ -526,8 +526,46 @@ fn end(inner: &mut diesel::SqliteConnection, tracked: bool) -> QueryResult<()> {
     ended
 }
 
-/// `BEGIN` and `COMMIT` for [`read_snapshot`]: unit types, so their `QueryId`
-/// is static and diesel caches their prepared statements.
+/// Runs `f` in a savepoint of the transaction `conn` is in: one write of the
+/// group committer's batch, rolled back alone when it fails.
+///
+/// On SQLite the savepoint's statements are prepared once per connection, as
+/// [`read_snapshot`]'s are: diesel's transaction manager sends them through
+/// `sqlite3_exec`, which parses them again for every write of every batch.
+/// The manager is told, so that a transaction nested in `f` nests under it.
+pub(crate) fn savepoint<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    let DbConn::Sqlite(inner) = conn else {
+        return conn.transaction(f);
+    };
+    Savepoint.execute(inner)?;
+    track(inner, TransactionDepthChange::IncreaseDepth)?;
+    let result = f(conn);
+    let DbConn::Sqlite(inner) = conn else {
+        return result; // a connection does not change its engine
+    };
+    let ended = match &result {
+        Ok(_) => Release.execute(inner),
+        Err(_) => RollbackTo
+            .execute(inner)
+            .and_then(|_| Release.execute(inner)),
+    }
+    .and_then(|_| track(inner, TransactionDepthChange::DecreaseDepth));
+    if let Err(err) = ended {
+        // The batch's state is unknown: its commit must not happen.
+        tracing::error!(error = %err, "ending a write's savepoint failed");
+        AnsiTransactionManager::transaction_manager_status_mut(inner).set_in_error();
+        return result.and(Err(err.into()));
+    }
+    result
+}
+
+/// `BEGIN` and `COMMIT` for [`read_snapshot`], and the savepoint statements
+/// of [`savepoint`]: unit types, so their `QueryId` is static and diesel
+/// caches their prepared statements.
 macro_rules! fixed_statement {
     ($name:ident, $sql:literal) => {
         #[derive(diesel::query_builder::QueryId)]
@@ -549,6 +587,9 @@ macro_rules! fixed_statement {
 
 fixed_statement!(Begin, "BEGIN");
 fixed_statement!(Commit, "COMMIT");
+fixed_statement!(Savepoint, "SAVEPOINT colloq_write");
+fixed_statement!(Release, "RELEASE colloq_write");
+fixed_statement!(RollbackTo, "ROLLBACK TO colloq_write");
 
 fn track(inner: &mut diesel::SqliteConnection, change: TransactionDepthChange) -> QueryResult<()> {
     match AnsiTransactionManager::transaction_manager_status_mut(inner) {

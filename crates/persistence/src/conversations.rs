@@ -16,7 +16,7 @@ use crate::accounts::{AccountRow, UserRow, to_user};
 use crate::messages::MessageRow;
 use crate::schema::{accounts, blocks, conversations as c, follows, messages as m, threads, users};
 use crate::stamp::Stamp;
-use crate::{DbConn, Fixed, StoreError, from_db_time, to_db_time};
+use crate::{DbConn, Shaped, StoreError, from_db_time, to_db_time};
 
 /// The `threads.kind` of conversations.
 pub(crate) const THREAD_KIND_CONVERSATION: i32 = 2;
@@ -287,7 +287,7 @@ pub fn record_message(
     let sender_is_a = conversation.a.user == sender;
     // One statement for both sides, which also reads the result back (a send
     // is the hot write, and it holds SQLite's write lock).
-    let row: ConversationRow = native!(conn, |conn| Fixed(
+    let row: ConversationRow = native!(conn, |conn| Shaped(
         diesel::update(c::table.find(conversation.id.get()))
             .set((
                 c::a_is_display.eq(true),

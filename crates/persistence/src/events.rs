@@ -25,7 +25,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use colloq_domain::event::{Change, Event, Feed, NewEvent};
 use colloq_domain::ids::{MessageId, ThreadId, UserId};
 use colloq_domain::order::OrderStatus;
@@ -151,8 +151,8 @@ fn decode(code: i32, message: Option<i64>, detail: Detail) -> Result<Change, Sto
 }
 
 /// The feeds of one event, each once.
-fn audience(event: &NewEvent) -> Vec<Feed> {
-    let mut feeds = event.audience.clone();
+fn audience(audience: &[Feed]) -> Vec<Feed> {
+    let mut feeds = audience.to_vec();
     feeds.sort_unstable();
     feeds.dedup();
     feeds
@@ -213,6 +213,72 @@ pub fn record(
     events: &[NewEvent],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
+    let rows = rows(events)?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let notices = match conn {
+        DbConn::Sqlite(c) => insert_sqlite(c, rows, now)?,
+        DbConn::Postgres(c) => insert_postgres(c, rows, now, false)?.0,
+    };
+    heard(notices);
+    Ok(())
+}
+
+/// A message about to be appended to `thread` by `sender`, told to
+/// `audience` (see [`record_ahead`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Upcoming<'a> {
+    /// Who hears of it.
+    pub audience: &'a [Feed],
+    /// The thread it goes to.
+    pub thread: ThreadId,
+    /// Who sends it (none for the system).
+    pub sender: Option<UserId>,
+}
+
+/// Records `events` and then `upcoming`'s arrival ahead of the message
+/// itself, under a message id drawn in the same statement, and returns that
+/// id: the message must then be stored under it in this transaction.
+/// PostgreSQL only, where writers run side by side: every other send to the
+/// thread waits from the append (which locks the thread's row) to this
+/// transaction's commit, so what can be written before it should be.
+/// On SQLite, where a write holds the one lock from start to end anyway and a
+/// message takes its id as it is stored, this records nothing and returns
+/// `None`: record the message's event after it.
+///
+/// # Errors
+/// Query failures.
+pub fn record_ahead(
+    conn: &mut DbConn,
+    events: &[NewEvent],
+    upcoming: Upcoming<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<MessageId>, StoreError> {
+    // Without an audience there is nothing to write ahead: the caller
+    // records the message's event (to nobody) after it, as on SQLite.
+    let (DbConn::Postgres(c), false) = (conn, upcoming.audience.is_empty()) else {
+        return Ok(None);
+    };
+    let mut rows = rows(events)?;
+    rows.extend(audience(upcoming.audience).into_iter().map(|feed| Row {
+        feed: feed.key(),
+        kind: kind::MESSAGE_APPENDED,
+        thread: upcoming.thread.get(),
+        actor: upcoming.sender.map(UserId::get),
+        message: None,
+        detail: None,
+        drawn: true,
+    }));
+    let (notices, drawn) = insert_postgres(c, rows, now, true)?;
+    heard(notices);
+    drawn
+        .map(|id| Some(MessageId(id)))
+        .ok_or(StoreError::Corrupt("no message id was drawn"))
+}
+
+/// The rows that store `events`: one per event per feed of its audience.
+fn rows(events: &[NewEvent]) -> Result<Vec<Row>, StoreError> {
     let mut rows = Vec::new();
     for event in events {
         let (code, detail) = encode(&event.change);
@@ -223,7 +289,7 @@ pub fn record(
                 StoreError::Corrupt("an event's detail did not serialise")
             })?)
         };
-        for feed in audience(event) {
+        for feed in audience(&event.audience) {
             rows.push(Row {
                 feed: feed.key(),
                 kind: code,
@@ -231,90 +297,103 @@ pub fn record(
                 actor: event.actor.map(UserId::get),
                 message: event.change.message().map(MessageId::get),
                 detail: detail.clone(),
+                drawn: false,
             });
         }
     }
-    if rows.is_empty() {
-        return Ok(());
-    }
+    Ok(rows)
+}
+
+/// Each feed's newest position among the rows just stored.
+type Newest = BTreeMap<i64, i64>;
+
+fn insert_sqlite(
+    c: &mut diesel::SqliteConnection,
+    rows: Vec<Row>,
+    now: DateTime<Utc>,
+) -> Result<Newest, StoreError> {
     let now = to_db_time(now);
-    let mut notices = BTreeMap::new();
-    match conn {
-        DbConn::Sqlite(c) => {
-            // The transaction holds the database's only write lock until it
-            // commits, so the next position is simply one past the feed's
-            // last: one statement per row, no counter to keep.
-            for row in rows {
-                // Wrapped so that it keeps its prepared statement: diesel
-                // prepares a hand-written statement afresh every time.
-                let stored: Stored = Fixed(
-                    diesel::sql_query(
-                        "INSERT INTO events (feed, position, kind, thread_id, actor_id, \
-                         message_id, detail, created_at) SELECT ?, COALESCE(MAX(position), 0) + 1, \
-                         ?, ?, ?, ?, ?, ? FROM events WHERE feed = ? RETURNING position",
-                    )
-                    .bind::<BigInt, _>(row.feed)
-                    .bind::<Integer, _>(row.kind)
-                    .bind::<BigInt, _>(row.thread)
-                    .bind::<Nullable<BigInt>, _>(row.actor)
-                    .bind::<Nullable<BigInt>, _>(row.message)
-                    .bind::<Nullable<Text>, _>(row.detail)
-                    .bind::<Timestamp, _>(now)
-                    .bind::<BigInt, _>(row.feed),
-                )
-                .get_result(c)?;
-                notices.insert(row.feed, stored.position);
-            }
-        }
-        DbConn::Postgres(c) => {
-            // One plain statement, planned in no time: a send holds its
-            // order's or thread's row lock while it runs, so every
-            // microsecond here is taken off every other send to that thread.
-            let count = i64::try_from(rows.len()).unwrap_or(PLACES);
-            let first = places(c, &rows, count)?;
-            let placed: Vec<Placed> = Fixed(
-                diesel::sql_query(
-                    "INSERT INTO events (feed, position, kind, thread_id, actor_id, message_id, \
-                                         detail, created_at) \
-                     SELECT r.feed, (pg_current_xact_id()::text::bigint << 16) + r.place, \
-                            r.kind, r.thread_id, r.actor_id, r.message_id, r.detail, $8 \
-                     FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::bigint[], \
-                                 $5::bigint[], $6::bigint[], $7::text[]) \
-                       AS r(feed, place, kind, thread_id, actor_id, message_id, detail) \
-                     RETURNING feed, position",
-                )
-                .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.feed).collect::<Vec<_>>())
-                .bind::<Array<BigInt>, _>((first..first + count).collect::<Vec<_>>())
-                .bind::<Array<Integer>, _>(rows.iter().map(|r| r.kind).collect::<Vec<_>>())
-                .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.thread).collect::<Vec<_>>())
-                .bind::<Array<Nullable<BigInt>>, _>(
-                    rows.iter().map(|r| r.actor).collect::<Vec<_>>(),
-                )
-                .bind::<Array<Nullable<BigInt>>, _>(
-                    rows.iter().map(|r| r.message).collect::<Vec<_>>(),
-                )
-                .bind::<Array<Nullable<Text>>, _>(
-                    rows.into_iter().map(|r| r.detail).collect::<Vec<_>>(),
-                )
-                .bind::<Timestamp, _>(now),
-            )
-            .load(c)?;
-            for p in placed {
-                let newest = notices.entry(p.feed).or_insert(p.position);
-                *newest = (*newest).max(p.position);
-            }
-        }
+    let mut newest = Newest::new();
+    // The transaction holds the database's only write lock until it
+    // commits, so the next position is simply one past the feed's last: one
+    // statement per row, no counter to keep.
+    for row in rows {
+        let feed = row.feed;
+        let position: i64 = AppendSqlite { row, now }.get_result(c)?;
+        newest.insert(feed, position);
     }
-    // Heard of once committed: the transaction hands them on (see
-    // `write_transaction`), a rolled-back one drops them.
+    Ok(newest)
+}
+
+/// The PostgreSQL insert; with `draw`, it also draws a message id for the
+/// rows marked `drawn` (once, shared by them) and returns it.
+fn insert_postgres(
+    c: &mut diesel::PgConnection,
+    rows: Vec<Row>,
+    now: DateTime<Utc>,
+    draw: bool,
+) -> Result<(Newest, Option<i64>), StoreError> {
+    // One plain statement, planned in no time (a send runs it while other
+    // sends to its thread wait on their own locked sections).
+    const INSERT: &str = "INSERT INTO events (feed, position, kind, thread_id, actor_id, \
+                                              message_id, detail, created_at) \
+         SELECT r.feed, (pg_current_xact_id()::text::bigint << 16) + r.place, \
+                r.kind, r.thread_id, r.actor_id, r.message_id, r.detail, $8 \
+         FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::bigint[], \
+                     $5::bigint[], $6::bigint[], $7::text[]) \
+           AS r(feed, place, kind, thread_id, actor_id, message_id, detail) \
+         RETURNING feed, position, NULL::bigint AS drawn";
+    // The same, drawing the message's id in the statement (a volatile
+    // function keeps the CTE evaluated once) rather than a round trip before.
+    const INSERT_DRAWING: &str = "WITH drawn AS \
+           (SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id), \
+         placed AS (INSERT INTO events (feed, position, kind, thread_id, actor_id, \
+                                        message_id, detail, created_at) \
+           SELECT r.feed, (pg_current_xact_id()::text::bigint << 16) + r.place, \
+                  r.kind, r.thread_id, r.actor_id, \
+                  CASE WHEN r.drawn THEN drawn.id ELSE r.message_id END, r.detail, $8 \
+           FROM unnest($1::bigint[], $2::bigint[], $3::int[], $4::bigint[], \
+                       $5::bigint[], $6::bigint[], $7::text[], $9::bool[]) \
+             AS r(feed, place, kind, thread_id, actor_id, message_id, detail, drawn), drawn \
+           RETURNING feed, position) \
+         SELECT placed.feed, placed.position, drawn.id AS drawn FROM placed, drawn";
+    let count = i64::try_from(rows.len()).unwrap_or(PLACES);
+    let first = places(c, &rows, count)?;
+    let marks: Vec<bool> = rows.iter().map(|r| r.drawn).collect();
+    let query = diesel::sql_query(if draw { INSERT_DRAWING } else { INSERT })
+        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.feed).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>((first..first + count).collect::<Vec<_>>())
+        .bind::<Array<Integer>, _>(rows.iter().map(|r| r.kind).collect::<Vec<_>>())
+        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.thread).collect::<Vec<_>>())
+        .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.actor).collect::<Vec<_>>())
+        .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.message).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(rows.into_iter().map(|r| r.detail).collect::<Vec<_>>())
+        .bind::<Timestamp, _>(to_db_time(now));
+    let placed: Vec<Placed> = if draw {
+        Fixed(query.bind::<Array<diesel::sql_types::Bool>, _>(marks)).load(c)?
+    } else {
+        Fixed(query).load(c)?
+    };
+    let mut newest = Newest::new();
+    let drawn = placed.first().and_then(|p| p.drawn);
+    for p in placed {
+        let at = newest.entry(p.feed).or_insert(p.position);
+        *at = (*at).max(p.position);
+    }
+    Ok((newest, drawn))
+}
+
+/// Hands the feeds' new heads to whoever hears of them once the transaction
+/// commits: the transaction passes them on (see `write_transaction`), a
+/// rolled-back one drops them.
+fn heard(newest: Newest) {
     RECORDED.with_borrow_mut(|recorded| {
         recorded.extend(
-            notices
+            newest
                 .into_iter()
                 .map(|(feed, at)| (Feed::from_key(feed), at)),
         );
     });
-    Ok(())
 }
 
 thread_local! {
@@ -365,20 +444,61 @@ struct Used {
     place: i64,
 }
 
-/// The position the SQLite insert gave its row.
-#[derive(QueryableByName)]
-struct Stored {
-    #[diesel(sql_type = BigInt)]
-    position: i64,
+/// The SQLite insert of one row, which returns the position it took. A type
+/// of its own, so that diesel finds its prepared statement by the type
+/// instead of hashing its text for every row (it runs in the writer thread
+/// every SQLite write goes through).
+#[derive(diesel::query_builder::QueryId)]
+struct AppendSqlite {
+    row: Row,
+    now: NaiveDateTime,
 }
 
-/// A row the PostgreSQL insert placed.
+impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for AppendSqlite {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
+    ) -> QueryResult<()> {
+        let row = &self.row;
+        out.push_sql(
+            "INSERT INTO events (feed, position, kind, thread_id, actor_id, message_id, detail, \
+             created_at) SELECT ",
+        );
+        out.push_bind_param::<BigInt, _>(&row.feed)?;
+        out.push_sql(", COALESCE(MAX(position), 0) + 1, ");
+        out.push_bind_param::<Integer, _>(&row.kind)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&row.thread)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&row.actor)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&row.message)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&row.detail)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.now)?;
+        out.push_sql(" FROM events WHERE feed = ");
+        out.push_bind_param::<BigInt, _>(&row.feed)?;
+        out.push_sql(" RETURNING position");
+        Ok(())
+    }
+}
+
+impl diesel::query_builder::Query for AppendSqlite {
+    type SqlType = BigInt;
+}
+
+impl RunQueryDsl<diesel::SqliteConnection> for AppendSqlite {}
+
+/// A row the PostgreSQL insert placed, with the message id it drew.
 #[derive(QueryableByName)]
 struct Placed {
     #[diesel(sql_type = BigInt)]
     feed: i64,
     #[diesel(sql_type = BigInt)]
     position: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    drawn: Option<i64>,
 }
 
 /// One event as one feed stores it.
@@ -389,6 +509,8 @@ struct Row {
     actor: Option<i64>,
     message: Option<i64>,
     detail: Option<String>,
+    /// The row announces the message whose id the statement draws.
+    drawn: bool,
 }
 
 #[derive(Queryable, Selectable)]

@@ -12,7 +12,7 @@ use diesel::prelude::*;
 
 use crate::schema::{messages, threads};
 use crate::stamp::Stamp;
-use crate::{DbConn, Fixed, StoreError, from_db_time, to_db_time};
+use crate::{DbConn, Shaped, StoreError, from_db_time, to_db_time};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = messages)]
@@ -100,33 +100,8 @@ pub fn append_direct(
     append_as(conn, thread, message, Some(recipient), None, now)
 }
 
-/// An id for a message about to be appended, drawn ahead of the append, so
-/// that what names the message can be written before the thread's row is
-/// locked (PostgreSQL). None on SQLite, where every write holds the one lock
-/// from start to end anyway.
-///
-/// # Errors
-/// Query failures.
-pub fn reserve_id(conn: &mut DbConn) -> Result<Option<MessageId>, StoreError> {
-    let DbConn::Postgres(c) = conn else {
-        return Ok(None);
-    };
-    let reserved: Reserved = Fixed(diesel::sql_query(
-        "SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id",
-    ))
-    .get_result(c)?;
-    Ok(Some(MessageId(reserved.id)))
-}
-
-/// A message id drawn from its sequence.
-#[derive(QueryableByName)]
-struct Reserved {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
-}
-
 /// As [`append`] (or [`append_direct`], with a `recipient`), under an id
-/// from [`reserve_id`] when there is one.
+/// drawn for it ahead when there is one (`events::record_ahead`).
 ///
 /// # Errors
 /// As [`append`].
@@ -143,7 +118,7 @@ pub fn append_as(
     // never back: the CASE keeps a later time a lagging node's clock would undo.
     // (On SQLite the times compare as text, which orders them: diesel writes
     // every one in the same fixed-width format.)
-    let (seq, stored): (i64, Option<Stamp>) = native!(conn, |c| Fixed(
+    let (seq, stored): (i64, Option<Stamp>) = native!(conn, |c| Shaped(
         diesel::update(threads::table.find(thread.get()))
             .set((
                 threads::last_seq.eq(threads::last_seq + 1),
@@ -170,15 +145,17 @@ pub fn append_as(
         messages::recipient_id.eq(recipient.map(UserId::get)),
         messages::file_id.eq(message.file.map(FileId::get)),
     );
+    // On the engine's own connection: through diesel's `MultiConnection`
+    // the statement's SQL would be built again on every send.
     let id: i64 = match reserved {
-        Some(id) => diesel::insert_into(messages::table)
+        Some(id) => native!(conn, |c| diesel::insert_into(messages::table)
             .values((messages::id.eq(id.get()), row))
             .returning(messages::id)
-            .get_result(conn)?,
-        None => diesel::insert_into(messages::table)
+            .get_result(c))?,
+        None => native!(conn, |c| diesel::insert_into(messages::table)
             .values(row)
             .returning(messages::id)
-            .get_result(conn)?,
+            .get_result(c))?,
     };
     Ok(Message {
         id: MessageId(id),

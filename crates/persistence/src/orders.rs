@@ -109,14 +109,15 @@ pub fn create(
 /// # Errors
 /// Query failures.
 pub fn find(conn: &mut DbConn, id: OrderId) -> Result<Option<Order>, StoreError> {
-    comm_orders::table
+    // On the engine's own connection, as every send makes it (see `native!`).
+    native!(conn, |c| comm_orders::table
         .inner_join(threads::table)
         .filter(comm_orders::id.eq(id.get()))
         .select((OrderRow::as_select(), threads::message_count))
-        .first(conn)
-        .optional()?
-        .map(to_order)
-        .transpose()
+        .first(c)
+        .optional())?
+    .map(to_order)
+    .transpose()
 }
 
 /// How a write transaction holds an order's row until it ends (PostgreSQL;
@@ -142,17 +143,27 @@ pub enum Hold {
 /// # Errors
 /// Query failures.
 pub fn find_held(conn: &mut DbConn, id: OrderId, hold: Hold) -> Result<Option<Order>, StoreError> {
-    if let DbConn::Postgres(c) = conn {
-        let row = comm_orders::table.find(id.get()).select(comm_orders::id);
-        let held = match hold {
-            Hold::Change => row.for_update().first::<i64>(c),
-            Hold::Rely => row.for_share().first::<i64>(c),
-        };
-        if held.optional()?.is_none() {
-            return Ok(None);
-        }
+    let DbConn::Postgres(c) = conn else {
+        return find(conn, id);
+    };
+    // One statement. The thread's count comes from a subquery, which the
+    // lock does not reach: a join would lock the thread's row here too, so
+    // that every send to the order queued on it from this read on.
+    let count = threads::table
+        .find(id.get())
+        .select(threads::message_count)
+        .single_value()
+        .assume_not_null();
+    let order = comm_orders::table
+        .find(id.get())
+        .select((OrderRow::as_select(), count));
+    match hold {
+        Hold::Change => order.for_update().first(c),
+        Hold::Rely => order.for_share().first(c),
     }
-    find(conn, id)
+    .optional()?
+    .map(to_order)
+    .transpose()
 }
 
 /// Which orders a listing covers.

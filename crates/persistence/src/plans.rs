@@ -162,6 +162,24 @@ pub fn deleted_by_sender(conn: &mut DbConn, thread: i64, me: i64) -> Result<Stri
     )
 }
 
+/// A recipient's unread messages in one conversation, as marking it read
+/// finds them.
+///
+/// # Errors
+/// Query failures.
+pub fn unread_in(conn: &mut DbConn, thread: i64, me: i64) -> Result<String, StoreError> {
+    explain!(
+        conn,
+        m::table
+            .filter(m::recipient_id.is_not_null())
+            .filter(m::thread_id.eq(thread))
+            .filter(m::recipient_id.eq(me))
+            .filter(m::recipient_read_at.is_null())
+            .select((m::id, m::thread_id)),
+        [thread, me]
+    )
+}
+
 /// One customer's orders, newest first.
 ///
 /// # Errors

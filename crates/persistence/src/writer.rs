@@ -23,7 +23,7 @@ use diesel::prelude::*;
 use diesel::r2d2::R2D2Connection;
 use diesel::result::{DatabaseErrorKind, Error as QueryError};
 
-use crate::conn::begin_write;
+use crate::conn::{begin_write, savepoint};
 use crate::events::{Notice, collecting, pass_on};
 use crate::{DbConn, DbManager, Engine, write_transaction};
 
@@ -178,7 +178,7 @@ where
         // Nested in the batch's transaction, this is a savepoint, rolled back
         // alone when `f` fails.
         let Self { f, reply } = *self;
-        let (result, notices) = collecting(|| conn.transaction(f));
+        let (result, notices) = collecting(|| savepoint(conn, f));
         Box::new(Done {
             result,
             notices,
@@ -392,6 +392,53 @@ mod tests {
         assert!(never_run_answer.recv().unwrap().is_err());
         let mut other = db.manager().unwrap().open().unwrap();
         assert_eq!(count(&mut other), 0);
+    }
+
+    /// Each write's savepoint is a prepared statement, made once per
+    /// connection (diesel's own savepoints are parsed again every time), and
+    /// a transaction nested in a write still nests under it.
+    #[test]
+    fn savepoints_are_prepared_once_and_nest() {
+        use diesel::connection::{Connection, InstrumentationEvent};
+        let db = TestDatabase::new().unwrap();
+        let mut conn = connection(&db);
+        let prepared = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let sink = std::sync::Arc::clone(&prepared);
+        let DbConn::Sqlite(inner) = &mut conn else {
+            return; // the committer is SQLite's alone
+        };
+        inner.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::CacheQuery { sql, .. } = event {
+                sink.lock().unwrap().push(sql.to_owned());
+            }
+        });
+        let nested = |conn: &mut DbConn| {
+            let kept = new_thread(conn)?;
+            // An inner failure rolls back the inner part only.
+            let inner: Result<i64, StoreError> = crate::write_transaction(conn, |conn| {
+                new_thread(conn)?;
+                Err(StoreError::NotFound)
+            });
+            assert!(inner.is_err());
+            Ok(kept)
+        };
+        for _batch in 0..2 {
+            let (first, first_answer) = job(nested);
+            let (second, second_answer) = job(new_thread);
+            assert!(commit_batch(&mut conn, vec![first, second]));
+            first_answer.recv().unwrap().unwrap();
+            second_answer.recv().unwrap().unwrap();
+        }
+        assert_eq!(
+            count(&mut conn),
+            4,
+            "two writes of two batches, no inner rows"
+        );
+        let prepared = prepared.lock().unwrap();
+        for statement in ["SAVEPOINT colloq_write", "RELEASE colloq_write"] {
+            let times = prepared.iter().filter(|sql| *sql == statement).count();
+            assert_eq!(times, 1, "{statement} prepared once: {prepared:#?}");
+        }
     }
 
     fn new_thread_and_event(conn: &mut DbConn) -> Result<i64, StoreError> {

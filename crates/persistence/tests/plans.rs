@@ -138,6 +138,12 @@ fn deletions_orders_and_pairs_use_their_indexes() {
         &plans::deleted_by_sender(&mut conn, conversation, alice).unwrap(),
         "messages_sender_deleted_idx",
     );
+    // The unread index covers conversation messages only: marking one read
+    // still searches (here by thread, which the planners prefer at this size).
+    scans_none(
+        &plans::unread_in(&mut conn, conversation, bob).unwrap(),
+        &["messages"],
+    );
     uses(
         &plans::customer_orders(&mut conn, alice, 10, 0).unwrap(),
         "comm_orders_user_idx",
