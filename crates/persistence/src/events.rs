@@ -219,7 +219,7 @@ pub fn record(
     }
     let notices = match conn {
         DbConn::Sqlite(c) => insert_sqlite(c, rows, now)?,
-        DbConn::Postgres(c) => insert_postgres(c, rows, now, false)?.0,
+        DbConn::Postgres(c) => insert_postgres(c, rows, now)?.0,
     };
     heard(notices);
     Ok(())
@@ -270,7 +270,7 @@ pub fn record_ahead(
         detail: None,
         drawn: true,
     }));
-    let (notices, drawn) = insert_postgres(c, rows, now, true)?;
+    let (notices, drawn) = insert_postgres(c, rows, now)?;
     heard(notices);
     drawn
         .map(|id| Some(MessageId(id)))
@@ -325,13 +325,12 @@ fn insert_sqlite(
     Ok(newest)
 }
 
-/// The PostgreSQL insert; with `draw`, it also draws a message id for the
-/// rows marked `drawn` (once, shared by them) and returns it.
+/// The PostgreSQL insert; when rows are marked `drawn`, it also draws a
+/// message id for them (once, shared by them) and returns it.
 fn insert_postgres(
     c: &mut diesel::PgConnection,
     rows: Vec<Row>,
     now: DateTime<Utc>,
-    draw: bool,
 ) -> Result<(Newest, Option<i64>), StoreError> {
     // One plain statement, planned in no time (a send runs it while other
     // sends to its thread wait on their own locked sections).
@@ -359,20 +358,26 @@ fn insert_postgres(
          SELECT placed.feed, placed.position, drawn.id AS drawn FROM placed, drawn";
     let count = i64::try_from(rows.len()).unwrap_or(PLACES);
     let first = places(c, &rows, count)?;
-    let marks: Vec<bool> = rows.iter().map(|r| r.drawn).collect();
-    let query = diesel::sql_query(if draw { INSERT_DRAWING } else { INSERT })
-        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.feed).collect::<Vec<_>>())
-        .bind::<Array<BigInt>, _>((first..first + count).collect::<Vec<_>>())
-        .bind::<Array<Integer>, _>(rows.iter().map(|r| r.kind).collect::<Vec<_>>())
-        .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.thread).collect::<Vec<_>>())
-        .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.actor).collect::<Vec<_>>())
-        .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.message).collect::<Vec<_>>())
-        .bind::<Array<Nullable<Text>>, _>(rows.into_iter().map(|r| r.detail).collect::<Vec<_>>())
-        .bind::<Timestamp, _>(to_db_time(now));
-    let placed: Vec<Placed> = if draw {
-        Fixed(query.bind::<Array<diesel::sql_types::Bool>, _>(marks)).load(c)?
+    let marks: Option<Vec<bool>> = rows
+        .iter()
+        .any(|r| r.drawn)
+        .then(|| rows.iter().map(|r| r.drawn).collect());
+    let query = diesel::sql_query(if marks.is_some() {
+        INSERT_DRAWING
     } else {
-        Fixed(query).load(c)?
+        INSERT
+    })
+    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.feed).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>((first..first + count).collect::<Vec<_>>())
+    .bind::<Array<Integer>, _>(rows.iter().map(|r| r.kind).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(rows.iter().map(|r| r.thread).collect::<Vec<_>>())
+    .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.actor).collect::<Vec<_>>())
+    .bind::<Array<Nullable<BigInt>>, _>(rows.iter().map(|r| r.message).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(rows.into_iter().map(|r| r.detail).collect::<Vec<_>>())
+    .bind::<Timestamp, _>(to_db_time(now));
+    let placed: Vec<Placed> = match marks {
+        Some(marks) => Fixed(query.bind::<Array<diesel::sql_types::Bool>, _>(marks)).load(c)?,
+        None => Fixed(query).load(c)?,
     };
     let mut newest = Newest::new();
     let drawn = placed.first().and_then(|p| p.drawn);
