@@ -35,6 +35,22 @@ def cpu_seconds(pids):
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def writer_seconds(pid):
+    """CPU time used so far by the server's SQLite writer thread, where every
+    write of the process queues: its time per send bounds the send rows on
+    SQLite, and varies far less than the rows themselves."""
+    ticks = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            if (task / "comm").read_text().strip() != "colloq-writer":
+                continue
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def postgres_pids():
     pids = []
     for entry in Path("/proc").iterdir():
@@ -49,10 +65,12 @@ def postgres_pids():
 def measured(run, server, engine, duration):
     """Runs one row and adds the CPU it cost per request."""
     pids = lambda: [server.proc.pid] + (postgres_pids() if engine == "postgres" else [])
-    before = cpu_seconds(pids())
+    before, writer_before = cpu_seconds(pids()), writer_seconds(server.proc.pid)
     result = run()
     used = cpu_seconds(pids()) - before
-    result["cpu_us"] = 1e6 * used / max(1.0, result["rps"] * duration)
+    requests = max(1.0, result["rps"] * duration)
+    result["cpu_us"] = 1e6 * used / requests
+    result["writer_us"] = 1e6 * (writer_seconds(server.proc.pid) - writer_before) / requests
     return result
 
 
@@ -125,8 +143,9 @@ def main():
         # round, which a slow spell of the machine affects less than the
         # ratio of the two medians does.
         print("| row | A requests/s | B requests/s | change | paired | A p50 (ms) | B p50 (ms) "
-              "| A CPU µs/request | B CPU µs/request | change | paired |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|")
+              "| A CPU µs/request | B CPU µs/request | change | paired "
+              "| A writer µs/request | B writer µs/request | paired |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
         def paired(a, b, key):
             return 100 * (statistics.median(y[key] / x[key] for x, y in zip(a, b)) - 1)
@@ -139,9 +158,14 @@ def main():
             ra, rb = statistics.median(r["rps"] for r in a), statistics.median(r["rps"] for r in b)
             pa, pb = statistics.median(r["p50"] for r in a), statistics.median(r["p50"] for r in b)
             ca, cb = statistics.median(r["cpu_us"] for r in a), statistics.median(r["cpu_us"] for r in b)
+            wa, wb = statistics.median(r["writer_us"] for r in a), statistics.median(r["writer_us"] for r in b)
+            # Reads never reach the writer; on PostgreSQL there is none.
+            paired_writer = f"{paired(a, b, 'writer_us'):+.1f} %" if wa > 0 and all(
+                r["writer_us"] > 0 for r in a) else "–"
             print(f"| {label} | {ra:.0f} | {rb:.0f} | {100 * (rb - ra) / ra:+.1f} % "
                   f"| {paired(a, b, 'rps'):+.1f} % | {pa:.2f} | {pb:.2f} "
-                  f"| {ca:.0f} | {cb:.0f} | {100 * (cb - ca) / ca:+.1f} % | {paired(a, b, 'cpu_us'):+.1f} % |")
+                  f"| {ca:.0f} | {cb:.0f} | {100 * (cb - ca) / ca:+.1f} % | {paired(a, b, 'cpu_us'):+.1f} % "
+                  f"| {wa:.0f} | {wb:.0f} | {paired_writer} |")
         for server, _ in servers.values():
             server.stop()
         db.drop()

@@ -3,12 +3,13 @@
 //! once per message. The rows it writes obey every invariant the use cases keep
 //! (gap-free `seq`, non-decreasing `created_at`, exact counters).
 
-use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use colloq_domain::ids::{ThreadId, UserId};
 use colloq_domain::message::{MessageType, SenderRole};
 use diesel::prelude::*;
 
 use crate::schema::{accounts, comm_orders, conversations, messages, threads, users};
+use crate::stamp::Stamp;
 use crate::{DbConn, StoreError, to_db_time};
 
 /// Runs a multi-row INSERT on the concrete connection: the multi-connection's
@@ -37,7 +38,7 @@ struct MessageInsert {
     sender_name: String,
     kind: String,
     body: String,
-    created_at: NaiveDateTime,
+    created_at: Stamp,
     recipient_id: Option<i64>,
 }
 

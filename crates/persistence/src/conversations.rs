@@ -16,7 +16,7 @@ use crate::accounts::{AccountRow, UserRow, to_user};
 use crate::messages::MessageRow;
 use crate::schema::{accounts, blocks, conversations as c, follows, messages as m, threads, users};
 use crate::stamp::Stamp;
-use crate::{DbConn, Shaped, StoreError, from_db_time, to_db_time};
+use crate::{DbConn, Quiet, StoreError, from_db_time, to_db_time};
 
 /// The `threads.kind` of conversations.
 pub(crate) const THREAD_KIND_CONVERSATION: i32 = 2;
@@ -273,35 +273,32 @@ fn adjust(
 }
 
 /// Records a message `sender` just sent: both sides see the conversation again,
-/// both counts grow, the recipient has one more unread. Returns the
-/// conversation as it now is.
+/// both counts grow, the recipient has one more unread.
 ///
 /// # Errors
-/// [`StoreError::NotFound`] when the conversation does not exist.
+/// Query failures.
 pub fn record_message(
     conn: &mut DbConn,
     conversation: &Conversation,
     sender: UserId,
     at: DateTime<Utc>,
-) -> Result<Conversation, StoreError> {
+) -> Result<(), StoreError> {
     let sender_is_a = conversation.a.user == sender;
-    // One statement for both sides, which also reads the result back (a send
-    // is the hot write, and it holds SQLite's write lock).
-    let row: ConversationRow = native!(conn, |conn| Shaped(
-        diesel::update(c::table.find(conversation.id.get()))
-            .set((
-                c::a_is_display.eq(true),
-                c::b_is_display.eq(true),
-                c::latest_message_at.eq(to_db_time(at)),
-                c::a_message_count.eq(c::a_message_count + 1),
-                c::b_message_count.eq(c::b_message_count + 1),
-                c::a_unread_count.eq(c::a_unread_count + i64::from(!sender_is_a)),
-                c::b_unread_count.eq(c::b_unread_count + i64::from(sender_is_a)),
-            ))
-            .returning(ConversationRow::as_returning())
+    // One statement for both sides (a send is the hot write, and it holds
+    // SQLite's write lock), which returns nothing: no sender needs the row.
+    let _: Vec<i32> = native!(conn, |conn| Quiet(
+        diesel::update(c::table.find(conversation.id.get())).set((
+            c::a_is_display.eq(true),
+            c::b_is_display.eq(true),
+            c::latest_message_at.eq(to_db_time(at)),
+            c::a_message_count.eq(c::a_message_count + 1),
+            c::b_message_count.eq(c::b_message_count + 1),
+            c::a_unread_count.eq(c::a_unread_count + i64::from(!sender_is_a)),
+            c::b_unread_count.eq(c::b_unread_count + i64::from(sender_is_a)),
+        ))
     )
-    .get_result(conn))?;
-    Ok(row.into())
+    .load(conn))?;
+    Ok(())
 }
 
 /// Toggles `me`'s pin flag; returns the new value.

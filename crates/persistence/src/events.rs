@@ -25,7 +25,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use colloq_domain::event::{Change, Event, Feed, NewEvent};
 use colloq_domain::ids::{MessageId, ThreadId, UserId};
 use colloq_domain::order::OrderStatus;
@@ -315,11 +315,25 @@ fn insert_sqlite(
     let now = to_db_time(now);
     let mut newest = Newest::new();
     // The transaction holds the database's only write lock until it
-    // commits, so the next position is simply one past the feed's last: one
-    // statement per row, no counter to keep.
+    // commits, so the next position is simply one past the feed's last: no
+    // counter to keep. The last is read once per feed, and the rows go in
+    // with their positions known: an INSERT that reads its own table, or
+    // returns what it wrote, makes SQLite build a temporary table for it,
+    // about as dear as the insert itself (docs/benchmarks.md, "The feed's
+    // SQLite insert").
     for row in rows {
         let feed = row.feed;
-        let position: i64 = AppendSqlite { row, now }.get_result(c)?;
+        let position = match newest.get(&feed) {
+            Some(last) => last + 1,
+            None => {
+                let last: Option<i64> = events::table
+                    .filter(events::feed.eq(feed))
+                    .select(diesel::dsl::max(events::position))
+                    .get_result(c)?;
+                last.unwrap_or(0) + 1
+            }
+        };
+        AppendSqlite { row, position, now }.execute(c)?;
         newest.insert(feed, position);
     }
     Ok(newest)
@@ -449,14 +463,15 @@ struct Used {
     place: i64,
 }
 
-/// The SQLite insert of one row, which returns the position it took. A type
-/// of its own, so that diesel finds its prepared statement by the type
-/// instead of hashing its text for every row (it runs in the writer thread
-/// every SQLite write goes through).
+/// The SQLite insert of one row at a known position. A type of its own, so
+/// that diesel finds its prepared statement by the type instead of hashing
+/// its text for every row (it runs in the writer thread every SQLite write
+/// goes through).
 #[derive(diesel::query_builder::QueryId)]
 struct AppendSqlite {
     row: Row,
-    now: NaiveDateTime,
+    position: i64,
+    now: Stamp,
 }
 
 impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for AppendSqlite {
@@ -467,10 +482,12 @@ impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for AppendSqli
         let row = &self.row;
         out.push_sql(
             "INSERT INTO events (feed, position, kind, thread_id, actor_id, message_id, detail, \
-             created_at) SELECT ",
+             created_at) VALUES (",
         );
         out.push_bind_param::<BigInt, _>(&row.feed)?;
-        out.push_sql(", COALESCE(MAX(position), 0) + 1, ");
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&self.position)?;
+        out.push_sql(", ");
         out.push_bind_param::<Integer, _>(&row.kind)?;
         out.push_sql(", ");
         out.push_bind_param::<BigInt, _>(&row.thread)?;
@@ -482,15 +499,9 @@ impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for AppendSqli
         out.push_bind_param::<Nullable<Text>, _>(&row.detail)?;
         out.push_sql(", ");
         out.push_bind_param::<Timestamp, _>(&self.now)?;
-        out.push_sql(" FROM events WHERE feed = ");
-        out.push_bind_param::<BigInt, _>(&row.feed)?;
-        out.push_sql(" RETURNING position");
+        out.push_sql(")");
         Ok(())
     }
-}
-
-impl diesel::query_builder::Query for AppendSqlite {
-    type SqlType = BigInt;
 }
 
 impl RunQueryDsl<diesel::SqliteConnection> for AppendSqlite {}

@@ -36,8 +36,8 @@ macro_rules! native {
 /// a type never stands for two texts). Preparing a send's statements afresh
 /// each time was a measurable part of its CPU.
 ///
-/// Run one with `get_result` or `load` (add a `RETURNING` if need be), not
-/// `execute`: `execute` hands diesel a reference, and `&T`'s `QueryFragment`
+/// Run one with `get_result` or `load` (or wrap it in [`Quiet`] when it returns
+/// nothing), not `execute`: `execute` hands diesel a reference, and `&T`'s `QueryFragment`
 /// does not forward the cache check, so the statement would be prepared every
 /// time (a test in `tests/store.rs` watches the cache).
 pub(crate) struct Fixed<Q>(Q);
@@ -60,7 +60,24 @@ impl<Q: 'static> diesel::query_builder::QueryId for Shaped<Q> {
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-/// What [`Fixed`] and [`Shaped`] share: a statement diesel may cache.
+/// As [`Shaped`], for a statement that returns nothing, run with `load`
+/// (which yields no rows) instead of `execute`, which would prepare it again
+/// each time (see [`Fixed`]). SQLite answers a `RETURNING` clause from a
+/// temporary table it builds for the statement, a cost a send's writer pays
+/// for nothing when the caller needs none of the row.
+pub(crate) struct Quiet<Q>(Q);
+
+impl<Q: 'static> diesel::query_builder::QueryId for Quiet<Q> {
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Q> diesel::query_builder::Query for Quiet<Q> {
+    /// No row comes back; the type only lets diesel's `load` run it.
+    type SqlType = diesel::sql_types::Integer;
+}
+
+/// What [`Fixed`], [`Shaped`] and [`Quiet`] share: a statement diesel may cache.
 macro_rules! cacheable {
     ($wrapper:ident) => {
         impl<Q, DB> diesel::query_builder::QueryFragment<DB> for $wrapper<Q>
@@ -80,16 +97,21 @@ macro_rules! cacheable {
             }
         }
 
-        impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for $wrapper<Q> {
-            type SqlType = Q::SqlType;
-        }
-
         impl<Q, C> diesel::RunQueryDsl<C> for $wrapper<Q> {}
     };
 }
 
 cacheable!(Fixed);
 cacheable!(Shaped);
+cacheable!(Quiet);
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Fixed<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Shaped<Q> {
+    type SqlType = Q::SqlType;
+}
 
 pub mod accounts;
 pub mod app_keys;
@@ -131,8 +153,8 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 
 /// Timestamps are stored as UTC without a zone: colloq stores every time in
 /// UTC, and each dialect renders it in its client's zone.
-fn to_db_time(t: DateTime<Utc>) -> NaiveDateTime {
-    t.naive_utc()
+fn to_db_time(t: DateTime<Utc>) -> stamp::Stamp {
+    stamp::Stamp(t.naive_utc())
 }
 
 fn from_db_time(t: impl Into<NaiveDateTime>) -> DateTime<Utc> {

@@ -4,7 +4,7 @@
 //! sequence numbers are gap-free per thread and `threads.message_count` is exact.
 //! Reading a page is one range scan of the `(thread_id, seq)` index.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use colloq_domain::ids::{FileId, MessageId, ThreadId, UserId};
 use colloq_domain::message::{Message, MessageType, NewMessage, SenderRole};
 use diesel::dsl::case_when;
@@ -56,11 +56,7 @@ impl From<MessageRow> for Message {
 
 /// Creates an empty thread of `kind`; returns its id (also the id of the order or
 /// conversation that owns it).
-pub(crate) fn create_thread(
-    conn: &mut DbConn,
-    kind: i32,
-    now: NaiveDateTime,
-) -> Result<i64, StoreError> {
+pub(crate) fn create_thread(conn: &mut DbConn, kind: i32, now: Stamp) -> Result<i64, StoreError> {
     diesel::insert_into(threads::table)
         .values((threads::kind.eq(kind), threads::created_at.eq(now)))
         .returning(threads::id)
@@ -116,8 +112,8 @@ pub fn append_as(
     let now = to_db_time(now);
     // One statement takes the next `seq` and moves `last_message_at` forward,
     // never back: the CASE keeps a later time a lagging node's clock would undo.
-    // (On SQLite the times compare as text, which orders them: diesel writes
-    // every one in the same fixed-width format.)
+    // (On SQLite the times compare as text, which orders them: every one is
+    // written in the same format, `Stamp`'s, whose fraction is left-aligned.)
     let (seq, stored): (i64, Option<Stamp>) = native!(conn, |c| Shaped(
         diesel::update(threads::table.find(thread.get()))
             .set((
@@ -132,7 +128,7 @@ pub fn append_as(
             .returning((threads::last_seq, threads::last_message_at))
     )
     .get_result(c))?;
-    let at = stored.map_or(now, |s| s.0);
+    let at = stored.unwrap_or(now);
     let row = (
         messages::thread_id.eq(thread.get()),
         messages::seq.eq(seq),

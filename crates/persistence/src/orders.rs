@@ -1,7 +1,7 @@
 //! Communication orders. An order's id is its thread's id, so its messages are
 //! found without a join.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Utc};
 use colloq_domain::ids::{OrderId, UserId};
 use colloq_domain::order::{
     NewOrder, Order, OrderEdit, OrderExtra, OrderImages, OrderStatus, Quote,
@@ -215,7 +215,7 @@ struct EditChanges<'a> {
     title: Option<&'a str>,
     content: Option<&'a str>,
     order_extra: Option<String>,
-    updated_at: NaiveDateTime,
+    updated_at: Stamp,
 }
 
 /// Applies a customer's edit.
@@ -311,7 +311,7 @@ pub fn set_quote(
 struct ImageChanges {
     sketch_images: Option<String>,
     finished_images: Option<String>,
-    updated_at: NaiveDateTime,
+    updated_at: Stamp,
 }
 
 /// Replaces staff's image lists that are given.

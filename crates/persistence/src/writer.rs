@@ -326,7 +326,7 @@ mod tests {
     }
 
     fn new_thread(conn: &mut DbConn) -> Result<i64, StoreError> {
-        crate::messages::create_thread(conn, 1, Utc::now().naive_utc())
+        crate::messages::create_thread(conn, 1, crate::to_db_time(Utc::now()))
     }
 
     fn count(conn: &mut DbConn) -> i64 {

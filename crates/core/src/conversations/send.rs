@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use colloq_domain::conversation::{Conversation, may_message};
+use colloq_domain::conversation::may_message;
 use colloq_domain::file::StoredFile;
 use colloq_domain::message::{
     IdempotencyKey, Message, MessageBody, MessageType, NewMessage, SenderRole,
@@ -32,26 +32,24 @@ pub struct DirectMessage {
     pub key: Option<IdempotencyKey>,
 }
 
-/// A sent direct message: the message, its conversation, its file.
-type Sent = (Message, Conversation, Option<StoredFile>);
+/// A sent direct message (its `thread` is the conversation), and its file.
+type Sent = (Message, Option<StoredFile>);
 
-/// A message stored before, with its conversation and file, as sending it
-/// answered.
+/// A message stored before, with its file, as sending it answered.
 fn sent_before(conn: &mut DbConn, message: Message) -> Result<Sent, CoreError> {
-    let conversation = conversations::find(conn, message.thread)?.ok_or(CoreError::Conflict)?;
     let file = match message.file {
         Some(id) => crate::files::carried(conn, &[id])?.pop(),
         None => None,
     };
-    Ok((message, conversation, file))
+    Ok((message, file))
 }
 
 /// Sends a message from `sender` to the user `to` names, creating their
 /// conversation on first contact. The recipient's permission and the blocked
 /// words are checked first; a file must be the sender's own upload for this
 /// recipient, not attached to another conversation. The message is committed
-/// (by `writer`) before this returns. Returns the message, its conversation,
-/// and the file it carries.
+/// (by `writer`) before this returns. Returns the message (its `thread` is
+/// the conversation) and the file it carries.
 ///
 /// # Errors
 /// [`Refusal::UnknownUser`], [`Refusal::Messaging`], [`Refusal::BlockedWords`],
@@ -137,13 +135,12 @@ pub fn send_direct_message(
             Some(to),
             now,
         )?;
-        let conversation =
-            conversations::record_message(conn, &conversation, from, stored.created_at)?;
+        conversations::record_message(conn, &conversation, from, stored.created_at)?;
         if let Some(key) = &job_key {
             key.remember(conn, stored.id, now)?;
         }
         outbox.record(conn, now)?;
-        Ok((stored, conversation, file))
+        Ok((stored, file))
     });
     match (sent, keyed) {
         // A concurrent request with the same key stored first (see

@@ -261,10 +261,9 @@ pub(super) async fn send_message(
             throttle.send(myself.user.id)?;
             let (sender, words) = (&myself.user, &settings.block_words);
             let message = DirectMessage { content, key };
-            let (stored, _conversation, file) = conversations::send_direct_message(
+            Ok(conversations::send_direct_message(
                 conn, &writer, sender, &to, message, words, now,
-            )?;
-            Ok((stored, file))
+            )?)
         })
         .await?;
     let origin = file.as_ref().map(|_| files::origin(&http, &me.state));

@@ -437,7 +437,7 @@ fn same_instant_thread(p: &Pair) -> i64 {
     let mut id = 0;
     for i in 1..=5 {
         let body = MessageBody::parse(format!("m{i}")).unwrap();
-        let (_, conversation, _) = send_direct_message(
+        let (message, _) = send_direct_message(
             &mut conn,
             &Writer::direct(),
             &alice,
@@ -450,7 +450,7 @@ fn same_instant_thread(p: &Pair) -> i64 {
             now,
         )
         .unwrap();
-        id = conversation.id.get();
+        id = message.thread.get();
     }
     id
 }
