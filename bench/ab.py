@@ -10,6 +10,10 @@ prints each row's median requests/s, p50 and CPU time per request for A
 and B, and B's change. CPU per request (the server's, plus PostgreSQL's
 backends on that engine, read from /proc around each run) moves far less
 than requests/s when the machine's neighbours take its cores for a while.
+On SQLite it also prints the CPU time per request of the server's writer
+thread (`colloq-writer`, through which every write of the process goes, so
+its time per send bounds the send rows there), and the KiB it writes per
+request (WAL frames and checkpoints).
 Use it to show that a change to the request path does not make a row of
 docs/benchmarks.md worse when a full run cannot separate it from noise.
 """
@@ -35,20 +39,23 @@ def cpu_seconds(pids):
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def writer_seconds(pid):
+def writer_usage(pid):
     """CPU time used so far by the server's SQLite writer thread, where every
-    write of the process queues: its time per send bounds the send rows on
-    SQLite, and varies far less than the rows themselves."""
-    ticks = 0
+    write of the process queues (its time per send bounds the send rows on
+    SQLite, and varies far less than the rows themselves), and the bytes it
+    has written (the WAL's frames, and checkpoints)."""
+    seconds, written = 0.0, 0
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
             if (task / "comm").read_text().strip() != "colloq-writer":
                 continue
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            io = dict(line.split(": ") for line in (task / "io").read_text().splitlines())
         except (FileNotFoundError, ProcessLookupError):
             continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+        seconds += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        written += int(io["wchar"])
+    return seconds, written
 
 
 def postgres_pids():
@@ -65,12 +72,14 @@ def postgres_pids():
 def measured(run, server, engine, duration):
     """Runs one row and adds the CPU it cost per request."""
     pids = lambda: [server.proc.pid] + (postgres_pids() if engine == "postgres" else [])
-    before, writer_before = cpu_seconds(pids()), writer_seconds(server.proc.pid)
+    before, writer_before = cpu_seconds(pids()), writer_usage(server.proc.pid)
     result = run()
     used = cpu_seconds(pids()) - before
+    writer_after = writer_usage(server.proc.pid)
     requests = max(1.0, result["rps"] * duration)
     result["cpu_us"] = 1e6 * used / requests
-    result["writer_us"] = 1e6 * (writer_seconds(server.proc.pid) - writer_before) / requests
+    result["writer_us"] = 1e6 * (writer_after[0] - writer_before[0]) / requests
+    result["writer_kib"] = (writer_after[1] - writer_before[1]) / 1024 / requests
     return result
 
 
@@ -144,8 +153,9 @@ def main():
         # ratio of the two medians does.
         print("| row | A requests/s | B requests/s | change | paired | A p50 (ms) | B p50 (ms) "
               "| A CPU µs/request | B CPU µs/request | change | paired "
-              "| A writer µs/request | B writer µs/request | paired |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+              "| A writer µs/request | B writer µs/request | paired "
+              "| A writer KiB/request | B writer KiB/request |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 
         def paired(a, b, key):
             return 100 * (statistics.median(y[key] / x[key] for x, y in zip(a, b)) - 1)
@@ -159,13 +169,14 @@ def main():
             pa, pb = statistics.median(r["p50"] for r in a), statistics.median(r["p50"] for r in b)
             ca, cb = statistics.median(r["cpu_us"] for r in a), statistics.median(r["cpu_us"] for r in b)
             wa, wb = statistics.median(r["writer_us"] for r in a), statistics.median(r["writer_us"] for r in b)
+            ka, kb = statistics.median(r["writer_kib"] for r in a), statistics.median(r["writer_kib"] for r in b)
             # Reads never reach the writer; on PostgreSQL there is none.
             paired_writer = f"{paired(a, b, 'writer_us'):+.1f} %" if wa > 0 and all(
                 r["writer_us"] > 0 for r in a) else "–"
             print(f"| {label} | {ra:.0f} | {rb:.0f} | {100 * (rb - ra) / ra:+.1f} % "
                   f"| {paired(a, b, 'rps'):+.1f} % | {pa:.2f} | {pb:.2f} "
                   f"| {ca:.0f} | {cb:.0f} | {100 * (cb - ca) / ca:+.1f} % | {paired(a, b, 'cpu_us'):+.1f} % "
-                  f"| {wa:.0f} | {wb:.0f} | {paired_writer} |")
+                  f"| {wa:.0f} | {wb:.0f} | {paired_writer} | {ka:.1f} | {kb:.1f} |")
         for server, _ in servers.values():
             server.stop()
         db.drop()
