@@ -8,10 +8,11 @@ use colloq_domain::order::{
 };
 use colloq_domain::page::{PageRequest, Paged};
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Bool};
 
 use crate::schema::{comm_orders, threads};
 use crate::stamp::Stamp;
-use crate::{DbConn, StoreError, from_db_time, to_db_time};
+use crate::{DbConn, Fixed, StoreError, from_db_time, to_db_time};
 
 /// The `threads.kind` of communication orders.
 pub(crate) const THREAD_KIND_ORDER: i32 = 1;
@@ -120,7 +121,7 @@ pub fn find(conn: &mut DbConn, id: OrderId) -> Result<Option<Order>, StoreError>
     .transpose()
 }
 
-/// How a write transaction holds an order's row until it ends (PostgreSQL;
+/// How a write transaction holds an order until it ends (PostgreSQL;
 /// SQLite writers already hold the database's write lock).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Hold {
@@ -137,8 +138,8 @@ pub enum Hold {
 }
 
 /// The order with this id, held as `hold` says until the transaction ends.
-/// Only the order's row is held here; a write that appends takes its
-/// thread's row next, so every order write takes the two in the same order.
+/// Only the order is held here; a write that appends takes its thread's
+/// row next, so every order write takes the two in the same order.
 ///
 /// # Errors
 /// Query failures.
@@ -146,9 +147,24 @@ pub fn find_held(conn: &mut DbConn, id: OrderId, hold: Hold) -> Result<Option<Or
     let DbConn::Postgres(c) = conn else {
         return find(conn, id);
     };
-    // One statement. The thread's count comes from a subquery, which the
-    // lock does not reach: a join would lock the thread's row here too, so
-    // that every send to the order queued on it from this read on.
+    // The hold is a transaction-level advisory lock on the order (shared to
+    // rely on it, exclusive to change it), taken by the statement that reads
+    // it. A row lock shared by several transactions at once (`FOR SHARE`)
+    // would write the row and a MultiXact of its holders for every
+    // customer's message: with many customers writing to one order, each
+    // message rewrote a list of them all. The advisory lock lives in the
+    // lock manager's memory alone. Its key is the schema's (several colloqs
+    // may share a database) and the order's id; ids beyond 31 bits share
+    // keys, which only makes writes to two orders wait for each other.
+    let lock = match hold {
+        Hold::Change => "pg_advisory_xact_lock(hashtext(current_schema()), (",
+        Hold::Rely => "pg_advisory_xact_lock_shared(hashtext(current_schema()), (",
+    };
+    let held = diesel::dsl::sql::<Bool>(lock)
+        .bind::<BigInt, _>(id.get())
+        .sql(" & 2147483647)::int4) IS NOT NULL");
+    // One statement. The thread's count comes from a subquery, which no
+    // lock reaches: every send to the order takes the thread's row next.
     let count = threads::table
         .find(id.get())
         .select(threads::message_count)
@@ -156,10 +172,13 @@ pub fn find_held(conn: &mut DbConn, id: OrderId, hold: Hold) -> Result<Option<Or
         .assume_not_null();
     let order = comm_orders::table
         .find(id.get())
+        .filter(held)
         .select((OrderRow::as_select(), count));
+    // A change also locks the row: it is about to write it anyway, and
+    // changes are rare.
     match hold {
-        Hold::Change => order.for_update().first(c),
-        Hold::Rely => order.for_share().first(c),
+        Hold::Change => Fixed(order.for_update()).get_result(c),
+        Hold::Rely => Fixed(order).get_result(c),
     }
     .optional()?
     .map(to_order)

@@ -908,3 +908,78 @@ fn places_run_out_per_transaction_not_per_thread() {
     );
     assert_eq!(last_places(&mut conn).len(), 13);
 }
+
+#[test]
+fn messages_share_an_order_and_a_change_holds_it_alone() {
+    use diesel::connection::SimpleConnection;
+    let (db, mut first) = db();
+    if matches!(first, DbConn::Sqlite(_)) {
+        // SQLite's writers hold the database's only write lock instead.
+        return;
+    }
+    let alice = user(&mut first, "alice", 71);
+    let a = order(&mut first, alice.id);
+    let b = order(&mut first, alice.id);
+    let mut second = db.manager().unwrap().open().unwrap();
+    // Each attempt waits at most this long for a lock, then fails: held or
+    // not is then an answer, whatever the machine's speed.
+    let begin = |conn: &mut DbConn| {
+        conn.batch_execute("BEGIN; SET LOCAL lock_timeout = '200ms'")
+            .unwrap();
+    };
+    let end = |conn: &mut DbConn| conn.batch_execute("ROLLBACK").unwrap();
+    let held = |conn: &mut DbConn, id, hold| orders::find_held(conn, id, hold).map(|o| o.is_some());
+
+    // A customer's message holds the order shared.
+    begin(&mut first);
+    assert!(held(&mut first, a, orders::Hold::Rely).unwrap());
+    begin(&mut second);
+    assert!(
+        held(&mut second, a, orders::Hold::Rely).unwrap(),
+        "messages go on side by side"
+    );
+    assert!(
+        held(&mut second, b, orders::Hold::Change).unwrap(),
+        "another order is free"
+    );
+    // Nor do they write the order's row to hold it (a shared row lock would
+    // mark it with a MultiXact of its holders, for every message).
+    #[derive(diesel::QueryableByName)]
+    struct Marked {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        xmax: String,
+    }
+    let sql = format!(
+        "SELECT xmax::text AS xmax FROM comm_orders WHERE id = {}",
+        a.get()
+    );
+    let marked: Marked =
+        diesel::RunQueryDsl::get_result(diesel::sql_query(sql), &mut second).unwrap();
+    assert_eq!(marked.xmax, "0", "a message leaves the order's row alone");
+    end(&mut second);
+    begin(&mut second);
+    let change = held(&mut second, a, orders::Hold::Change);
+    assert!(
+        change.is_err(),
+        "a change waits for the message: {change:?}"
+    );
+    end(&mut second);
+    end(&mut first);
+
+    // A change holds it alone, against messages and other changes.
+    begin(&mut first);
+    assert!(held(&mut first, a, orders::Hold::Change).unwrap());
+    for hold in [orders::Hold::Rely, orders::Hold::Change] {
+        begin(&mut second);
+        let waited = held(&mut second, a, hold);
+        assert!(waited.is_err(), "{hold:?} waits for the change: {waited:?}");
+        end(&mut second);
+    }
+    end(&mut first);
+    begin(&mut second);
+    assert!(
+        held(&mut second, a, orders::Hold::Change).unwrap(),
+        "free once it ended"
+    );
+    end(&mut second);
+}
