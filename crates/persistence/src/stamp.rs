@@ -23,7 +23,7 @@ use crate::conn::{MultiBackend, MultiRawValue};
 
 /// A timestamp column as read or written: UTC without a zone: colloq stores
 /// every time in UTC.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, FromSqlRow, AsExpression)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromSqlRow, AsExpression)]
 #[diesel(sql_type = Timestamp)]
 pub(crate) struct Stamp(pub(crate) NaiveDateTime);
 
