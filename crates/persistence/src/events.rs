@@ -358,8 +358,12 @@ fn insert_postgres(
          RETURNING feed, position, NULL::bigint AS drawn";
     // The same, drawing the message's id in the statement (a volatile
     // function keeps the CTE evaluated once) rather than a round trip before.
+    // The sequence is named as a `regclass` constant, resolved (through the
+    // schema's search path) once when the statement is prepared;
+    // `pg_get_serial_sequence` searched the catalogues for it on every send
+    // (docs/benchmarks.md, "The message id's sequence").
     const INSERT_DRAWING: &str = "WITH drawn AS \
-           (SELECT nextval(pg_get_serial_sequence('messages', 'id')) AS id), \
+           (SELECT nextval('messages_id_seq'::regclass) AS id), \
          placed AS (INSERT INTO events (feed, position, kind, thread_id, actor_id, \
                                         message_id, detail, created_at) \
            SELECT r.feed, (pg_current_xact_id()::text::bigint << 16) + r.place, \
