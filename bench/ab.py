@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A/B of two colloq binaries on one seeded database.
 
-    python3 bench/ab.py OLD_BINARY NEW_BINARY [--engine sqlite|postgres] [--rounds 5] [--duration 10]
+    python3 bench/ab.py OLD_BINARY NEW_BINARY [--engine sqlite|postgres] [--rounds 5] [--duration 10] [--separate]
 
 Both servers run at once on the same database file (reads and the sends of
 each row go to one of them at a time), and the rows alternate between them in
@@ -14,6 +14,10 @@ On SQLite it also prints the CPU time per request of the server's writer
 thread (`colloq-writer`, through which every write of the process goes, so
 its time per send bounds the send rows there), and the KiB it writes per
 request (WAL frames and checkpoints).
+With --separate each binary gets a database of its own, created, migrated
+and seeded by that binary, so that a change that comes with a migration is
+measured with its schema (by default both use one database, seeded by the
+new binary, and so both run on the new schema).
 Use it to show that a change to the request path does not make a row of
 docs/benchmarks.md worse when a full run cannot separate it from noise.
 """
@@ -92,35 +96,50 @@ def main():
     parser.add_argument("--hot", type=int, default=200_000)
     parser.add_argument("--engine", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--only", default="", help="run only the rows whose label contains this")
+    parser.add_argument("--separate", action="store_true",
+                        help="a database per binary, migrated and seeded by it")
     args = parser.parse_args()
     harness.ensure_tools(build=False)
     with tempfile.TemporaryDirectory() as work:
-        db = harness.Database(args.engine, work)
-        harness.BIN = Path(args.new)
-        seed = db.colloq("seed", "--users", "100", "--orders", "1000", "--conversations", "1000",
-                         "--messages", "100000", "--hot-messages", str(args.hot),
-                         "--password", harness.PASSWORD, "--tag", "ab")
-        key = db.colloq("app-key", "create", "--platform-id", "4", "--name", "ab")
+        binaries = {"A": args.old, "B": args.new}
+        # Each side's database, its seed's answer and its Fresns app key.
+        sides = {}
+        for name, binary in binaries.items():
+            if not args.separate and sides:
+                sides[name] = sides["A"]
+                continue
+            place = Path(work) / name
+            place.mkdir()
+            db = harness.Database(args.engine, place, suffix=f"_{name.lower()}")
+            harness.BIN = Path(binary if args.separate else args.new)
+            seed = db.colloq("seed", "--users", "100", "--orders", "1000", "--conversations", "1000",
+                             "--messages", "100000", "--hot-messages", str(args.hot),
+                             "--password", harness.PASSWORD, "--tag", "ab")
+            key = db.colloq("app-key", "create", "--platform-id", "4", "--name", "ab")
+            sides[name] = (db, seed, key)
         servers = {}
-        for name, binary in (("A", args.old), ("B", args.new)):
+        for name, binary in binaries.items():
+            db = sides[name][0]
             port = harness.free_port()
             # `serve --bind` is understood by binaries before and after --bind
             # became serve's own option; older ones ignored COLLOQ_BIND.
             argv = [binary, "--database-url", db.url, "serve", "--bind", f"127.0.0.1:{port}"]
             servers[name] = (harness.Server(argv, db.env, port, "/api/communication/fields"),
                              f"http://127.0.0.1:{port}")
-        hot_a, hot_b = seed["hot_users"]
-        order, conversation = seed["hot_order"], seed["hot_conversation"]
         clients = {}
         for name, (_, base) in servers.items():
+            _, seed, key = sides[name]
+            hot_a = seed["hot_users"][0]
             token = harness.http_json(base + "/api/login",
                                       {"user_name": hot_a, "password": harness.PASSWORD})["data"]["token"]
             fresns = harness.Fresns(base, key)
             fresns.login(hot_a)
-            clients[name] = (base, token, fresns)
+            clients[name] = (base, token, fresns, seed)
 
         def rows(name):
-            base, token, fresns = clients[name]
+            base, token, fresns, seed = clients[name]
+            hot_b = seed["hot_users"][1]
+            order, conversation = seed["hot_order"], seed["hot_conversation"]
             send = {"comm_order_id": order, "message_type": "text", "content": "ab"}
             return [
                 ("AnQiCMS messages page 1", lambda: harness.wrk(
@@ -179,7 +198,8 @@ def main():
                   f"| {wa:.0f} | {wb:.0f} | {paired_writer} | {ka:.1f} | {kb:.1f} |")
         for server, _ in servers.values():
             server.stop()
-        db.drop()
+        for db, _, _ in sides.values():
+            db.drop()
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ def ensure_tools(build=True):
 class Database:
     """A fresh database: an SQLite file, or a PostgreSQL schema dropped afterwards."""
 
-    def __init__(self, engine, workdir):
+    def __init__(self, engine, workdir, suffix=""):
         self.engine = engine
         self.env = dict(os.environ, COLLOQ_LOG="warn")
         # The harness measures serving, from one address as a few users: the
@@ -81,7 +81,7 @@ class Database:
             self.url = str(Path(workdir) / "bench.db")
         else:
             self.url = PG_URL
-            self.schema = f"bench_{os.getpid()}"
+            self.schema = f"bench_{os.getpid()}{suffix}"
             self.psql(f"DROP SCHEMA IF EXISTS {self.schema} CASCADE; CREATE SCHEMA {self.schema};")
             self.env["COLLOQ_DATABASE__PG_SCHEMA"] = self.schema
 

@@ -10,6 +10,7 @@
 use std::io::Write;
 
 use chrono::{Duration, Utc};
+use colloq_domain::conversation::Conversation;
 use colloq_domain::event::{Change, Feed, NewEvent};
 use colloq_domain::ids::{AccountId, OrderId, UserId};
 use colloq_domain::message::{MessageBody, MessageType, NewMessage, SenderRole};
@@ -543,6 +544,72 @@ fn a_read_snapshot_sees_one_state_on_sqlite_and_ends_either_way() {
     assert_eq!(messages::count(&mut writer, a.thread()).unwrap(), 4);
 }
 
+/// Stores a direct message from `from` to `to` as a send does
+/// (`core::threads::append`): its event ahead of it where the store draws
+/// its id, then the message, then the conversation's state.
+fn send_direct(
+    conn: &mut DbConn,
+    conversation: &Conversation,
+    from: UserId,
+    to: UserId,
+) -> Result<(), StoreError> {
+    let upcoming = events::Upcoming {
+        audience: &[Feed::User(from), Feed::User(to)],
+        thread: conversation.id,
+        sender: Some(from),
+    };
+    let drawn = events::record_ahead(conn, &[], upcoming, Utc::now())?;
+    messages::append_as(
+        conn,
+        conversation.id,
+        &text(from, "hi"),
+        Some(to),
+        drawn,
+        Utc::now(),
+    )?;
+    conversations::record_message(conn, conversation, from, Utc::now())
+}
+
+#[test]
+fn a_send_leaves_its_sender_and_recipient_rows_alone() {
+    let (_db, mut conn) = db();
+    if matches!(conn, DbConn::Sqlite(_)) {
+        // SQLite's writers lock the whole database, never a row.
+        return;
+    }
+    let alice = user(&mut conn, "alice", 81);
+    let bob = user(&mut conn, "bob", 82);
+    let conversation = conversations::create(&mut conn, alice.id, bob.id, Utc::now()).unwrap();
+    // A foreign key check share-locks the row it finds, and the lock stays
+    // written in it (its xmax) after the commit. Creating the conversation
+    // checks both users; a send must not: with a key from messages to
+    // users, every send by or to a user wrote that user's row, inside the
+    // thread's locked section.
+    #[derive(diesel::QueryableByName, Debug, PartialEq, Eq)]
+    struct Marked {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        xmax: String,
+    }
+    let marks = |conn: &mut DbConn| -> Vec<Marked> {
+        let sql = format!(
+            "SELECT xmax::text AS xmax FROM users WHERE id IN ({}, {}) ORDER BY id",
+            alice.id.get(),
+            bob.id.get()
+        );
+        diesel::RunQueryDsl::load(diesel::sql_query(sql), conn).unwrap()
+    };
+    let before = marks(&mut conn);
+    write_transaction(&mut conn, |conn| {
+        send_direct(conn, &conversation, alice.id, bob.id)
+    })
+    .unwrap();
+    assert_eq!(
+        marks(&mut conn),
+        before,
+        "the send wrote no lock into either user's row"
+    );
+}
+
 #[test]
 fn a_send_prepares_its_statements_once_per_connection() {
     use diesel::connection::{Connection, InstrumentationEvent};
@@ -566,23 +633,7 @@ fn a_send_prepares_its_statements_once_per_connection() {
     std::mem::take(&mut *cached.lock().unwrap());
     let send = |conn: &mut DbConn| {
         write_transaction(conn, |conn| {
-            // As a send appends (`core::threads::append`): its event ahead
-            // of it where the store draws its id.
-            let upcoming = events::Upcoming {
-                audience: &[Feed::User(alice.id), Feed::User(bob.id)],
-                thread: conversation.id,
-                sender: Some(alice.id),
-            };
-            let drawn = events::record_ahead(conn, &[], upcoming, Utc::now())?;
-            messages::append_as(
-                conn,
-                conversation.id,
-                &text(alice.id, "hi"),
-                Some(bob.id),
-                drawn,
-                Utc::now(),
-            )?;
-            conversations::record_message(conn, &conversation, alice.id, Utc::now())?;
+            send_direct(conn, &conversation, alice.id, bob.id)?;
             let event = NewEvent {
                 audience: vec![Feed::User(alice.id), Feed::User(bob.id)],
                 thread: conversation.id,
