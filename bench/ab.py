@@ -17,7 +17,10 @@ request (WAL frames and checkpoints).
 With --separate each binary gets a database of its own, created, migrated
 and seeded by that binary, so that a change that comes with a migration is
 measured with its schema (by default both use one database, seeded by the
-new binary, and so both run on the new schema).
+new binary, and so both run on the new schema). On SQLite, prefer one
+database: A/A runs with --separate have put one side in a slower state for
+several rounds (docs/benchmarks.md); each run's figures are logged, so such
+a side shows in the log.
 Use it to show that a change to the request path does not make a row of
 docs/benchmarks.md worse when a full run cannot separate it from noise.
 """
@@ -165,8 +168,9 @@ def main():
                 for name in order_:
                     label, run = rows(name)[i]
                     harness.log(f"round {round_ + 1}: {label} on {name}")
-                    results.setdefault((label, name), []).append(
-                        measured(run, servers[name][0], args.engine, args.duration))
+                    result = measured(run, servers[name][0], args.engine, args.duration)
+                    harness.log(f"  {result['rps']:.0f} requests/s, {result['cpu_us']:.0f} µs CPU/request")
+                    results.setdefault((label, name), []).append(result)
         # "paired": the median over rounds of B's figure over A's in the same
         # round, which a slow spell of the machine affects less than the
         # ratio of the two medians does.

@@ -8,11 +8,14 @@
 //! COMMIT and the queue for the write lock at a fifth of a send's CPU.
 //!
 //! So on SQLite the sends go to one writer thread with its own connection. It
-//! takes every send queued by the time it is free, runs each in a savepoint
-//! of one transaction (a send that fails rolls back alone), commits once, and
-//! only then answers each sender: nothing is acknowledged before it is
-//! committed. An idle writer takes the next send at once, so a lone send waits
-//! for nobody. PostgreSQL commits concurrently, so there [`Writer`] runs the
+//! runs the queued sends one after another, each in a savepoint of one
+//! transaction (a send that fails rolls back alone), takes in the ones that
+//! arrive meanwhile, commits once the queue is empty, and only then answers
+//! each sender: nothing is acknowledged before it is committed. Every commit
+//! writes each page the batch changed once, so the more sends share it the
+//! fewer pages each send costs; yet an idle writer takes the next send at
+//! once and commits when nothing else is queued, so a lone send waits for
+//! nobody. PostgreSQL commits concurrently, so there [`Writer`] runs the
 //! write in the caller's own transaction.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -212,12 +215,7 @@ impl<T: Send, E: From<QueryError> + Send> Ran for Done<T, E> {
 fn commit_loop(manager: &DbManager, jobs: &mpsc::Receiver<Box<dyn Job>>) {
     let mut conn: Option<DbConn> = None;
     while let Ok(first) = jobs.recv() {
-        let mut batch = Vec::with_capacity(8);
-        batch.push(first);
-        batch.extend(jobs.try_iter().take(MAX_BATCH - 1));
-        let size = batch.len() as f64;
-        queue_depth().decrement(size);
-        metrics::histogram!("colloq_sqlite_writer_batch_size").record(size);
+        let batch = take_batch(first, jobs);
         if conn.as_mut().is_some_and(R2D2Connection::is_broken) {
             conn = None;
         }
@@ -228,7 +226,7 @@ fn commit_loop(manager: &DbManager, jobs: &mpsc::Receiver<Box<dyn Job>>) {
                 Err(err) => {
                     tracing::error!(error = %err, "the writer could not connect");
                     let why = unavailable("the writer could not connect");
-                    batch.into_iter().for_each(|job| job.refuse(&why));
+                    batch.for_each(|job| job.refuse(&why));
                     continue;
                 }
             },
@@ -239,9 +237,22 @@ fn commit_loop(manager: &DbManager, jobs: &mpsc::Receiver<Box<dyn Job>>) {
     }
 }
 
+/// The batch that starts with `first`. Taken lazily: a job is pulled from the
+/// queue only when the one before it has run, so the writes that arrive while
+/// the batch runs join it too, and a lone write still commits at once.
+fn take_batch(
+    first: Box<dyn Job>,
+    jobs: &mpsc::Receiver<Box<dyn Job>>,
+) -> impl Iterator<Item = Box<dyn Job>> + '_ {
+    std::iter::once(first)
+        .chain(std::iter::from_fn(|| jobs.try_recv().ok()))
+        .take(MAX_BATCH)
+        .inspect(|_job| queue_depth().decrement(1.0))
+}
+
 /// Runs one batch in one transaction; false when the connection must not be
 /// used again.
-fn commit_batch(conn: &mut DbConn, batch: Vec<Box<dyn Job>>) -> bool {
+fn commit_batch(conn: &mut DbConn, batch: impl IntoIterator<Item = Box<dyn Job>>) -> bool {
     // Held until the batch has ended: the process's other writers wait.
     let _writer = match begin_write(conn) {
         Ok(writer) => writer,
@@ -251,9 +262,8 @@ fn commit_batch(conn: &mut DbConn, batch: Vec<Box<dyn Job>>) -> bool {
             return !conn.is_broken();
         }
     };
-    let mut ran = Vec::with_capacity(batch.len());
-    let mut jobs = batch.into_iter();
-    for job in jobs.by_ref() {
+    let mut ran = Vec::with_capacity(8);
+    for job in batch {
         match catch_unwind(AssertUnwindSafe(|| job.run(conn))) {
             Ok(done) => ran.push(done),
             Err(_panic) => {
@@ -264,11 +274,12 @@ fn commit_batch(conn: &mut DbConn, batch: Vec<Box<dyn Job>>) -> bool {
                 let _rolled_back =
                     <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
                 ran.into_iter().for_each(|done| done.answer(Err(&why)));
-                jobs.for_each(|job| job.refuse(&why));
+                // The writes not yet taken stay queued for the next batch.
                 return false;
             }
         }
     }
+    metrics::histogram!("colloq_sqlite_writer_batch_size").record(ran.len() as f64);
     let committed = <DbConn as Connection>::TransactionManager::commit_transaction(conn);
     if let Err(why) = &committed {
         tracing::error!(error = %why, "a write batch could not commit");
@@ -310,7 +321,7 @@ mod tests {
     use chrono::Utc;
     use diesel::prelude::*;
 
-    use super::{Job, Queued, Writer, commit_batch};
+    use super::{Job, MAX_BATCH, Queued, Writer, commit_batch, take_batch};
     use crate::schema::threads;
     use crate::testing::TestDatabase;
     use crate::{DbConn, StoreError, migrate};
@@ -375,6 +386,7 @@ mod tests {
 
     /// A panicking write is a bug: its whole batch is rolled back, every
     /// sender in it hears an error, and the connection is not used again.
+    /// The writes not yet taken wait, untouched, for the next batch.
     #[test]
     fn a_panicking_write_fails_its_batch_and_acknowledges_nothing() {
         let db = TestDatabase::new().unwrap();
@@ -385,13 +397,55 @@ mod tests {
             new_thread(conn)?;
             panic!("a bug in a use case");
         });
-        let (never_run, never_run_answer) = job(new_thread);
-        assert!(!commit_batch(&mut conn, vec![first, panicking, never_run]));
+        let (not_taken, not_taken_answer) = job(new_thread);
+        let (queue, jobs) = std::sync::mpsc::channel();
+        queue.send(panicking).unwrap();
+        queue.send(not_taken).unwrap();
+        assert!(!commit_batch(&mut conn, take_batch(first, &jobs)));
         assert!(first_answer.recv().unwrap().is_err());
         assert!(panicking_answer.recv().is_err(), "no answer: it panicked");
-        assert!(never_run_answer.recv().unwrap().is_err());
         let mut other = db.manager().unwrap().open().unwrap();
         assert_eq!(count(&mut other), 0);
+        assert!(not_taken_answer.try_recv().is_err(), "not answered yet");
+        // As the committer does: the connection is dropped, and with it its
+        // transaction, whatever state the panic left it in.
+        drop(conn);
+        let next = jobs.try_recv().unwrap(); // still queued
+        assert!(commit_batch(&mut other, take_batch(next, &jobs)));
+        not_taken_answer.recv().unwrap().unwrap();
+        assert_eq!(count(&mut other), 1);
+    }
+
+    /// A write queued while a batch runs joins that batch (its sender is
+    /// answered by the same commit), up to the most a batch takes.
+    #[test]
+    fn writes_queued_while_a_batch_runs_join_it() {
+        let db = TestDatabase::new().unwrap();
+        let mut conn = connection(&db);
+        let (queue, jobs) = std::sync::mpsc::channel();
+        let (late, late_answer) = job(new_thread);
+        let arriving = queue.clone();
+        let (first, first_answer) = job(move |conn| {
+            arriving.send(late).unwrap();
+            new_thread(conn)
+        });
+        assert!(commit_batch(&mut conn, take_batch(first, &jobs)));
+        first_answer.try_recv().unwrap().unwrap();
+        // Answered by the first batch's commit.
+        late_answer.try_recv().unwrap().unwrap();
+
+        let answers: Vec<Answer> = (0..MAX_BATCH + 2)
+            .map(|_| {
+                let (queued, answer) = job(new_thread);
+                queue.send(queued).unwrap();
+                answer
+            })
+            .collect();
+        let first = jobs.try_recv().unwrap();
+        assert!(commit_batch(&mut conn, take_batch(first, &jobs)));
+        let answered = answers.iter().filter(|a| a.try_recv().is_ok()).count();
+        assert_eq!(answered, MAX_BATCH);
+        assert_eq!(jobs.try_iter().count(), 2, "left for the next batch");
     }
 
     /// Each write's savepoint is a prepared statement, made once per
