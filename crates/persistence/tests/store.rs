@@ -570,6 +570,24 @@ fn send_direct(
     conversations::record_message(conn, conversation, from, Utc::now())
 }
 
+/// The `xmax` of each row of `table` with one of `ids`, in id order
+/// (PostgreSQL): a row lock taken on a row, shared ones included, stays
+/// written there after its transaction ends.
+fn row_locks(conn: &mut DbConn, table: &str, ids: &[i64]) -> Vec<String> {
+    #[derive(diesel::QueryableByName)]
+    struct Marked {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        xmax: String,
+    }
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    let sql = format!(
+        "SELECT xmax::text AS xmax FROM {table} WHERE id IN ({}) ORDER BY id",
+        ids.join(", ")
+    );
+    let marked: Vec<Marked> = diesel::RunQueryDsl::load(diesel::sql_query(sql), conn).unwrap();
+    marked.into_iter().map(|m| m.xmax).collect()
+}
+
 #[test]
 fn a_send_leaves_its_sender_and_recipient_rows_alone() {
     let (_db, mut conn) = db();
@@ -585,19 +603,8 @@ fn a_send_leaves_its_sender_and_recipient_rows_alone() {
     // checks both users; a send must not: with a key from messages to
     // users, every send by or to a user wrote that user's row, inside the
     // thread's locked section.
-    #[derive(diesel::QueryableByName, Debug, PartialEq, Eq)]
-    struct Marked {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        xmax: String,
-    }
-    let marks = |conn: &mut DbConn| -> Vec<Marked> {
-        let sql = format!(
-            "SELECT xmax::text AS xmax FROM users WHERE id IN ({}, {}) ORDER BY id",
-            alice.id.get(),
-            bob.id.get()
-        );
-        diesel::RunQueryDsl::load(diesel::sql_query(sql), conn).unwrap()
-    };
+    let ids = [alice.id.get(), bob.id.get()];
+    let marks = |conn: &mut DbConn| row_locks(conn, "users", &ids);
     let before = marks(&mut conn);
     write_transaction(&mut conn, |conn| {
         send_direct(conn, &conversation, alice.id, bob.id)
@@ -995,18 +1002,11 @@ fn messages_share_an_order_and_a_change_holds_it_alone() {
     );
     // Nor do they write the order's row to hold it (a shared row lock would
     // mark it with a MultiXact of its holders, for every message).
-    #[derive(diesel::QueryableByName)]
-    struct Marked {
-        #[diesel(sql_type = diesel::sql_types::Text)]
-        xmax: String,
-    }
-    let sql = format!(
-        "SELECT xmax::text AS xmax FROM comm_orders WHERE id = {}",
-        a.get()
+    assert_eq!(
+        row_locks(&mut second, "comm_orders", &[a.get()]),
+        ["0"],
+        "a message leaves the order's row alone"
     );
-    let marked: Marked =
-        diesel::RunQueryDsl::get_result(diesel::sql_query(sql), &mut second).unwrap();
-    assert_eq!(marked.xmax, "0", "a message leaves the order's row alone");
     end(&mut second);
     begin(&mut second);
     let change = held(&mut second, a, orders::Hold::Change);
