@@ -1,10 +1,10 @@
 //! The change feed: what happened to a thread, told to everyone who may see it.
 //!
 //! Every state change a participant could see is recorded, in the same
-//! transaction as the change, once per [`Feed`] that should hear of it. Each
-//! feed numbers its events 1, 2, 3, … with no gaps, in commit order, so a
-//! reader that has seen position `n` resumes with `n + 1` and can neither miss
-//! nor repeat an event. Events name what changed (a message, a status); the
+//! transaction as the change, once per [`Feed`] that should hear of it. A
+//! feed's positions increase, with gaps, and once a reader has seen position
+//! `n` nothing can still appear at or below it, so a reader that resumes
+//! after `n` can neither miss nor repeat an event. Events name what changed (a message, a status); the
 //! dialects read the current state and render it in their own shape.
 
 use chrono::{DateTime, Utc};
@@ -140,7 +140,7 @@ pub struct NewEvent {
 pub struct Event {
     /// The feed.
     pub feed: Feed,
-    /// Its place in the feed: 1 for the feed's first event, then one more per event.
+    /// Its place in the feed: above every event the feed told before it.
     pub position: i64,
     /// The thread changed.
     pub thread: ThreadId,

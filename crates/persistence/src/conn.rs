@@ -339,17 +339,36 @@ pub fn migrate(conn: &mut DbConn) -> Result<(), StoreError> {
         .map_err(|e| StoreError::Migration(e.to_string()))
 }
 
+/// The migrations of `conn`'s engine.
+#[cfg(feature = "test-support")]
+fn migrations_of(conn: &DbConn) -> diesel_migrations::EmbeddedMigrations {
+    match conn {
+        DbConn::Sqlite(_) => SQLITE_MIGRATIONS,
+        DbConn::Postgres(_) => POSTGRES_MIGRATIONS,
+    }
+}
+
 /// Reverts every migration (for the reversibility test).
 ///
 /// # Errors
 /// [`StoreError::Migration`] when a down migration fails.
 #[cfg(feature = "test-support")]
 pub fn revert_all(conn: &mut DbConn) -> Result<(), StoreError> {
-    let migrations = match conn {
-        DbConn::Sqlite(_) => SQLITE_MIGRATIONS,
-        DbConn::Postgres(_) => POSTGRES_MIGRATIONS,
-    };
+    let migrations = migrations_of(conn);
     conn.revert_all_migrations(migrations)
+        .map(|_| ())
+        .map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// Reverts the newest migration (for tests of what a migration does to the
+/// rows already stored).
+///
+/// # Errors
+/// [`StoreError::Migration`] when its down migration fails.
+#[cfg(feature = "test-support")]
+pub fn revert_latest(conn: &mut DbConn) -> Result<(), StoreError> {
+    let migrations = migrations_of(conn);
+    conn.revert_last_migration(migrations)
         .map(|_| ())
         .map_err(|e| StoreError::Migration(e.to_string()))
 }

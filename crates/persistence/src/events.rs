@@ -1,26 +1,31 @@
-//! The change feed's store: `events` holds one row per event per feed.
+//! The change feed's store.
 //!
 //! The promise to readers: once a reader has seen position `n` of a feed,
-//! no event at or below `n` can still appear in it. How positions keep it
-//! differs by engine.
+//! no event at or below `n` can still appear in it. Positions increase along
+//! a feed, with gaps. How they keep the promise differs by engine.
 //!
-//! On SQLite a write transaction holds the database's only write lock, so an
-//! event takes the position after its feed's last: positions run 1, 2, 3, …
-//! in commit order. (So whatever trims old events there must keep each
-//! feed's newest row, or positions would start again.)
+//! On SQLite a write transaction holds the database's only write lock, so
+//! events are simply numbered in commit order: each is one row of
+//! `event_log`, whose id is its position in every feed that hears of it, and
+//! a feed is the index `event_audience` of (feed, event id) entries. The log
+//! grows at its tree's right edge, where a batch of sends fills pages in
+//! order; a row per event per feed, keyed by feed, grew in the middle of its
+//! tree, where SQLite rebalances a full page with its neighbours, and cost a
+//! batch several times the pages (docs/benchmarks.md, "One log for the feed
+//! on SQLite"). (Ids are one past the log's newest: whatever trims old events
+//! must keep the newest, or ids would be handed out again.)
 //!
 //! On PostgreSQL several transactions write at once, and numbering a feed in
 //! commit order would mean locking a counter per feed from the numbering to
 //! the commit: every order write tells the staff feed, so they would all
-//! queue on its row. Instead an event's position is its transaction's id
-//! shifted left by 16 bits, plus a place that increases along the
-//! transaction's events (`NEXT_PLACE`); and a reader reads only events of
-//! transactions older than its snapshot's `xmin`, which have all ended
-//! (`horizon`). An event of a transaction still running, or of a younger
-//! one, waits until every older transaction has ended; it then appears above
-//! everything already read.
-//! Positions still increase along a feed, with gaps. This is the ordering
-//! that PostgreSQL-based outboxes and event stores use for a global log.
+//! queue on its row. Instead `events` holds a row per event per feed, whose
+//! position is its transaction's id shifted left by 16 bits, plus a place
+//! that increases along the transaction's events (`NEXT_PLACE`); and a reader
+//! reads only events of transactions older than its snapshot's `xmin`, which
+//! have all ended (`horizon`). An event of a transaction still running, or of
+//! a younger one, waits until every older transaction has ended; it then
+//! appears above everything already read. This is the ordering that
+//! PostgreSQL-based outboxes and event stores use for a global log.
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -33,12 +38,12 @@ use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use crate::schema::events;
+use crate::schema::{event_audience, event_log, events};
 use crate::stamp::Stamp;
-use crate::{DbConn, Fixed, StoreError, from_db_time, to_db_time};
+use crate::{DbConn, Fixed, Quiet, Shaped, StoreError, from_db_time, to_db_time};
 
 /// What a change carries beside its kind, thread and message, as stored in
-/// `events.detail` (JSON; absent when there is nothing).
+/// the `detail` column (JSON; absent when there is nothing).
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Detail {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -213,13 +218,15 @@ pub fn record(
     events: &[NewEvent],
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let rows = rows(events)?;
-    if rows.is_empty() {
-        return Ok(());
-    }
     let notices = match conn {
-        DbConn::Sqlite(c) => insert_sqlite(c, rows, now)?,
-        DbConn::Postgres(c) => insert_postgres(c, rows, now)?.0,
+        DbConn::Sqlite(c) => insert_sqlite(c, events, now)?,
+        DbConn::Postgres(c) => {
+            let rows = rows(events)?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            insert_postgres(c, rows, now)?.0
+        }
     };
     heard(notices);
     Ok(())
@@ -277,18 +284,23 @@ pub fn record_ahead(
         .ok_or(StoreError::Corrupt("no message id was drawn"))
 }
 
-/// The rows that store `events`: one per event per feed of its audience.
+/// The stored kind and detail of a change, the detail as JSON.
+fn stored(change: &Change) -> Result<(i32, Option<String>), StoreError> {
+    let (code, detail) = encode(change);
+    if detail.is_empty() {
+        return Ok((code, None));
+    }
+    serde_json::to_string(&detail)
+        .map(|json| (code, Some(json)))
+        .map_err(|_unserialisable| StoreError::Corrupt("an event's detail did not serialise"))
+}
+
+/// The rows that store `events` on PostgreSQL: one per event per feed of its
+/// audience.
 fn rows(events: &[NewEvent]) -> Result<Vec<Row>, StoreError> {
     let mut rows = Vec::new();
     for event in events {
-        let (code, detail) = encode(&event.change);
-        let detail = if detail.is_empty() {
-            None
-        } else {
-            Some(serde_json::to_string(&detail).map_err(|_unserialisable| {
-                StoreError::Corrupt("an event's detail did not serialise")
-            })?)
-        };
+        let (code, detail) = stored(&event.change)?;
         for feed in audience(&event.audience) {
             rows.push(Row {
                 feed: feed.key(),
@@ -309,32 +321,52 @@ type Newest = BTreeMap<i64, i64>;
 
 fn insert_sqlite(
     c: &mut diesel::SqliteConnection,
-    rows: Vec<Row>,
+    events: &[NewEvent],
     now: DateTime<Utc>,
 ) -> Result<Newest, StoreError> {
     let now = to_db_time(now);
     let mut newest = Newest::new();
     // The transaction holds the database's only write lock until it
-    // commits, so the next position is simply one past the feed's last: no
-    // counter to keep. The last is read once per feed, and the rows go in
-    // with their positions known: an INSERT that reads its own table, or
-    // returns what it wrote, makes SQLite build a temporary table for it,
-    // about as dear as the insert itself (docs/benchmarks.md, "The feed's
-    // SQLite insert").
-    for row in rows {
-        let feed = row.feed;
-        let position = match newest.get(&feed) {
-            Some(last) => last + 1,
+    // commits, so the next id is simply one past the log's newest (read
+    // once, at the tree's right edge), and the rows go in with their ids
+    // known: an INSERT that returns what it wrote makes SQLite build a
+    // temporary table for it, about as dear as the insert itself
+    // (docs/benchmarks.md, "The feed's SQLite insert").
+    let mut next = None;
+    for event in events {
+        let feeds = audience(&event.audience);
+        if feeds.is_empty() {
+            continue;
+        }
+        let id = match next {
+            Some(id) => id,
             None => {
-                let last: Option<i64> = events::table
-                    .filter(events::feed.eq(feed))
-                    .select(diesel::dsl::max(events::position))
-                    .get_result(c)?;
+                let last: Option<i64> =
+                    Shaped(event_log::table.select(diesel::dsl::max(event_log::id)))
+                        .get_result(c)?;
                 last.unwrap_or(0) + 1
             }
         };
-        AppendSqlite { row, position, now }.execute(c)?;
-        newest.insert(feed, position);
+        let (kind, detail) = stored(&event.change)?;
+        LogSqlite {
+            id,
+            kind,
+            thread: event.thread.get(),
+            actor: event.actor.map(UserId::get),
+            message: event.change.message().map(MessageId::get),
+            detail,
+            now,
+        }
+        .execute(c)?;
+        for feed in feeds {
+            let _: Vec<i32> = Quiet(diesel::insert_into(event_audience::table).values((
+                event_audience::feed.eq(feed.key()),
+                event_audience::event_id.eq(id),
+            )))
+            .load(c)?;
+            newest.insert(feed.key(), id);
+        }
+        next = Some(id + 1);
     }
     Ok(newest)
 }
@@ -467,40 +499,41 @@ struct Used {
     place: i64,
 }
 
-/// The SQLite insert of one row at a known position. A type of its own, so
+/// The SQLite insert of one event at a known id. A type of its own, so
 /// that diesel finds its prepared statement by the type instead of hashing
-/// its text for every row (it runs in the writer thread every SQLite write
+/// its text for every event (it runs in the writer thread every SQLite write
 /// goes through).
 #[derive(diesel::query_builder::QueryId)]
-struct AppendSqlite {
-    row: Row,
-    position: i64,
+struct LogSqlite {
+    id: i64,
+    kind: i32,
+    thread: i64,
+    actor: Option<i64>,
+    message: Option<i64>,
+    detail: Option<String>,
     now: Stamp,
 }
 
-impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for AppendSqlite {
+impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for LogSqlite {
     fn walk_ast<'b>(
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
     ) -> QueryResult<()> {
-        let row = &self.row;
         out.push_sql(
-            "INSERT INTO events (feed, position, kind, thread_id, actor_id, message_id, detail, \
+            "INSERT INTO event_log (id, kind, thread_id, actor_id, message_id, detail, \
              created_at) VALUES (",
         );
-        out.push_bind_param::<BigInt, _>(&row.feed)?;
+        out.push_bind_param::<BigInt, _>(&self.id)?;
         out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&self.position)?;
+        out.push_bind_param::<Integer, _>(&self.kind)?;
         out.push_sql(", ");
-        out.push_bind_param::<Integer, _>(&row.kind)?;
+        out.push_bind_param::<BigInt, _>(&self.thread)?;
         out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&row.thread)?;
+        out.push_bind_param::<Nullable<BigInt>, _>(&self.actor)?;
         out.push_sql(", ");
-        out.push_bind_param::<Nullable<BigInt>, _>(&row.actor)?;
+        out.push_bind_param::<Nullable<BigInt>, _>(&self.message)?;
         out.push_sql(", ");
-        out.push_bind_param::<Nullable<BigInt>, _>(&row.message)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&row.detail)?;
+        out.push_bind_param::<Nullable<Text>, _>(&self.detail)?;
         out.push_sql(", ");
         out.push_bind_param::<Timestamp, _>(&self.now)?;
         out.push_sql(")");
@@ -508,7 +541,7 @@ impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for AppendSqli
     }
 }
 
-impl RunQueryDsl<diesel::SqliteConnection> for AppendSqlite {}
+impl RunQueryDsl<diesel::SqliteConnection> for LogSqlite {}
 
 /// A row the PostgreSQL insert placed, with the message id it drew.
 #[derive(QueryableByName)]
@@ -533,8 +566,9 @@ struct Row {
     drawn: bool,
 }
 
-#[derive(Queryable, Selectable)]
-#[diesel(table_name = events)]
+/// One event as a feed reads it: the columns of `events`, in order, or
+/// their equivalents in SQLite's log.
+#[derive(Queryable)]
 struct EventRow {
     feed: i64,
     position: i64,
@@ -577,18 +611,50 @@ pub fn after(
     after: i64,
     limit: i64,
 ) -> Result<Vec<Event>, StoreError> {
-    let below = horizon(conn);
-    // Wrapped, or the horizon's literal would have it prepared every time.
-    let rows: Vec<EventRow> = Fixed(
-        events::table
-            .filter(events::feed.eq(feed.key()))
-            .filter(events::position.gt(after))
-            .filter(events::position.lt(below))
-            .order(events::position.asc())
-            .limit(limit)
-            .select(EventRow::as_select()),
-    )
-    .load(conn)?;
+    let rows: Vec<EventRow> = match conn {
+        DbConn::Sqlite(c) => Shaped(
+            event_audience::table
+                .inner_join(event_log::table)
+                .filter(event_audience::feed.eq(feed.key()))
+                .filter(event_audience::event_id.gt(after))
+                .order(event_audience::event_id.asc())
+                .limit(limit)
+                .select((
+                    event_audience::feed,
+                    event_log::id,
+                    event_log::kind,
+                    event_log::thread_id,
+                    event_log::actor_id,
+                    event_log::message_id,
+                    event_log::detail,
+                    event_log::created_at,
+                )),
+        )
+        .load(c)?,
+        DbConn::Postgres(_) => {
+            let below = horizon(conn);
+            // Wrapped, or the horizon's literal would have it prepared every time.
+            Fixed(
+                events::table
+                    .filter(events::feed.eq(feed.key()))
+                    .filter(events::position.gt(after))
+                    .filter(events::position.lt(below))
+                    .order(events::position.asc())
+                    .limit(limit)
+                    .select((
+                        events::feed,
+                        events::position,
+                        events::kind,
+                        events::thread_id,
+                        events::actor_id,
+                        events::message_id,
+                        events::detail,
+                        events::created_at,
+                    )),
+            )
+            .load(conn)?
+        }
+    };
     rows.into_iter().map(Event::try_from).collect()
 }
 
@@ -597,15 +663,25 @@ pub fn after(
 /// # Errors
 /// Query failures.
 pub fn head(conn: &mut DbConn, feed: Feed) -> Result<i64, StoreError> {
-    let below = horizon(conn);
-    Ok(Fixed(
-        events::table
-            .filter(events::feed.eq(feed.key()))
-            .filter(events::position.lt(below))
-            .select(diesel::dsl::max(events::position)),
-    )
-    .get_result::<Option<i64>>(conn)?
-    .unwrap_or_default())
+    let newest: Option<i64> = match conn {
+        DbConn::Sqlite(c) => Shaped(
+            event_audience::table
+                .filter(event_audience::feed.eq(feed.key()))
+                .select(diesel::dsl::max(event_audience::event_id)),
+        )
+        .get_result(c)?,
+        DbConn::Postgres(_) => {
+            let below = horizon(conn);
+            Fixed(
+                events::table
+                    .filter(events::feed.eq(feed.key()))
+                    .filter(events::position.lt(below))
+                    .select(diesel::dsl::max(events::position)),
+            )
+            .get_result(conn)?
+        }
+    };
+    Ok(newest.unwrap_or_default())
 }
 
 /// The position of `feed`'s oldest stored event (older ones may have been
@@ -614,8 +690,14 @@ pub fn head(conn: &mut DbConn, feed: Feed) -> Result<i64, StoreError> {
 /// # Errors
 /// Query failures.
 pub fn oldest(conn: &mut DbConn, feed: Feed) -> Result<Option<i64>, StoreError> {
-    Ok(events::table
-        .filter(events::feed.eq(feed.key()))
-        .select(diesel::dsl::min(events::position))
-        .first::<Option<i64>>(conn)?)
+    Ok(match conn {
+        DbConn::Sqlite(c) => event_audience::table
+            .filter(event_audience::feed.eq(feed.key()))
+            .select(diesel::dsl::min(event_audience::event_id))
+            .first(c)?,
+        DbConn::Postgres(c) => events::table
+            .filter(events::feed.eq(feed.key()))
+            .select(diesel::dsl::min(events::position))
+            .first(c)?,
+    })
 }

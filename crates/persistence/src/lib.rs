@@ -134,12 +134,12 @@ pub mod testing;
 pub mod tokens;
 pub mod writer;
 
-#[cfg(feature = "test-support")]
-pub use conn::revert_all;
 pub use conn::{
     DbConn, DbManager, DbPool, Engine, PoolOptions, build_pool, migrate, ping, read_snapshot,
     redacted, write_transaction,
 };
+#[cfg(feature = "test-support")]
+pub use conn::{revert_all, revert_latest};
 /// Why no pooled connection could be had.
 pub use diesel::r2d2::PoolError;
 /// How many pooled connections are open and idle.

@@ -13,8 +13,8 @@ use crate::app_keys::AppKeyRow;
 use crate::conversations::{ConversationRow, viewer_read};
 use crate::messages::MessageRow;
 use crate::schema::{
-    accounts, app_keys, auth_tokens, blocks, comm_orders, conversations as c, events as ev,
-    follows, messages as m, threads, users,
+    accounts, app_keys, auth_tokens, blocks, comm_orders, conversations as c, event_audience as ea,
+    event_log as el, events as ev, follows, messages as m, threads, users,
 };
 use crate::tokens::token_columns;
 use crate::{DbConn, StoreError};
@@ -217,7 +217,8 @@ pub fn conversation_pair(conn: &mut DbConn, low: i64, high: i64) -> Result<Strin
     )
 }
 
-/// A feed's events after a position, as a resuming reader asks.
+/// A feed's events after a position, as a resuming reader asks: on SQLite
+/// its index of the log, on PostgreSQL its rows of `events`.
 ///
 /// # Errors
 /// Query failures.
@@ -227,6 +228,19 @@ pub fn feed_after(
     after: i64,
     limit: i64,
 ) -> Result<String, StoreError> {
+    if matches!(conn, DbConn::Sqlite(_)) {
+        return explain!(
+            conn,
+            ea::table
+                .inner_join(el::table)
+                .filter(ea::feed.eq(feed))
+                .filter(ea::event_id.gt(after))
+                .order(ea::event_id.asc())
+                .limit(limit)
+                .select((el::id, el::kind)),
+            [feed, after, limit]
+        );
+    }
     let below = crate::events::horizon(conn);
     explain!(
         conn,

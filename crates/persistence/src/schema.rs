@@ -230,6 +230,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     blobs,
     files,
     events,
+    event_log,
+    event_audience,
 );
 
 diesel::table! {
@@ -244,3 +246,26 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+// SQLite's feed (migration 000013): one row per event, and per feed an
+// index of the events it hears of. PostgreSQL keeps `events`.
+diesel::table! {
+    event_log (id) {
+        id -> BigInt,
+        kind -> Integer,
+        thread_id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        message_id -> Nullable<BigInt>,
+        detail -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    event_audience (feed, event_id) {
+        feed -> BigInt,
+        event_id -> BigInt,
+    }
+}
+
+diesel::joinable!(event_audience -> event_log (event_id));

@@ -21,7 +21,7 @@ use colloq_persistence::orders::OrderFilter;
 use colloq_persistence::testing::{TEST_DATABASE_URL, TestDatabase};
 use colloq_persistence::{
     DbConn, Engine, StoreError, Writer, accounts, app_keys, conversations, events, messages,
-    migrate, orders, read_snapshot, revert_all, tokens, write_transaction,
+    migrate, orders, read_snapshot, revert_all, revert_latest, tokens, write_transaction,
 };
 
 fn db() -> (TestDatabase, DbConn) {
@@ -101,6 +101,150 @@ fn migrations_go_down_and_up_again() {
     migrate(&mut conn).unwrap();
     let alice = user(&mut conn, "alice", 1);
     assert_eq!(accounts::find(&mut conn, alice.id).unwrap(), Some(alice));
+}
+
+/// SQLite's feed became one log (migration 000013; on PostgreSQL it changes
+/// nothing): each feed keeps its events in order, at positions above every
+/// old one, so a position given before the upgrade misses nothing (a stream
+/// finds it below the feed's oldest and answers `resync`).
+#[test]
+fn sqlite_feeds_keep_their_events_when_they_become_one_log() {
+    let (_db, mut conn) = db();
+    if !matches!(conn, DbConn::Sqlite(_)) {
+        return;
+    }
+    let alice = user(&mut conn, "alice", 3);
+    let bob = user(&mut conn, "bob", 4);
+    let conversation = conversations::create(&mut conn, alice.id, bob.id, Utc::now()).unwrap();
+    revert_latest(&mut conn).unwrap();
+    // Alice's feed holds a pin and an unpin, Bob's the hide: positions
+    // 1, 2 and 1, as the row-per-feed table numbered them.
+    let (thread, a, b) = (conversation.id.get(), alice.id.get(), bob.id.get());
+    let old_rows = diesel::sql_query(format!(
+        "INSERT INTO events (feed, position, kind, thread_id, actor_id, message_id, detail, \
+                             created_at) VALUES \
+           ({a}, 1, 6, {thread}, {a}, NULL, '{{\"pinned\":true}}', '2026-12-01 10:00:00'), \
+           ({a}, 2, 6, {thread}, {a}, NULL, '{{\"pinned\":false}}', '2026-12-01 10:00:01'), \
+           ({b}, 1, 5, {thread}, {b}, NULL, NULL, '2026-12-01 10:00:02')"
+    ));
+    diesel::RunQueryDsl::execute(old_rows, &mut conn).unwrap();
+    migrate(&mut conn).unwrap();
+    let changes = |conn: &mut DbConn, user: UserId, after: i64| {
+        events::after(conn, Feed::User(user), after, 10)
+            .unwrap()
+            .into_iter()
+            .map(|e| (e.position, e.change))
+            .collect::<Vec<_>>()
+    };
+    let alices = changes(&mut conn, alice.id, 0);
+    assert_eq!(
+        alices.iter().map(|(_, c)| c.clone()).collect::<Vec<_>>(),
+        [
+            Change::ConversationPinned { pinned: true },
+            Change::ConversationPinned { pinned: false },
+        ]
+    );
+    assert!(alices[0].0 > 2 && alices[0].0 < alices[1].0, "{alices:?}");
+    assert_eq!(
+        changes(&mut conn, alice.id, 2),
+        alices,
+        "resumed from before"
+    );
+    assert_eq!(
+        changes(&mut conn, bob.id, 1)
+            .iter()
+            .map(|(_, c)| c.clone())
+            .collect::<Vec<_>>(),
+        [Change::ConversationHidden]
+    );
+    // New events go above the migrated ones.
+    write_transaction(&mut conn, |c| {
+        events::record(
+            c,
+            &[NewEvent {
+                audience: vec![Feed::User(alice.id), Feed::User(bob.id)],
+                thread: conversation.id,
+                actor: Some(alice.id),
+                change: Change::ConversationHidden,
+            }],
+            Utc::now(),
+        )
+    })
+    .unwrap();
+    let newest = events::head(&mut conn, Feed::User(alice.id)).unwrap();
+    assert!(newest > alices[1].0);
+    assert_eq!(events::head(&mut conn, Feed::User(bob.id)).unwrap(), newest);
+    // And back down: a row per event per feed, numbered 1, 2, 3 along each.
+    revert_latest(&mut conn).unwrap();
+    let stored = diesel::sql_query("SELECT feed, position FROM events ORDER BY feed, position");
+    let positions: Vec<(i64, i64)> = diesel::RunQueryDsl::load::<FeedPosition>(stored, &mut conn)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.feed, r.position))
+        .collect();
+    assert_eq!(positions, [(a, 1), (a, 2), (a, 3), (b, 1), (b, 2)]);
+}
+
+/// The trim docs/operations.md gives for SQLite, run as written: old events
+/// go from the log and from every feed's index, the newest stays, and the
+/// next event still takes a new id.
+#[test]
+fn the_documented_sqlite_trim_keeps_the_newest_event() {
+    let (_db, mut conn) = db();
+    if !matches!(conn, DbConn::Sqlite(_)) {
+        return;
+    }
+    let guide = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/operations.md"
+    ))
+    .unwrap();
+    let trim: String = guide
+        .lines()
+        .skip_while(|line| !line.starts_with("-- SQLite:"))
+        .take_while(|line| !line.starts_with("```"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(trim.contains("DELETE FROM event_log"), "{trim}");
+    let alice = user(&mut conn, "alice", 5);
+    let bob = user(&mut conn, "bob", 6);
+    let conversation = conversations::create(&mut conn, alice.id, bob.id, Utc::now()).unwrap();
+    let both = [Feed::User(alice.id), Feed::User(bob.id)];
+    let record = |conn: &mut DbConn, at| {
+        write_transaction(conn, |c| {
+            events::record(
+                c,
+                &[NewEvent {
+                    audience: both.to_vec(),
+                    thread: conversation.id,
+                    actor: Some(alice.id),
+                    change: Change::ConversationHidden,
+                }],
+                at,
+            )
+        })
+        .unwrap();
+    };
+    let long_ago = Utc::now() - Duration::days(40);
+    for _ in 0..3 {
+        record(&mut conn, long_ago);
+    }
+    let newest = events::head(&mut conn, both[0]).unwrap();
+    diesel::connection::SimpleConnection::batch_execute(&mut conn, &trim).unwrap();
+    for feed in both {
+        assert_eq!(events::oldest(&mut conn, feed).unwrap(), Some(newest));
+        assert_eq!(events::after(&mut conn, feed, 0, 10).unwrap().len(), 1);
+    }
+    record(&mut conn, Utc::now());
+    assert_eq!(events::head(&mut conn, both[1]).unwrap(), newest + 1);
+}
+
+#[derive(diesel::QueryableByName)]
+struct FeedPosition {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    feed: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    position: i64,
 }
 
 #[test]
@@ -655,20 +799,21 @@ fn a_send_prepares_its_statements_once_per_connection() {
     let first: Vec<String> = std::mem::take(&mut *cached.lock().unwrap());
     let updates = first.iter().filter(|sql| sql.starts_with("UPDATE")).count();
     assert_eq!(updates, 2, "the send's UPDATEs are cached: {first:#?}");
-    // SQLite inserts a feed's events one statement per row (its writer
-    // holds the only write lock); PostgreSQL inserts them all in one, from
-    // arrays, drawing the message's id in it when the message comes next.
+    // SQLite inserts an event into its log and then one entry per feed,
+    // a statement per row (its writer holds the only write lock);
+    // PostgreSQL inserts all rows in one, from arrays, drawing the
+    // message's id in it when the message comes next.
     let feed_statements = first
         .iter()
         .filter(|sql| match conn {
-            DbConn::Sqlite(_) => sql.starts_with("INSERT INTO events "),
+            DbConn::Sqlite(_) => {
+                sql.starts_with("INSERT INTO event_log ")
+                    || sql.starts_with("INSERT INTO `event_audience`")
+            }
             DbConn::Postgres(_) => sql.contains("INSERT INTO events ") && sql.contains("unnest("),
         })
         .count();
-    let expected = match conn {
-        DbConn::Sqlite(_) => 1,
-        DbConn::Postgres(_) => 2,
-    };
+    let expected = 2;
     assert_eq!(
         feed_statements, expected,
         "the change feed's statements are cached: {first:#?}"
@@ -839,7 +984,7 @@ fn an_event_is_read_only_once_every_older_writer_has_ended() {
     let mut reader = db.manager().unwrap().open().unwrap();
     if matches!(older, DbConn::Sqlite(_)) {
         // One writer at a time: there is no older writer to wait for, and
-        // positions run 1, 2, 3, ….
+        // positions are the log's ids, 1, 2, 3, … in commit order.
         for pinned in [true, false] {
             write_transaction(&mut older, |c| {
                 events::record(c, &[event(pinned)], Utc::now())
@@ -924,7 +1069,7 @@ fn one_transaction_numbers_its_events_of_a_feed_in_order() {
 fn places_run_out_per_transaction_not_per_thread() {
     let (_db, mut conn) = db();
     if matches!(conn, DbConn::Sqlite(_)) {
-        // SQLite numbers each feed 1, 2, 3, … and has no places.
+        // SQLite numbers events in commit order and has no places.
         return;
     }
     let alice = user(&mut conn, "alice", 65);
