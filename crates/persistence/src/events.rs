@@ -167,16 +167,14 @@ fn audience(audience: &[Feed]) -> Vec<Feed> {
 /// records fewer events than this.
 const PLACES: i64 = 1 << 16;
 
-/// The position below which every event a reader can see is final: on
-/// PostgreSQL, the first position of the oldest transaction still running
-/// when the reading statement's snapshot was taken; on SQLite, where a
-/// reader never sees a transaction that has not committed, no bound.
-/// Compared inside the reading statement, so it is the same snapshot's.
-pub(crate) fn horizon(conn: &DbConn) -> diesel::expression::SqlLiteral<BigInt> {
-    diesel::dsl::sql::<BigInt>(match conn {
-        DbConn::Sqlite(_) => "9223372036854775807",
-        DbConn::Postgres(_) => "(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16)",
-    })
+/// The position below which every event a PostgreSQL reader can see is
+/// final: the first position of the oldest transaction still running when
+/// the reading statement's snapshot was taken. Compared inside the reading
+/// statement, so it is the same snapshot's. (SQLite needs none: a reader
+/// never sees a transaction that has not committed, and they commit in the
+/// order they number.)
+pub(crate) fn horizon() -> diesel::expression::SqlLiteral<BigInt> {
+    diesel::dsl::sql::<BigInt>("(pg_snapshot_xmin(pg_current_snapshot())::text::bigint << 16)")
 }
 
 /// A feed's newest position once a transaction has committed: what a live
@@ -631,8 +629,8 @@ pub fn after(
                 )),
         )
         .load(c)?,
-        DbConn::Postgres(_) => {
-            let below = horizon(conn);
+        DbConn::Postgres(c) => {
+            let below = horizon();
             // Wrapped, or the horizon's literal would have it prepared every time.
             Fixed(
                 events::table
@@ -652,7 +650,7 @@ pub fn after(
                         events::created_at,
                     )),
             )
-            .load(conn)?
+            .load(c)?
         }
     };
     rows.into_iter().map(Event::try_from).collect()
@@ -670,16 +668,13 @@ pub fn head(conn: &mut DbConn, feed: Feed) -> Result<i64, StoreError> {
                 .select(diesel::dsl::max(event_audience::event_id)),
         )
         .get_result(c)?,
-        DbConn::Postgres(_) => {
-            let below = horizon(conn);
-            Fixed(
-                events::table
-                    .filter(events::feed.eq(feed.key()))
-                    .filter(events::position.lt(below))
-                    .select(diesel::dsl::max(events::position)),
-            )
-            .get_result(conn)?
-        }
+        DbConn::Postgres(c) => Fixed(
+            events::table
+                .filter(events::feed.eq(feed.key()))
+                .filter(events::position.lt(horizon()))
+                .select(diesel::dsl::max(events::position)),
+        )
+        .get_result(c)?,
     };
     Ok(newest.unwrap_or_default())
 }

@@ -241,7 +241,7 @@ pub fn feed_after(
             [feed, after, limit]
         );
     }
-    let below = crate::events::horizon(conn);
+    let below = crate::events::horizon();
     explain!(
         conn,
         ev::table
