@@ -346,16 +346,17 @@ fn insert_sqlite(
             }
         };
         let (kind, detail) = stored(&event.change)?;
-        LogSqlite {
-            id,
-            kind,
-            thread: event.thread.get(),
-            actor: event.actor.map(UserId::get),
-            message: event.change.message().map(MessageId::get),
-            detail,
-            now,
-        }
-        .execute(c)?;
+        // `Quiet`: prepared once, found by its type, and returns nothing.
+        let _: Vec<i32> = Quiet(diesel::insert_into(event_log::table).values((
+            event_log::id.eq(id),
+            event_log::kind.eq(kind),
+            event_log::thread_id.eq(event.thread.get()),
+            event_log::actor_id.eq(event.actor.map(UserId::get)),
+            event_log::message_id.eq(event.change.message().map(MessageId::get)),
+            event_log::detail.eq(detail),
+            event_log::created_at.eq(now),
+        )))
+        .load(c)?;
         for feed in feeds {
             let _: Vec<i32> = Quiet(diesel::insert_into(event_audience::table).values((
                 event_audience::feed.eq(feed.key()),
@@ -497,50 +498,6 @@ struct Used {
     place: i64,
 }
 
-/// The SQLite insert of one event at a known id. A type of its own, so
-/// that diesel finds its prepared statement by the type instead of hashing
-/// its text for every event (it runs in the writer thread every SQLite write
-/// goes through).
-#[derive(diesel::query_builder::QueryId)]
-struct LogSqlite {
-    id: i64,
-    kind: i32,
-    thread: i64,
-    actor: Option<i64>,
-    message: Option<i64>,
-    detail: Option<String>,
-    now: Stamp,
-}
-
-impl diesel::query_builder::QueryFragment<diesel::sqlite::Sqlite> for LogSqlite {
-    fn walk_ast<'b>(
-        &'b self,
-        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::sqlite::Sqlite>,
-    ) -> QueryResult<()> {
-        out.push_sql(
-            "INSERT INTO event_log (id, kind, thread_id, actor_id, message_id, detail, \
-             created_at) VALUES (",
-        );
-        out.push_bind_param::<BigInt, _>(&self.id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Integer, _>(&self.kind)?;
-        out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&self.thread)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<BigInt>, _>(&self.actor)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<BigInt>, _>(&self.message)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&self.detail)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&self.now)?;
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
-impl RunQueryDsl<diesel::SqliteConnection> for LogSqlite {}
-
 /// A row the PostgreSQL insert placed, with the message id it drew.
 #[derive(QueryableByName)]
 struct Placed {
@@ -566,7 +523,8 @@ struct Row {
 
 /// One event as a feed reads it: the columns of `events`, in order, or
 /// their equivalents in SQLite's log.
-#[derive(Queryable)]
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = events)]
 struct EventRow {
     feed: i64,
     position: i64,
@@ -639,16 +597,7 @@ pub fn after(
                     .filter(events::position.lt(below))
                     .order(events::position.asc())
                     .limit(limit)
-                    .select((
-                        events::feed,
-                        events::position,
-                        events::kind,
-                        events::thread_id,
-                        events::actor_id,
-                        events::message_id,
-                        events::detail,
-                        events::created_at,
-                    )),
+                    .select(EventRow::as_select()),
             )
             .load(c)?
         }

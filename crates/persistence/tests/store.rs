@@ -807,7 +807,7 @@ fn a_send_prepares_its_statements_once_per_connection() {
         .iter()
         .filter(|sql| match conn {
             DbConn::Sqlite(_) => {
-                sql.starts_with("INSERT INTO event_log ")
+                sql.starts_with("INSERT INTO `event_log`")
                     || sql.starts_with("INSERT INTO `event_audience`")
             }
             DbConn::Postgres(_) => sql.contains("INSERT INTO events ") && sql.contains("unnest("),
